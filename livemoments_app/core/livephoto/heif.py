@@ -1,0 +1,153 @@
+"""HEIF item table (meta/iinf + meta/iloc): find the Exif and XMP items of a HEIC without decoding it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from livemoments_app.core.livephoto import bmff
+from livemoments_app.core.livephoto.bmff import Box, ByteSource
+
+MAX_ITEMS = 4096
+MAX_EXTENTS = 256
+XMP_MIME = "application/rdf+xml"
+
+
+@dataclass
+class HeifItem:
+    item_id: int
+    type: str = ""
+    name: str = ""
+    content_type: str = ""
+    construction_method: int = 0
+    extents: list[tuple[int, int]] = field(default_factory=list)   # (absolute offset, length)
+
+
+def _cstring(cur: bmff._Cursor) -> str:
+    rest = cur.data[cur.pos:]
+    end = rest.find(b"\0")
+    if end < 0:
+        cur.pos = len(cur.data)
+        return rest.decode("utf-8", "replace")
+    cur.pos += end + 1
+    return rest[:end].decode("utf-8", "replace")
+
+
+def _parse_infe(src: ByteSource, box: Box) -> HeifItem | None:
+    cur, version, _ = bmff._full(src, box)
+    if version >= 2:
+        item_id = cur.u16() if version == 2 else cur.u32()
+        cur.u16()
+        item_type = cur.take(4).decode("latin-1")
+        item = HeifItem(item_id, item_type, _cstring(cur))
+        if item_type == "mime":
+            item.content_type = _cstring(cur)
+        return item
+    item_id = cur.u16()
+    cur.u16()
+    item = HeifItem(item_id, "", _cstring(cur))
+    item.content_type = _cstring(cur)
+    return item
+
+
+def _parse_iloc(src: ByteSource, box: Box, idat: Box | None) -> dict[int, tuple[int, list[tuple[int, int]]]]:
+    cur, version, _ = bmff._full(src, box)
+    sizes = cur.u8()
+    offset_size, length_size = sizes >> 4, sizes & 15
+    sizes = cur.u8()
+    base_offset_size = sizes >> 4
+    index_size = (sizes & 15) if version in (1, 2) else 0
+    for s in (offset_size, length_size, base_offset_size, index_size):
+        if s not in (0, 4, 8):
+            raise src.error(f"'iloc' box uses an invalid field size {s}")
+    count = cur.u16() if version < 2 else cur.u32()
+    if count > MAX_ITEMS:
+        raise src.error(f"'iloc' box claims {count} items")
+    out: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+    for _ in range(count):
+        item_id = cur.u16() if version < 2 else cur.u32()
+        method = (cur.u16() & 15) if version in (1, 2) else 0
+        cur.u16()  # data_reference_index
+        base = cur.uint(base_offset_size)
+        n_ext = cur.u16()
+        if n_ext > MAX_EXTENTS:
+            raise src.error(f"'iloc' item {item_id} claims {n_ext} extents")
+        extents = []
+        for _ in range(n_ext):
+            cur.uint(index_size)
+            off, length = cur.uint(offset_size), cur.uint(length_size)
+            if method == 1:
+                if idat is None:
+                    raise src.error(f"item {item_id} lives in an 'idat' box that is missing")
+                start = idat.payload_start + base + off
+            else:
+                start = base + off
+            if length == 0:   # "the whole rest of the file / idat"
+                length = (idat.end if method == 1 and idat else src.size) - start
+            extents.append((start, length))
+        out[item_id] = (method, extents)
+    return out
+
+
+def items(src: ByteSource, meta: Box | None = None) -> dict[int, HeifItem]:
+    """Items of the top-level 'meta' box, with their locations (checked later, at read time)."""
+    meta = meta or bmff.find(src, "meta")
+    if meta is None:
+        return {}
+    kids = list(bmff.children(src, meta))
+    result: dict[int, HeifItem] = {}
+    iinf = next((b for b in kids if b.type == "iinf"), None)
+    if iinf is not None:
+        version, _ = bmff.full_box_header(src, iinf)
+        skip = 4 + (2 if version == 0 else 4)
+        for n, infe in enumerate(bmff.iter_boxes(src, iinf.payload_start + skip, iinf.end)):
+            if n >= MAX_ITEMS:
+                break
+            if infe.type == "infe":
+                item = _parse_infe(src, infe)
+                if item is not None:
+                    result[item.item_id] = item
+    iloc = next((b for b in kids if b.type == "iloc"), None)
+    idat = next((b for b in kids if b.type == "idat"), None)
+    if iloc is not None:
+        for item_id, (method, extents) in _parse_iloc(src, iloc, idat).items():
+            item = result.setdefault(item_id, HeifItem(item_id))
+            item.construction_method, item.extents = method, extents
+    return result
+
+
+def read_item(src: ByteSource, item: HeifItem, limit: int = 32 << 20) -> bytes:
+    if item.construction_method not in (0, 1):
+        raise src.error(f"item {item.item_id} uses an unsupported construction method {item.construction_method}")
+    total = sum(length for _, length in item.extents)
+    if total > limit:
+        raise src.error(f"item {item.item_id} is too large ({total} bytes)")
+    return b"".join(src.read(off, length) for off, length in item.extents)
+
+
+def exif_payload(src: ByteSource, all_items: dict[int, HeifItem]) -> bytes | None:
+    """The EXIF (TIFF header onwards) of the first 'Exif' item."""
+    from livemoments_app.core.livephoto.tiff import strip_exif_prefix
+
+    for item in all_items.values():
+        if item.type != "Exif" or not item.extents:
+            continue
+        data = read_item(src, item)
+        if len(data) < 4:
+            return None
+        header_offset = int.from_bytes(data[:4], "big")
+        body = data[4:]
+        # Writers disagree: the offset field may point past 'Exif\0\0' or be 0 while the prefix stays.
+        if 0 < header_offset < len(body) and body[header_offset:header_offset + 2] in (b"MM", b"II"):
+            return body[header_offset:]
+        body = strip_exif_prefix(body)
+        for magic in (b"MM\x00*", b"II*\x00"):
+            at = body.find(magic, 0, 64)
+            if at >= 0:
+                return body[at:]
+        return None
+    return None
+
+
+def xmp_payloads(src: ByteSource, all_items: dict[int, HeifItem]) -> list[bytes]:
+    return [read_item(src, item, 8 << 20) for item in all_items.values()
+            if item.type == "mime" and item.content_type.split(";")[0].strip() == XMP_MIME and item.extents]
