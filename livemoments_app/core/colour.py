@@ -1,0 +1,218 @@
+"""Colour handling for decoded video: YUV→RGB with explicit matrix/range, primaries conversion, HDR → SDR.
+
+Video colour tags are read from the stream (ISO/IEC 23091-2 code points, as FFmpeg exposes them) and every
+conversion step is explicit: libswscale is given the matrix and the range, never left to guess, and the
+gamut conversion is done in linear light with matrices derived from the primaries' chromaticities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+# ---- code points (ISO/IEC 23091-2 = H.273; the values FFmpeg stores in AVFrame) ---------------------------
+
+PRIMARIES_NAMES = {1: "bt709", 2: "unspecified", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
+                   8: "film", 9: "bt2020", 10: "smpte428", 11: "dci-p3", 12: "display-p3", 22: "ebu3213"}
+TRANSFER_NAMES = {1: "bt709", 2: "unspecified", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m",
+                  8: "linear", 13: "srgb", 14: "bt2020-10", 15: "bt2020-12", 16: "pq", 18: "hlg"}
+MATRIX_NAMES = {0: "rgb", 1: "bt709", 2: "unspecified", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
+                9: "bt2020nc", 10: "bt2020c"}
+RANGE_NAMES = {0: "unspecified", 1: "limited", 2: "full"}
+
+TRC_PQ = 16
+TRC_HLG = 18
+
+# CIE xy chromaticities of red, green, blue and the white point.
+_D65 = (0.3127, 0.3290)
+_PRIMARIES_XY = {
+    "bt709": ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), _D65),
+    "display-p3": ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), _D65),
+    "bt2020": ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), _D65),
+    "smpte170m": ((0.630, 0.340), (0.310, 0.595), (0.155, 0.070), _D65),
+    "bt470bg": ((0.640, 0.330), (0.290, 0.600), (0.150, 0.060), _D65),
+}
+# Primaries we know how to convert, by code point; anything else is treated as BT.709 (= sRGB).
+_PRIMARIES_BY_CODE = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 7: "smpte170m", 9: "bt2020", 11: "display-p3",
+                      12: "display-p3"}
+# Colour targets: name → primaries. Both use the sRGB transfer curve.
+TARGETS = {"srgb": "bt709", "display-p3": "display-p3"}
+
+# libswscale's own colourspace constants (SWS_CS_*), which are NOT the H.273 matrix code points.
+_SWS_CS = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+SWS_CS_ITU709 = 1
+SWS_CS_ITU601 = 5
+
+
+@dataclass(frozen=True)
+class VideoColour:
+    """The colour description of a stream, with defaults filled in for what the file leaves unspecified."""
+
+    primaries: int
+    transfer: int
+    matrix: int
+    full_range: bool
+    bit_depth: int = 8
+
+    @property
+    def is_hdr(self) -> bool:
+        return self.transfer in (TRC_PQ, TRC_HLG)
+
+    @property
+    def primaries_name(self) -> str:
+        return _PRIMARIES_BY_CODE.get(self.primaries, "bt709")
+
+    @property
+    def sws_colorspace(self) -> int:
+        return _SWS_CS.get(self.matrix, SWS_CS_ITU709)
+
+    def describe(self) -> dict:
+        return {
+            "primaries": PRIMARIES_NAMES.get(self.primaries, str(self.primaries)),
+            "transfer": TRANSFER_NAMES.get(self.transfer, str(self.transfer)),
+            "matrix": MATRIX_NAMES.get(self.matrix, str(self.matrix)),
+            "range": "full" if self.full_range else "limited",
+            "bit_depth": self.bit_depth,
+        }
+
+
+def resolve_colour(primaries: int, transfer: int, matrix: int, colour_range: int, pix_fmt: str,
+                   width: int, height: int, bit_depth: int = 8) -> VideoColour:
+    """Fill in unspecified tags the way players do: BT.709 for HD sizes, BT.601 for SD, limited range
+    unless the pixel format is a full-range ("j") one."""
+    hd = width >= 1280 or height > 576
+    if matrix in (0, 2, 3) or matrix not in MATRIX_NAMES:
+        matrix = 1 if hd else 6
+    if primaries in (0, 2, 3) or primaries not in PRIMARIES_NAMES:
+        primaries = 9 if matrix in (9, 10) else 1
+    if transfer in (0, 2, 3) or transfer not in TRANSFER_NAMES:
+        transfer = 1
+    if colour_range == 2 or pix_fmt.startswith("yuvj"):
+        full = True
+    else:
+        full = False
+    return VideoColour(primaries, transfer, matrix, full, bit_depth)
+
+
+# ---- transfer curves ---------------------------------------------------------------------------------------
+
+def srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(v: np.ndarray) -> np.ndarray:
+    v = np.clip(np.asarray(v, dtype=np.float32), 0.0, 1.0)
+    return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055).astype(np.float32)
+
+
+def hlg_to_scene_linear(e: np.ndarray) -> np.ndarray:
+    """Inverse HLG OETF (ITU-R BT.2100): signal in [0, 1] → normalised scene light in [0, 1]."""
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    e = np.clip(e, 0.0, 1.0)
+    low = (e * e) / 3.0
+    high = (np.exp((e - c) / a) + b) / 12.0
+    return np.where(e <= 0.5, low, high).astype(np.float32)
+
+
+def pq_to_nits(e: np.ndarray) -> np.ndarray:
+    """PQ EOTF (SMPTE ST 2084): signal in [0, 1] → absolute luminance in cd/m²."""
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    ep = np.power(np.clip(e, 0.0, 1.0), 1 / m2)
+    return (10000.0 * np.power(np.maximum(ep - c1, 0.0) / (c2 - c3 * ep), 1 / m1)).astype(np.float32)
+
+
+# ---- primaries --------------------------------------------------------------------------------------------
+
+def rgb_to_xyz_matrix(primaries: str) -> np.ndarray:
+    (xr, yr), (xg, yg), (xb, yb), (xw, yw) = _PRIMARIES_XY[primaries]
+    cols = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in ((xr, yr), (xg, yg), (xb, yb))]).T
+    white = np.array([xw / yw, 1.0, (1 - xw - yw) / yw])
+    scale = np.linalg.solve(cols, white)
+    return cols * scale
+
+
+@lru_cache(maxsize=16)
+def primaries_matrix(src: str, dst: str) -> np.ndarray:
+    """3×3 matrix taking linear RGB in `src` primaries to linear RGB in `dst` primaries (same white)."""
+    m = np.linalg.solve(rgb_to_xyz_matrix(dst), rgb_to_xyz_matrix(src))
+    m.setflags(write=False)
+    return m
+
+
+@lru_cache(maxsize=1)
+def _srgb_decode_lut() -> np.ndarray:
+    return srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+
+
+_ENCODE_STEPS = 4096
+
+
+@lru_cache(maxsize=1)
+def _srgb_encode_lut() -> np.ndarray:
+    # Linear light is quantised to 4096 steps (finer than 8-bit output needs everywhere but the very
+    # darkest values, where a square-root spacing keeps it accurate).
+    lin = (np.arange(_ENCODE_STEPS, dtype=np.float64) / (_ENCODE_STEPS - 1)) ** 2
+    return np.round(linear_to_srgb(lin.astype(np.float32)) * 255.0).astype(np.uint8)
+
+
+def convert_primaries_u8(rgb: np.ndarray, src: str, dst: str) -> np.ndarray:
+    """Convert 8-bit RGB between primaries in linear light.
+
+    Both sides are treated as display-referred with the sRGB curve: camera video tagged BT.709 transfer is
+    shown by players with (nearly) the curve of an sRGB display, so the tone is kept as is and only the gamut
+    changes. Out-of-gamut colours are clipped.
+    """
+    if src == dst:
+        return rgb
+    import cv2
+
+    lin = cv2.LUT(rgb, _srgb_decode_lut().reshape(256, 1).repeat(3, axis=1).reshape(1, 256, 3))
+    out = cv2.transform(lin, primaries_matrix(src, dst).astype(np.float32))
+    return encode_linear_u8(out)
+
+
+def encode_linear_u8(lin: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] (float32, H×W×3) → sRGB-curve uint8."""
+    import cv2
+
+    # index = sqrt(lin) * (steps - 1), matching the square-root spacing of the encode LUT.
+    idx = cv2.sqrt(np.clip(lin, 0.0, 1.0, out=lin))
+    idx = (idx * (_ENCODE_STEPS - 1) + 0.5).astype(np.uint16)
+    return _srgb_encode_lut()[idx]
+
+
+# ---- HDR → SDR --------------------------------------------------------------------------------------------
+
+SDR_WHITE_NITS = 203.0  # ITU-R BT.2408 reference white: HDR graphics white maps to SDR white.
+HLG_PEAK_NITS = 1000.0
+
+
+def _tone_map(nits: np.ndarray) -> np.ndarray:
+    """Display light in cd/m² → SDR linear [0, 1]: reference white → 1 with a soft shoulder above ~0.6
+    (extended Reinhard on luminance-scaled channels keeps highlights from clipping hard)."""
+    x = nits / SDR_WHITE_NITS
+    peak = HLG_PEAK_NITS / SDR_WHITE_NITS
+    knee = 0.6
+    t = np.maximum(x - knee, 0.0) / (1 - knee)
+    w = (peak - knee) / (1 - knee)
+    rolled = knee + (1 - knee) * t * (1 + t / (w * w)) / (1 + t)
+    return np.where(x <= knee, x, np.minimum(rolled, 1.0)).astype(np.float32)
+
+
+def hdr_to_sdr_u8(rgb_signal: np.ndarray, colour: VideoColour, target_primaries: str) -> np.ndarray:
+    """Non-linear HDR RGB signal (float32 in [0, 1], BT.2100 HLG or PQ) → 8-bit SDR in the target primaries."""
+    src = colour.primaries_name
+    m = primaries_matrix(src, target_primaries).astype(np.float32)
+    if colour.transfer == TRC_HLG:
+        scene = hlg_to_scene_linear(rgb_signal)
+        # HLG OOTF for a 1000 cd/m² display: system gamma 1.2 applied on scene luminance.
+        lum = scene @ rgb_to_xyz_matrix(src)[1].astype(np.float32)
+        nits = HLG_PEAK_NITS * scene * (np.power(np.maximum(lum, 1e-6), 0.2))[..., None]
+    else:
+        nits = pq_to_nits(rgb_signal)
+    lin = _tone_map(nits) @ m.T
+    return encode_linear_u8(np.ascontiguousarray(lin, dtype=np.float32))
