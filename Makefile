@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench bundle dist clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	./scripts/bootstrap.sh
@@ -19,6 +19,15 @@ test: $(STAMP)
 ## Runs every benchmark and prints its table.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m benchmarks
+
+## Builds the one-folder desktop app into dist/LiveMoments/ (PyInstaller, see packaging/build.sh).
+bundle: $(STAMP)
+	PYTHON=$(PY) ./packaging/build.sh
+
+## Builds the wheel and sdist into dist/ and checks them with twine.
+dist: $(STAMP)
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/livemoments-*
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

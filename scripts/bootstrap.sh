@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
               libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
-              libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libimage-exiftool-perl xvfb xauth)
+              libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libimage-exiftool-perl xvfb xauth
+              desktop-file-utils appstream)
 
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then
   missing=()
