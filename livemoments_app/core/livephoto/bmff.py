@@ -466,8 +466,9 @@ def looks_like_ftyp(src: ByteSource, offset: int, end: int | None = None) -> boo
     return 16 <= size <= 4096 and offset + size <= end
 
 
-def extent_of_boxes(src: ByteSource, start: int, end: int) -> int:
-    """End offset of the run of well-formed boxes from ``start`` (stops at junk such as a trailer).
+def extent_of_boxes(src: ByteSource, start: int, end: int, stop_types: tuple[str, ...] = ("sefd",)) -> int:
+    """End offset of the run of well-formed boxes from ``start`` (stops at junk such as a trailer, and at
+    ``stop_types``: Samsung's 'sefd' nested after the MP4 is not part of the clip).
 
     A last box running past ``end`` (a truncated file) counts up to ``end``.
     """
@@ -479,6 +480,8 @@ def extent_of_boxes(src: ByteSource, start: int, end: int) -> int:
         try:
             box = read_box_header(src, pos, end, allow_truncated=True)
         except CorruptFileError:
+            break
+        if box.type in stop_types:
             break
         pos = box.end
         if box.truncated:

@@ -1,0 +1,104 @@
+"""Decode the key photo: full resolution, upright, RGB, with its ICC profile and raw EXIF/XMP bytes."""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from livemoments_app.core.errors import CorruptFileError, DecodeError, UnreadableFileError
+from livemoments_app.core.livephoto.model import Still
+
+# A 200 MP still is far beyond any phone; larger claims are hostile or broken headers.
+MAX_PIXELS = 200_000_000
+MAX_SIDE = 40_000
+
+
+def check_dimensions(width: int, height: int, path) -> None:
+    if width <= 0 or height <= 0:
+        raise CorruptFileError(f"the image declares an impossible size {width}×{height}", path)
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise CorruptFileError(f"the image declares absurd dimensions {width}×{height}", path)
+
+
+def icc_description(icc: bytes | None) -> str:
+    if not icc:
+        return ""
+    try:
+        from PIL import ImageCms
+
+        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except Exception:   # a broken profile only means "not Display P3"
+        return ""
+
+
+def colour_target_for(icc: bytes | None) -> str:
+    """The FrameSource colour target matching the still: Display P3 when its profile says so, else sRGB."""
+    return "display-p3" if "display p3" in icc_description(icc).lower() else "srgb"
+
+
+def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None) -> Still:
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(os.fspath(path), convert_hdr_to_8bit=False)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DecodeError(f"the HEIF still cannot be read ({exc})", path) from None
+    width, height = heif.size
+    check_dimensions(width, height, path)
+    bit_depth = int(heif.info.get("bit_depth", 8) or 8)
+    try:
+        if bit_depth > 8:
+            # pillow-heif hands high bit depth out as 16-bit samples
+            arr = np.asarray(heif)
+            if arr.dtype != np.uint16:
+                arr = arr.astype(np.uint16)
+        else:
+            arr = np.asarray(heif)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DecodeError(f"the HEIF still cannot be decoded ({exc})", path) from None
+    if arr.ndim != 3 or arr.shape[2] < 3:
+        raise DecodeError(f"the HEIF still decodes to an unexpected shape {arr.shape}", path)
+    pixels = np.ascontiguousarray(arr[:, :, :3])
+    icc = heif.info.get("icc_profile") or None
+    return Still(pixels=pixels, icc_profile=bytes(icc) if icc else None, exif=exif, xmp=xmp,
+                 bit_depth=bit_depth if pixels.dtype == np.uint16 else 8, mime="image/heic")
+
+
+def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None) -> Still:
+    """JPEG and any other still Pillow reads (PNG, TIFF, WebP...), made upright with exif_transpose."""
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(os.fspath(path))
+    except FileNotFoundError:
+        raise UnreadableFileError("no such file", path) from None
+    except PermissionError:
+        raise UnreadableFileError("no permission to read the file", path) from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DecodeError(f"the still cannot be read as an image ({exc})", path) from None
+    with image:
+        check_dimensions(image.width, image.height, path)
+        mime = Image.MIME.get(image.format or "", "image/jpeg")
+        icc = image.info.get("icc_profile") or None
+        if xmp is None:
+            xmp = image.info.get("xmp") or None
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            rgb = upright.convert("RGB")
+            pixels = np.asarray(rgb).copy()
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise DecodeError(f"the still cannot be decoded ({exc}); the file may be truncated", path) from None
+        if exif is None:
+            raw = image.info.get("exif")
+            if raw:
+                exif = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+    # Pillow's RGB conversion is 8-bit; 16-bit PNG/TIFF stills are reduced to 8 bits here.
+    return Still(pixels=pixels, icc_profile=bytes(icc) if icc else None, exif=exif, xmp=xmp, bit_depth=8,
+                 mime=mime)
