@@ -1,0 +1,205 @@
+"""Carry the key photo's XMP over to an exported image, and write the Motion Photo container fields.
+
+The packet is parsed safely (defusedxml), edited as a tree and written back as one packet with padding, so a
+later in-place fix of a number (the HEIC primary length, known only after encoding) keeps the byte length.
+Properties are matched by namespace URI, never by prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from xml.etree import ElementTree as ET
+
+import defusedxml.ElementTree as SafeET
+
+NS_X = "adobe:ns:meta/"
+NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+NS_TIFF = "http://ns.adobe.com/tiff/1.0/"
+NS_EXIF = "http://ns.adobe.com/exif/1.0/"
+NS_XMP_NOTE = "http://ns.adobe.com/xmp/note/"
+NS_CAMERA = "http://ns.google.com/photos/1.0/camera/"
+NS_CONTAINER = "http://ns.google.com/photos/1.0/container/"
+NS_ITEM = "http://ns.google.com/photos/1.0/container/item/"
+NS_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
+_GOOGLE_CONTAINER_URIS = {NS_CONTAINER, NS_ITEM, "http://ns.google.com/photos/1.0/container"}
+
+PACKET_PADDING = 512
+_LOCK = threading.Lock()   # ElementTree's prefix registry is global
+_OUR_PREFIXES = {"x": NS_X, "rdf": NS_RDF, "GCamera": NS_CAMERA, "Container": NS_CONTAINER, "Item": NS_ITEM,
+                 "tiff": NS_TIFF, "exif": NS_EXIF, "xmp": NS_XMP_BASIC}
+
+
+@dataclass(frozen=True)
+class DirectoryItem:
+    mime: str
+    semantic: str            # "Primary" | "MotionPhoto"
+    length: int
+    padding: int
+
+
+@dataclass(frozen=True)
+class MotionFields:
+    presentation_timestamp_us: int
+    items: tuple[DirectoryItem, ...]
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag.startswith("{"):
+        uri, _, local = tag[1:].partition("}")
+        return uri, local
+    return "", tag
+
+
+def _is_motion(uri: str, local: str) -> bool:
+    if uri.rstrip("/") == NS_CAMERA.rstrip("/"):
+        return local.startswith(("MotionPhoto", "MicroVideo"))
+    return uri in _GOOGLE_CONTAINER_URIS or uri.rstrip("/") + "/" in _GOOGLE_CONTAINER_URIS
+
+
+def _is_location(uri: str, local: str) -> bool:
+    return uri in (NS_EXIF, "http://cipa.jp/exif/1.0/") and local.startswith("GPS")
+
+
+def _drop(uri: str, local: str, *, strip_location: bool, drop_motion: bool) -> bool:
+    if uri == NS_XMP_NOTE and local == "HasExtendedXMP":
+        return True   # the extended packet is not carried, so the pointer to it must go
+    if drop_motion and _is_motion(uri, local):
+        return True
+    return strip_location and _is_location(uri, local)
+
+
+def _register_prefixes(text: str) -> None:
+    for prefix, uri in re.findall(r'xmlns:([A-Za-z_][\w.-]*)\s*=\s*["\']([^"\']*)["\']', text):
+        if re.fullmatch(r"ns\d+", prefix) or uri in _OUR_PREFIXES.values():
+            continue
+        try:
+            ET.register_namespace(prefix, uri)
+        except ValueError:
+            pass
+    for prefix, uri in _OUR_PREFIXES.items():
+        ET.register_namespace(prefix, uri)
+
+
+def _packet_body(xmp: bytes) -> str:
+    text = xmp.decode("utf-8", "replace")
+    start = text.find("<x:xmpmeta")
+    if start < 0:
+        start = text.find("<rdf:RDF")
+    end_meta = text.rfind("</x:xmpmeta>")
+    if start < 0:
+        raise ValueError("no XMP packet")
+    if end_meta >= 0 and text.find("<x:xmpmeta") >= 0:
+        return text[start:end_meta + len("</x:xmpmeta>")]
+    end_rdf = text.rfind("</rdf:RDF>")
+    return text[start:end_rdf + len("</rdf:RDF>")]
+
+
+def _new_root() -> ET.Element:
+    root = ET.Element(f"{{{NS_X}}}xmpmeta")
+    ET.SubElement(root, f"{{{NS_RDF}}}RDF")
+    return root
+
+
+def _fix_orientation(desc: ET.Element) -> None:
+    key = f"{{{NS_TIFF}}}Orientation"
+    if key in desc.attrib:
+        desc.attrib[key] = "1"
+    for child in desc.findall(key):
+        child.text = "1"
+
+
+def _motion_description(fields: MotionFields) -> ET.Element:
+    desc = ET.Element(f"{{{NS_RDF}}}Description", {
+        f"{{{NS_RDF}}}about": "",
+        f"{{{NS_CAMERA}}}MotionPhoto": "1",
+        f"{{{NS_CAMERA}}}MotionPhotoVersion": "1",
+        f"{{{NS_CAMERA}}}MotionPhotoPresentationTimestampUs": str(int(fields.presentation_timestamp_us)),
+    })
+    seq = ET.SubElement(ET.SubElement(desc, f"{{{NS_CONTAINER}}}Directory"), f"{{{NS_RDF}}}Seq")
+    for item in fields.items:
+        li = ET.SubElement(seq, f"{{{NS_RDF}}}li", {f"{{{NS_RDF}}}parseType": "Resource"})
+        ET.SubElement(li, f"{{{NS_CONTAINER}}}Item", {
+            f"{{{NS_ITEM}}}Mime": item.mime,
+            f"{{{NS_ITEM}}}Semantic": item.semantic,
+            f"{{{NS_ITEM}}}Length": str(int(item.length)),
+            f"{{{NS_ITEM}}}Padding": str(int(item.padding)),
+        })
+    return desc
+
+
+def edit(xmp: bytes | None, *, strip_location: bool = False, drop_motion: bool = True,
+         motion: MotionFields | None = None, padding: int = PACKET_PADDING) -> tuple[bytes | None, list[str]]:
+    """The XMP packet to write, and the problems met (a packet that cannot be parsed is left out and reported).
+
+    ``drop_motion`` removes Motion Photo / MicroVideo fields and the container directory (a plain still has no
+    video behind it); ``motion`` adds a fresh set describing the file being written.
+    """
+    problems: list[str] = []
+    with _LOCK:
+        root = None
+        if xmp:
+            try:
+                body = _packet_body(xmp)
+                _register_prefixes(body)
+                root = SafeET.fromstring(body, forbid_dtd=True)
+                if _split(root.tag) == (NS_RDF, "RDF"):
+                    wrapper = _new_root()
+                    wrapper.remove(wrapper[0])
+                    wrapper.append(root)
+                    root = wrapper
+            except Exception as exc:  # noqa: BLE001 - hostile or broken XMP: leave it out, say so
+                problems.append(f"XMP (unreadable: {exc})")
+                root = None
+        else:
+            _register_prefixes("")
+        if root is None:
+            if motion is None:
+                return None, problems
+            root = _new_root()
+        rdf = root.find(f"{{{NS_RDF}}}RDF")
+        if rdf is None:
+            rdf = ET.SubElement(root, f"{{{NS_RDF}}}RDF")
+        for desc in list(rdf.findall(f"{{{NS_RDF}}}Description")):
+            for key in list(desc.attrib):
+                if _drop(*_split(key), strip_location=strip_location, drop_motion=drop_motion or motion is not None):
+                    del desc.attrib[key]
+            for child in list(desc):
+                if _drop(*_split(child.tag), strip_location=strip_location,
+                         drop_motion=drop_motion or motion is not None):
+                    desc.remove(child)
+            _fix_orientation(desc)
+            if len(desc) == 0 and set(desc.attrib) <= {f"{{{NS_RDF}}}about"}:
+                rdf.remove(desc)
+        if motion is not None:
+            rdf.append(_motion_description(motion))
+        if len(rdf) == 0:
+            return None, problems
+        text = ET.tostring(root, encoding="unicode")
+    return wrap(text, padding), problems
+
+
+def wrap(body: str, padding: int = PACKET_PADDING) -> bytes:
+    """An XMP packet: xpacket header, ``body``, whitespace padding (room for in-place edits), trailer."""
+    head = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    pad = (" " * 99 + "\n") * (padding // 100) + " " * (padding % 100)
+    return (head + body + "\n" + pad + '<?xpacket end="w"?>').encode("utf-8")
+
+
+def set_number_in_place(packet: bytes, old_attr: bytes, new_attr: bytes) -> bytes | None:
+    """``packet`` with the one ``old_attr`` replaced by ``new_attr``, the padding absorbing the size change."""
+    if packet.count(old_attr) != 1:
+        return None
+    grow = len(new_attr) - len(old_attr)
+    edited = packet.replace(old_attr, new_attr)
+    tail = b'<?xpacket end="w"?>'
+    cut = edited.rfind(tail)
+    if cut < 0:
+        return None
+    body, pad = edited[:cut].rstrip(b" \n"), edited[len(edited[:cut].rstrip(b" \n")):cut]
+    if grow > len(pad) - 1:
+        return None
+    new_pad = pad[:len(pad) - grow] if grow >= 0 else pad + b" " * (-grow)
+    out = body + new_pad + tail
+    return out if len(out) == len(packet) else None
