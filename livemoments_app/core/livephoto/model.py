@@ -84,3 +84,9 @@ class LivePhoto:
 
     def close(self) -> None:
         self.clip.close()
+
+    def __enter__(self) -> "LivePhoto":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

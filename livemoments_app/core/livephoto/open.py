@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livemoments_app.core.errors import (CorruptFileError, LivePhotoError, NotALivePhotoError, PairingError,
+from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhotoError, NotALivePhotoError, PairingError,
                                          UnreadableFileError)
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, still as still_mod, xmp as xmp_mod
@@ -150,7 +150,11 @@ class LiveParse:
     def open(self, progress: Progress | None = None) -> LivePhoto:
         from livemoments_app.core.clip import FrameSource
 
-        decoded = decode_still(self.still)
+        try:
+            decoded = decode_still(self.still)
+        except DecodeError as exc:
+            exc.stage = "still"    # lets `info` tell a broken still from a broken clip (same file)
+            raise
         clip = FrameSource.open(self.clip_path, byte_range=self.video_range,
                                 colour_target=still_mod.colour_target_for(decoded.icc_profile))
         try:

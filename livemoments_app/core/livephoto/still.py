@@ -102,3 +102,20 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
     # Pillow's RGB conversion is 8-bit; 16-bit PNG/TIFF stills are reduced to 8 bits here.
     return Still(pixels=pixels, icc_profile=bytes(icc) if icc else None, exif=exif, xmp=xmp, bit_depth=8,
                  mime=mime)
+
+
+def probe_size(path: Path, kind: str) -> tuple[int, int] | None:
+    """Upright (width, height) of a still from its header alone, or None when even that cannot be read."""
+    try:
+        if kind == "heif":
+            import pillow_heif
+
+            return tuple(pillow_heif.open_heif(os.fspath(path)).size)  # type: ignore[return-value]
+        from PIL import Image
+
+        with Image.open(os.fspath(path)) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+        return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    except Exception:   # a header we cannot read: the caller reports the still as undecodable
+        return None
