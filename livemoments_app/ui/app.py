@@ -1,0 +1,81 @@
+"""The `livemoments-app` entry point: ``python -m livemoments_app.ui.app [PATH [VIDEO]] [--demo]``.
+
+Starting stays light: nothing here (or in what the window imports) pulls in torch or diffusers; the restorers
+are checked in the background after the window is shown.
+"""
+
+from __future__ import annotations
+
+import time
+
+_T0 = time.perf_counter()
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+APP_NAME = "LiveMoments"
+ORG_NAME = "LiveMoments"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="livemoments-app", description="Pick another moment of a Live Photo.")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="a Live Photo / Motion Photo, or a still and its video")
+    parser.add_argument("--demo", action="store_true", help="open the demo Live Photo")
+    parser.add_argument("--theme", choices=("system", "dark", "light"), help="override the theme setting")
+    parser.add_argument("--quit-after-shown", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def create_application(argv: list[str] | None = None):
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setOrganizationName(ORG_NAME)
+    QCoreApplication.setApplicationName(APP_NAME)
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationDisplayName(APP_NAME)
+    return app
+
+
+def create_window(settings=None, theme_name: str | None = None):
+    """The main window with its settings, theme and error reporting (tests call this with their own settings)."""
+    from PySide6.QtWidgets import QApplication
+
+    from livemoments_app.ui import theme
+    from livemoments_app.ui.errors import reporter
+    from livemoments_app.ui.main_window import MainWindow
+    from livemoments_app.ui.viewmodels.settings import SettingsModel
+
+    settings = settings or SettingsModel()
+    app = QApplication.instance()
+    theme.apply_theme(app, theme_name or settings.theme)
+    settings.themeChanged.connect(lambda name: theme.apply_theme(app, name))
+    return MainWindow(settings, reporter())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv if argv is not None else sys.argv[1:])
+    app = create_application()
+    from PySide6.QtCore import QTimer
+
+    from livemoments_app.ui.errors import install_hooks
+
+    install_hooks()
+    window = create_window(theme_name=args.theme)
+    window.show()
+    if args.quit_after_shown:
+        def report() -> None:
+            print(f"shown_after_s={time.perf_counter() - _T0:.3f}", flush=True)
+            window.close()
+            app.quit()
+        QTimer.singleShot(0, report)
+    elif args.paths:
+        window.open_paths(args.paths[:2])
+    elif args.demo:
+        window.open_demo()
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

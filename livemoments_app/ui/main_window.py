@@ -1,0 +1,241 @@
+"""The main window: lays out the widgets around one Workspace and routes the commands that need a dialog."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QSplitter, QStackedWidget, QToolBar,
+                               QVBoxLayout, QWidget)
+
+from livemoments_app.ui import actions as actions_mod
+from livemoments_app.ui import theme
+from livemoments_app.ui.errors import ErrorReporter
+from livemoments_app.ui.viewmodels.document import split_still_and_video
+from livemoments_app.ui.viewmodels.settings import SettingsModel
+from livemoments_app.ui.widgets.canvas import ImageCanvas
+from livemoments_app.ui.widgets.message_bar import MessageBar
+from livemoments_app.ui.widgets.side_panel import SidePanel
+from livemoments_app.ui.widgets.start_screen import StartScreen
+from livemoments_app.ui.widgets.timeline_bar import TimelineBar
+from livemoments_app.ui.widgets.viewer_area import ViewerArea
+from livemoments_app.ui.workspace import Workspace
+
+OPEN_FILTER = ("Live Photos and Motion Photos (*.heic *.heif *.jpg *.jpeg *.mov *.mp4 *.png *.avif);;"
+               "All files (*)")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: SettingsModel, reporter: ErrorReporter) -> None:
+        super().__init__()
+        self.settings = settings
+        self.reporter = reporter
+        self.workspace = Workspace(settings, self)
+        self.setWindowTitle("LiveMoments")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self.setMinimumSize(900, 600)
+        self.actions = actions_mod.build(self)
+        self._build_toolbar()
+
+        self.message_bar = MessageBar(reporter, self)
+        self.start_screen = StartScreen(settings, self)
+        self.viewer = ViewerArea(self.workspace, self)
+        self.side_panel = SidePanel(self.workspace, self)
+        self.timeline_bar = TimelineBar(self.workspace.timeline, self.workspace.frames, self)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.viewer)
+        splitter.addWidget(self.side_panel)
+        splitter.setStretchFactor(0, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        self.splitter = splitter
+        editor = QWidget(self)
+        editor_layout = QVBoxLayout(editor)
+        editor_layout.setContentsMargins(0, 0, 0, 0)
+        editor_layout.setSpacing(0)
+        editor_layout.addWidget(splitter, 1)
+        editor_layout.addWidget(self.timeline_bar)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.start_screen)
+        self.pages.addWidget(editor)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.zoom_label = QLabel(self)
+        self.zoom_label.setObjectName("Muted")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+        ws = self.workspace
+        self.start_screen.openRequested.connect(self.choose_files)
+        self.start_screen.demoRequested.connect(self.open_demo)
+        self.start_screen.recentRequested.connect(self.open_path)
+        self.side_panel.exportRequested.connect(self.show_export_dialog)
+        ws.document.opened.connect(self._on_opened)
+        ws.document.closed.connect(self._on_closed)
+        ws.document.loadingChanged.connect(self._on_loading)
+        ws.frame_view.changed.connect(self._update_zoom_label)
+        ws.compare.view.changed.connect(self._update_zoom_label)
+        ws.viewChanged.connect(lambda _v: self._update_zoom_label())
+        ws.export.exported.connect(lambda r: self.statusBar().showMessage(f"Saved {os.fspath(r.path)}", 15000))
+        settings.recentChanged.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        self._update_enabled()
+        ws.compare.picturesChanged.connect(self._update_enabled)
+        self._restore_window_state()
+        # Checking restorers may import torch: do it in the background once the window is up.
+        QTimer.singleShot(0, ws.restore.load_restorers)
+
+    # Layout -------------------------------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("MainToolbar")
+        bar.setMovable(False)
+        bar.setIconSize(QSize(18, 18))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        a = self.actions
+        bar.addAction(a.open)
+        bar.addSeparator()
+        for action in a.views.values():
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addAction(a.fit)
+        bar.addAction(a.actual)
+        spacer = QWidget(bar)
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy().Preferred)
+        bar.addWidget(spacer)
+        bar.addAction(a.export)
+        bar.addAction(a.settings)
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    def active_canvas(self) -> ImageCanvas:
+        return self.viewer.active_canvas()
+
+    def _update_zoom_label(self) -> None:
+        if self.workspace.document.is_open:
+            self.zoom_label.setText(f"Zoom {self.active_canvas().view.percent_text}")
+
+    def _update_enabled(self) -> None:
+        ws = self.workspace
+        is_open = ws.document.is_open
+        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.close,
+                       self.actions.restore, self.actions.choose):
+            action.setEnabled(is_open)
+        self.actions.export.setEnabled(ws.compare.available)
+
+    # Opening ------------------------------------------------------------------------------------------------
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open a Live Photo (select the still and its video together for an Apple pair)",
+            self.settings.last_dir, OPEN_FILTER)
+        if paths:
+            self.settings.last_dir = os.path.dirname(paths[0])
+            self.open_paths(paths)
+
+    def open_paths(self, paths: list[str]) -> None:
+        still, video = split_still_and_video(paths)
+        self.workspace.document.open(still, video)
+
+    def open_path(self, path: str) -> None:
+        self.workspace.document.open(path)
+
+    def open_demo(self) -> None:
+        from livemoments_app.ui.demo import demo_job
+
+        job = self.workspace.lanes.work.run(demo_job, name="Preparing the demo photo")
+        job.succeeded.connect(self.open_path)
+        self.statusBar().showMessage("Preparing the demo photo…", 5000)
+
+    def _on_loading(self, loading: bool) -> None:
+        if loading:
+            self.statusBar().showMessage("Opening…")
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.statusBar().clearMessage()
+            self.unsetCursor()
+
+    def _on_opened(self, _live) -> None:
+        self.pages.setCurrentIndex(1)
+        self.setWindowTitle(f"{self.workspace.document.title} — LiveMoments")
+        self._update_enabled()
+        self._update_zoom_label()
+        self.viewer.frame_canvas.setFocus()
+
+    def _on_closed(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.setWindowTitle("LiveMoments")
+        self.zoom_label.setText("")
+        self._update_enabled()
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.actions.recent_menu
+        menu.clear()
+        recent = self.settings.recent_files
+        for path in recent:
+            action = menu.addAction(os.path.basename(path))
+            action.setToolTip(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear the list", self.settings.clear_recent)
+        menu.setEnabled(bool(recent))
+
+    # Drag and drop ------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths[:2])
+
+    # Dialog commands ----------------------------------------------------------------------------------------
+    def flip_compare(self) -> None:
+        if self.workspace.compare.available:
+            self.workspace.set_view("compare")
+            self.workspace.compare.flip()
+
+    def show_settings(self) -> None:
+        from livemoments_app.ui.widgets.settings_dialog import SettingsDialog
+
+        restorers = [(r.name, r.label) for r in self.workspace.restore.restorers] or [("classic", "Classic")]
+        SettingsDialog(self.settings, restorers, self).exec()
+
+    def show_export_dialog(self) -> None:
+        from livemoments_app.ui.widgets.export_dialog import ExportDialog
+
+        result = self.workspace.current_result()
+        live = self.workspace.document.live
+        if result is None or live is None:
+            return
+        source = os.fspath(live.still_path)
+        folder = os.path.dirname(source)
+        if not os.access(folder, os.W_OK):
+            folder = self.settings.last_dir
+        pixels = result.image.pixels
+        fmt = "heic" if source.lower().endswith((".heic", ".heif")) else "jpeg"
+        dialog = ExportDialog(folder, os.path.basename(source), (pixels.shape[1], pixels.shape[0]), self, fmt)
+        self._export_dialog = dialog
+        if dialog.exec():
+            self.workspace.export.start(result.image, live, dialog.choice())
+
+    # Window state -------------------------------------------------------------------------------------------
+    def _restore_window_state(self) -> None:
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.workspace.shutdown()
+        super().closeEvent(event)

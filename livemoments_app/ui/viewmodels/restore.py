@@ -1,0 +1,202 @@
+"""Restoring the chosen frame: which restorers exist here (and why not), the options, the running job with its
+progress, elapsed and estimated time, Cancel, and the results kept per frame while the photo is open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from livemoments_app.ui.imaging import Picture, upscale_like
+from livemoments_app.ui.workers import Job, Lanes
+
+SIZES = (("full", "Key photo resolution", 1.0), ("half", "Half resolution (faster)", 0.5))
+
+
+@dataclass(frozen=True)
+class RestorerInfo:
+    name: str
+    label: str
+    ok: bool
+    reason: str = ""
+
+
+@dataclass
+class RestoreResult:
+    frame_index: int
+    image: object            # core RestoredImage
+    before: Picture          # the frame upscaled to the result's size (what the restorer improves on)
+    after: Picture
+    size_key: str
+    restorer: str
+
+
+def list_restorers(settings_dirs: list[str] | None = None) -> list[RestorerInfo]:
+    """Every registered restorer with its availability (may import heavy modules: call off the UI thread)."""
+    from livemoments_app.core.restore import registry
+
+    infos = []
+    for entry in registry.available_restorers(model_dirs=settings_dirs or None):
+        infos.append(RestorerInfo(entry.name, entry.label, bool(entry.availability.ok), entry.availability.reason))
+    return infos
+
+
+def _restore(live, index: int, alignment, restorer_name: str, device: str, size: float, model_dirs, progress):
+    from livemoments_app.core.restore import registry
+    from livemoments_app.core.restore.base import RestoreRequest
+
+    if alignment is None:
+        from livemoments_app.core.align import align
+
+        progress.set(0.0, "Aligning the key photo")
+        alignment = align(live, index, progress=progress.sub(0.0, 0.15))
+    progress.set(0.15, "Decoding the frame")
+    frame = live.clip.frame(index)
+    restorer = registry.create(restorer_name, model_dirs=model_dirs or None)
+    scale = None if size >= 1.0 else alignment.default_scale * size
+    request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=scale, device=device)
+    result = restorer.restore(request, progress.sub(0.15, 0.8))
+    progress.set(0.96, "Preparing the comparison")
+    h, w = result.pixels.shape[:2]
+    before = Picture(upscale_like(frame, w, h))
+    after = Picture(result.pixels)
+    return result, before, after
+
+
+class RestoreModel(QObject):
+    restorersChanged = Signal()
+    stateChanged = Signal()             # running / selection / elapsed
+    progressChanged = Signal(float, str)
+    resultReady = Signal(int)           # frame index
+
+    def __init__(self, lanes: Lanes, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.lanes = lanes
+        self.live = None
+        self.restorers: list[RestorerInfo] = []
+        self.restorers_loading = False
+        self.selected = "classic"
+        self.device = "auto"
+        self.size_key = "full"
+        self.model_dirs: list[str] = []
+        self.results: dict[int, RestoreResult] = {}
+        self.job: Job | None = None
+        self.job_frame = -1
+        self.fraction = 0.0
+        self.status = ""
+        self._tick = QTimer(self)
+        self._tick.setInterval(250)
+        self._tick.timeout.connect(self.stateChanged)
+
+    # Restorers ----------------------------------------------------------------------------------------------
+    def load_restorers(self) -> Job:
+        self.restorers_loading = True
+        self.restorersChanged.emit()
+        dirs = list(self.model_dirs)
+        job = self.lanes.work.run(lambda _p: list_restorers(dirs), name="Checking the restorers")
+        job.succeeded.connect(self._on_restorers)
+        job.finished.connect(self._restorers_done)
+        return job
+
+    def _on_restorers(self, infos: list[RestorerInfo]) -> None:
+        self.restorers = infos
+        usable = [r.name for r in infos if r.ok]
+        if self.selected not in usable and usable:
+            self.selected = usable[0]
+
+    def _restorers_done(self) -> None:
+        self.restorers_loading = False
+        self.restorersChanged.emit()
+
+    def info(self, name: str) -> RestorerInfo | None:
+        return next((r for r in self.restorers if r.name == name), None)
+
+    def select(self, name: str) -> None:
+        if name != self.selected:
+            self.selected = name
+            self.stateChanged.emit()
+
+    # Photo --------------------------------------------------------------------------------------------------
+    def set_live(self, live) -> None:
+        self.cancel()
+        self.live = live
+        self.results = {}
+        self.job_frame = -1
+        self.stateChanged.emit()
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and not self.job.done
+
+    def can_start(self, index: int) -> tuple[bool, str]:
+        if self.live is None:
+            return False, "Open a photo first."
+        if index < 0:
+            return False, "Choose a frame first: press Enter on the frame you want."
+        info = self.info(self.selected)
+        if info is None:
+            return False, "Checking which restorers are available…" if self.restorers_loading else \
+                "No restorer is available."
+        if not info.ok:
+            return False, f"{info.label} is unavailable: {info.reason}"
+        if self.running:
+            return False, "A restore is already running."
+        return True, ""
+
+    def start(self, index: int, alignment=None) -> Job | None:
+        ok, _why = self.can_start(index)
+        if not ok:
+            return None
+        live, name, device = self.live, self.selected, self.device
+        size = dict((k, v) for k, _l, v in SIZES)[self.size_key]
+        dirs, size_key = list(self.model_dirs), self.size_key
+        job = self.lanes.work.run(
+            lambda p: _restore(live, index, alignment, name, device, size, dirs, p),
+            name=f"Restoring frame {index + 1}")
+        self.job, self.job_frame, self.fraction, self.status = job, index, 0.0, "Starting…"
+        job.progressed.connect(self._on_progress)
+        job.succeeded.connect(lambda r, i=index, l=live: self._on_result(l, i, name, size_key, r))
+        job.cancelled.connect(lambda: self._set_status("Cancelled."))
+        job.failed.connect(lambda exc: self._set_status(f"Failed: {getattr(exc, 'reason', exc)}"))
+        job.finished.connect(self._on_finished)
+        self._tick.start()
+        self.stateChanged.emit()
+        return job
+
+    def cancel(self) -> None:
+        if self.running:
+            self.job.cancel()
+            self.status = "Cancelling…"
+            self.stateChanged.emit()
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        self.fraction = fraction
+        if text:
+            self.status = text
+        self.progressChanged.emit(fraction, text)
+
+    def _on_result(self, live, index: int, name: str, size_key: str, payload) -> None:
+        if live is not self.live:
+            return
+        image, before, after = payload
+        self.results[index] = RestoreResult(index, image, before, after, size_key, name)
+        self.fraction = 1.0
+        self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
+        self.resultReady.emit(index)
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        self.stateChanged.emit()
+
+    def _on_finished(self) -> None:
+        self._tick.stop()
+        self.stateChanged.emit()
+
+    def elapsed_text(self) -> str:
+        if self.job is None:
+            return ""
+        text = f"{self.job.elapsed_s:.1f} s elapsed"
+        eta = self.job.eta_s() if self.running else None
+        if eta is not None:
+            text += f" · about {eta:.0f} s left" if eta >= 1.5 else " · almost done"
+        return text

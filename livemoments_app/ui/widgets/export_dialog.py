@@ -1,0 +1,112 @@
+"""Export dialog: format, quality, metadata and location options, and where the file will go. It never offers
+to overwrite the source: an empty name means a free ``_LM`` name chosen by the export core."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget)
+
+from livemoments_app.ui.viewmodels.export import DEFAULT_QUALITY, FORMATS, ExportChoice
+
+
+class ExportDialog(QDialog):
+    def __init__(self, folder: str, source_name: str, size: tuple[int, int], parent: QWidget | None = None,
+                 default_format: str = "jpeg") -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export the restored photo")
+        self.setMinimumWidth(500)
+        self.source_name = source_name
+        intro = QLabel(f"{size[0]} × {size[1]} pixels, from {source_name}. The original files are never changed.",
+                       self)
+        intro.setObjectName("Muted")
+        intro.setWordWrap(True)
+
+        self.format_combo = QComboBox(self)
+        for key, label in FORMATS:
+            self.format_combo.addItem(label, key)
+        self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(default_format)))
+        self.quality = QSlider(Qt.Orientation.Horizontal, self)
+        self.quality.setRange(50, 100)
+        self.quality_label = QLabel(self)
+        self.quality_label.setMinimumWidth(36)
+        quality_row = QHBoxLayout()
+        quality_row.addWidget(self.quality, 1)
+        quality_row.addWidget(self.quality_label)
+        self.keep_metadata = QCheckBox("Keep the key photo's metadata (date, camera, lens, colour profile)", self)
+        self.keep_metadata.setChecked(True)
+        self.strip_location = QCheckBox("Remove location (GPS)", self)
+
+        self.folder_edit = QLineEdit(folder, self)
+        browse = QPushButton("Choose…", self)
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.name_edit = QLineEdit(self)
+        self.name_edit.setPlaceholderText("automatic (a new name; nothing is replaced)")
+        self.where = QLabel(self)
+        self.where.setObjectName("Muted")
+        self.where.setWordWrap(True)
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(10)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Quality", quality_row)
+        form.addRow("", self.keep_metadata)
+        form.addRow("", self.strip_location)
+        form.addRow("Folder", folder_row)
+        form.addRow("File name", self.name_edit)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setProperty("primary", True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addSpacing(6)
+        layout.addLayout(form)
+        layout.addWidget(self.where)
+        layout.addWidget(buttons)
+
+        self.format_combo.currentIndexChanged.connect(self._on_format)
+        self.quality.valueChanged.connect(lambda v: self.quality_label.setText(str(v)))
+        self.keep_metadata.toggled.connect(self.strip_location.setEnabled)
+        self.folder_edit.textChanged.connect(self._refresh)
+        self.name_edit.textChanged.connect(self._refresh)
+        self._on_format()
+
+    def _on_format(self) -> None:
+        fmt = self.format_combo.currentData()
+        self.quality.setValue(DEFAULT_QUALITY[fmt])
+        self.quality.setEnabled(fmt != "png")
+        self.quality_label.setText(str(self.quality.value()) if fmt != "png" else "lossless")
+        self._refresh()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _refresh(self) -> None:
+        folder = self.folder_edit.text().strip()
+        ok = bool(folder) and os.path.isdir(folder)
+        name = self.name_edit.text().strip()
+        if not ok:
+            self.where.setText("That folder does not exist.")
+        elif name:
+            self.where.setText(f"Will write {os.path.join(folder, name)}")
+        else:
+            stem = os.path.splitext(self.source_name)[0]
+            self.where.setText(f"Will write {stem}_LM.{self.choice().format.replace('jpeg', 'jpg')} (or the next "
+                               f"free name) in {folder}")
+        self.export_button.setEnabled(ok)
+
+    def choice(self) -> ExportChoice:
+        return ExportChoice(folder=self.folder_edit.text().strip(), filename=self.name_edit.text().strip(),
+                            format=self.format_combo.currentData(), quality=self.quality.value(),
+                            keep_metadata=self.keep_metadata.isChecked(),
+                            strip_location=self.keep_metadata.isChecked() and self.strip_location.isChecked())

@@ -1,0 +1,161 @@
+"""The filmstrip: thumbnails laid out on a time axis, a playhead that follows the mouse, one tick per frame
+(variable frame rate shows as uneven ticks), and markers for the original key moment and the chosen frame."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from livemoments_app.ui.viewmodels.frames import FramesModel
+from livemoments_app.ui.viewmodels.timeline import TimelineModel
+
+KEY_COLOUR = QColor(245, 197, 66)       # the original key photo
+CHOSEN_COLOUR = QColor(64, 156, 255)    # the frame the user picked
+PLAYHEAD_COLOUR = QColor(255, 255, 255)
+
+_MARGIN = 14
+_TICKS_H = 8
+_STRIP_TOP = 16
+
+
+class Filmstrip(QWidget):
+    def __init__(self, timeline: TimelineModel, frames: FramesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.timeline = timeline
+        self.frames = frames
+        self.setMinimumHeight(96)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setAccessibleName("Timeline")
+        self._scrubbing = False
+        timeline.currentChanged.connect(lambda _i: self.update())
+        timeline.chosenChanged.connect(lambda _i: self.update())
+        timeline.clipChanged.connect(self.update)
+        frames.thumbnailReady.connect(lambda _i, _img: self.update())
+
+    # Geometry -----------------------------------------------------------------------------------------------
+    def _strip_rect(self) -> QRectF:
+        return QRectF(_MARGIN, _STRIP_TOP, self.width() - 2 * _MARGIN, self.height() - _STRIP_TOP - _TICKS_H - 6)
+
+    def _x_of_time(self, t: float) -> float:
+        rect = self._strip_rect()
+        times = self.timeline.times
+        start, end = (float(times[0]), float(times[-1])) if times.size else (0.0, 1.0)
+        span = max(end - start, 1e-6)
+        return rect.left() + (t - start) / span * rect.width()
+
+    def _time_at_x(self, x: float) -> float:
+        rect = self._strip_rect()
+        times = self.timeline.times
+        start, end = (float(times[0]), float(times[-1])) if times.size else (0.0, 1.0)
+        return start + (x - rect.left()) / max(rect.width(), 1.0) * (end - start)
+
+    def index_at(self, x: float) -> int:
+        return self.timeline.nearest_index(self._time_at_x(x))
+
+    def x_of_index(self, index: int) -> float:
+        return self._x_of_time(self.timeline.time_of(index))
+
+    # Painting -----------------------------------------------------------------------------------------------
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        rect = self._strip_rect()
+        base = self.palette().color(self.backgroundRole())
+        painter.fillRect(self.rect(), base)
+        path = QPainterPath()
+        path.addRoundedRect(rect, 6, 6)
+        painter.fillPath(path, base.darker(150))
+        if self.timeline.frame_count == 0:
+            return
+        self._paint_thumbnails(painter, rect, path)
+        self._paint_ticks(painter, rect)
+        self._paint_marker(painter, self.timeline.key_index, KEY_COLOUR, "Key")
+        if self.timeline.chosen >= 0:
+            self._paint_marker(painter, self.timeline.chosen, CHOSEN_COLOUR, "Chosen")
+        self._paint_playhead(painter, rect)
+
+    def _paint_thumbnails(self, painter: QPainter, rect: QRectF, clip_path: QPainterPath) -> None:
+        thumbs = self.frames.thumbnails
+        sample: QImage | None = next(iter(thumbs.values()), None)
+        aspect = (sample.width() / sample.height()) if sample is not None else 0.75
+        tile_w = max(8.0, rect.height() * aspect)
+        count = max(1, int(rect.width() // tile_w) + 1)
+        painter.save()
+        painter.setClipPath(clip_path)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        for k in range(count):
+            x = rect.left() + k * tile_w
+            index = self.index_at(x + tile_w / 2)
+            thumb = thumbs.get(index)
+            target = QRectF(x, rect.top(), tile_w, rect.height())
+            if thumb is None:
+                painter.fillRect(target.adjusted(1, 1, -1, -1), self.palette().color(self.backgroundRole()).darker(125))
+                continue
+            # Crop the thumbnail to the tile (centre), like a video editor's filmstrip.
+            tw, th = thumb.width(), thumb.height()
+            scale = max(tile_w / tw, rect.height() / th)
+            sw, sh = tile_w / scale, rect.height() / scale
+            painter.drawImage(target, thumb, QRectF((tw - sw) / 2, (th - sh) / 2, sw, sh))
+        # Dim what lies outside the clip's time range at the right edge.
+        painter.restore()
+
+    def _paint_ticks(self, painter: QPainter, rect: QRectF) -> None:
+        painter.setPen(QPen(self.palette().color(self.foregroundRole()).darker(160), 1))
+        y0 = rect.bottom() + 3
+        for t in self.timeline.times:
+            x = round(self._x_of_time(float(t))) + 0.5
+            painter.drawLine(QPointF(x, y0), QPointF(x, y0 + _TICKS_H - 3))
+
+    def _paint_marker(self, painter: QPainter, index: int, colour: QColor, _name: str) -> None:
+        if index < 0:
+            return
+        x = self.x_of_index(index)
+        rect = self._strip_rect()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        tri = QPainterPath()
+        tri.moveTo(x - 6, 2)
+        tri.lineTo(x + 6, 2)
+        tri.lineTo(x, _STRIP_TOP - 3)
+        tri.closeSubpath()
+        painter.drawPath(tri)
+        painter.setPen(QPen(colour, 2))
+        painter.drawLine(QPointF(x, _STRIP_TOP - 2), QPointF(x, rect.bottom() + _TICKS_H))
+
+    def _paint_playhead(self, painter: QPainter, rect: QRectF) -> None:
+        if self.timeline.current < 0:
+            return
+        x = self.x_of_index(self.timeline.current)
+        painter.setPen(QPen(QColor(0, 0, 0, 120), 4))
+        painter.drawLine(QPointF(x, rect.top() - 2), QPointF(x, rect.bottom() + 2))
+        painter.setPen(QPen(PLAYHEAD_COLOUR, 2))
+        painter.drawLine(QPointF(x, rect.top() - 2), QPointF(x, rect.bottom() + 2))
+        painter.setBrush(PLAYHEAD_COLOUR)
+        painter.drawEllipse(QPointF(x, rect.bottom() + 2), 4, 4)
+
+    # Scrubbing ----------------------------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.timeline.frame_count:
+            self._scrubbing = True
+            self.timeline.stop()
+            self.timeline.set_current(self.index_at(event.position().x()))
+
+    def mouseMoveEvent(self, event) -> None:
+        if not self.timeline.frame_count:
+            return
+        index = self.index_at(event.position().x())
+        if self._scrubbing:
+            self.timeline.set_current(index)
+        QToolTip.showText(event.globalPosition().toPoint(),
+                          f"Frame {index + 1} · {self.timeline.time_of(index):.3f} s", self)
+
+    def mouseReleaseEvent(self, _event) -> None:
+        self._scrubbing = False
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if self.timeline.frame_count:
+            self.timeline.choose(self.index_at(event.position().x()))

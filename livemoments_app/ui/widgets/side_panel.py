@@ -1,0 +1,107 @@
+"""The right-hand panel: facts about the photo, the alignment controls, the restore controls, and export."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from livemoments_app.ui import theme
+from livemoments_app.ui.widgets.overlay_panel import OverlayPanel
+from livemoments_app.ui.widgets.restore_panel import RestorePanel
+from livemoments_app.ui.workspace import Workspace
+
+_FORMAT_NAMES = {
+    "apple_live_photo": "Apple Live Photo",
+    "google_motion_photo": "Google Motion Photo",
+    "google_micro_video": "Google Motion Photo (MicroVideo)",
+    "samsung_motion_photo": "Samsung Motion Photo",
+    "still_and_video": "Still + video",
+}
+_KEY_SOURCES = {
+    "apple_still_image_time": "from the clip's still-image time",
+    "xmp_presentation_timestamp": "from the photo's metadata",
+    "spec_fallback_midpoint": "assumed at the clip's middle",
+    "image_similarity": "estimated by matching the still to the frames",
+}
+
+
+def _rule(parent: QWidget) -> QFrame:
+    line = QFrame(parent)
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setStyleSheet(f"color: {theme.colours()['border']};")
+    return line
+
+
+class SidePanel(QFrame):
+    exportRequested = Signal()
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Panel")
+        self.setMinimumWidth(300)
+        self.setMaximumWidth(420)
+        self.workspace = workspace
+        title = QLabel("Photo", self)
+        title.setObjectName("SectionTitle")
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.overlay_panel = OverlayPanel(workspace.alignment, self)
+        self.restore_panel = RestorePanel(workspace.restore, workspace.timeline, self)
+        self.restore_panel.restoreRequested.connect(workspace.start_restore)
+        export_title = QLabel("Export", self)
+        export_title.setObjectName("SectionTitle")
+        self.export_button = QPushButton(theme.icon("export"), "  Export…", self)
+        self.export_button.setToolTip("Save the restored photo (Ctrl+E)")
+        self.export_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.export_button.clicked.connect(self.exportRequested)
+        self.export_status = QLabel(self)
+        self.export_status.setObjectName("Muted")
+        self.export_status.setWordWrap(True)
+        self.export_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        body = QWidget(self)
+        col = QVBoxLayout(body)
+        col.setContentsMargins(18, 14, 18, 18)
+        col.setSpacing(10)
+        for w in (title, self.info, _rule(body), self.overlay_panel, _rule(body), self.restore_panel,
+                  _rule(body), export_title, self.export_button, self.export_status):
+            col.addWidget(w)
+        col.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        workspace.document.opened.connect(lambda _l: self.refresh())
+        workspace.document.closed.connect(self.refresh)
+        workspace.compare.picturesChanged.connect(self.refresh)
+        workspace.export.stateChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        ws = self.workspace
+        live = ws.document.live
+        if live is None:
+            self.info.setText("")
+        else:
+            clip = live.clip
+            fmt = getattr(live.format, "value", str(live.format))
+            source = getattr(live.key_time_source, "value", str(live.key_time_source))
+            self.info.setText(
+                f"<b>{os.path.basename(ws.document.path or str(live.still_path))}</b><br>"
+                f"{_FORMAT_NAMES.get(fmt, fmt)}<br>"
+                f"Key photo {live.still.width} × {live.still.height}<br>"
+                f"Clip {clip.width} × {clip.height}, {clip.frame_count} frames, {clip.duration_s:.2f} s<br>"
+                f"<span style='color:{theme.colours()['muted']}'>Key moment {_KEY_SOURCES.get(source, source)}"
+                f"</span>")
+        self.export_button.setEnabled(ws.compare.available and not ws.export.running)
+        self.export_status.setText(ws.export.status or
+                                   ("" if ws.compare.available else "Restore a frame to export it."))

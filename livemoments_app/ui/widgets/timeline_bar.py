@@ -1,0 +1,92 @@
+"""The bottom bar: transport buttons, the frame's index and time, the filmstrip, and "Use this frame"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from livemoments_app.ui import theme
+from livemoments_app.ui.viewmodels.frames import FramesModel
+from livemoments_app.ui.viewmodels.timeline import TimelineModel
+from livemoments_app.ui.widgets.filmstrip import CHOSEN_COLOUR, KEY_COLOUR, Filmstrip
+
+
+def _dot(colour) -> str:
+    return f"<span style='color:{colour.name()}'>&#9679;</span>"
+
+
+class TimelineBar(QFrame):
+    def __init__(self, timeline: TimelineModel, frames: FramesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("TimelineBar")
+        self.timeline = timeline
+        self.filmstrip = Filmstrip(timeline, frames, self)
+
+        self.back_button = self._tool("step-back", "Previous frame (← or ,)", lambda: timeline.step(-1))
+        self.play_button = self._tool("play", "Play / pause (Space)", timeline.toggle_play)
+        self.forward_button = self._tool("step-forward", "Next frame (→ or .)", lambda: timeline.step(1))
+        self.position_label = QLabel(self)
+        self.position_label.setMinimumWidth(190)
+        self.position_label.setTextFormat(Qt.TextFormat.RichText)
+        self.legend_label = QLabel(self)
+        self.legend_label.setObjectName("Muted")
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        self.use_button = QPushButton(theme.icon("key-frame", "#ffffff"), "  Use this frame", self)
+        self.use_button.setProperty("primary", True)
+        self.use_button.setToolTip("Make the current frame the new key photo (Enter)")
+        self.use_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.use_button.clicked.connect(timeline.choose_current)
+
+        row = QHBoxLayout()
+        row.setContentsMargins(12, 8, 12, 0)
+        row.setSpacing(6)
+        for w in (self.back_button, self.play_button, self.forward_button):
+            row.addWidget(w)
+        row.addSpacing(10)
+        row.addWidget(self.position_label)
+        row.addStretch(1)
+        row.addWidget(self.legend_label)
+        row.addSpacing(14)
+        row.addWidget(self.use_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.filmstrip)
+
+        timeline.currentChanged.connect(lambda _i: self.refresh())
+        timeline.chosenChanged.connect(lambda _i: self.refresh())
+        timeline.clipChanged.connect(self.refresh)
+        timeline.playingChanged.connect(self._on_playing)
+        self.refresh()
+
+    def _tool(self, icon_name: str, tip: str, slot) -> QToolButton:
+        button = QToolButton(self)
+        button.setIcon(theme.icon(icon_name))
+        button.setIconSize(QSize(18, 18))
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(slot)
+        return button
+
+    def _on_playing(self, playing: bool) -> None:
+        self.play_button.setIcon(theme.icon("pause" if playing else "play"))
+
+    def refresh(self) -> None:
+        tl = self.timeline
+        if tl.frame_count == 0:
+            self.position_label.setText("")
+            self.legend_label.setText("")
+            self.use_button.setEnabled(False)
+            return
+        i = tl.current
+        self.position_label.setText(
+            f"<b>Frame {i + 1}</b> of {tl.frame_count} &nbsp;·&nbsp; {tl.time_of(i):.3f} s")
+        key = f"{_dot(KEY_COLOUR)} Key photo: frame {tl.key_index + 1} ({tl.key_time_s:.3f} s"
+        key += ", estimated)" if tl.key_time_estimated else ")"
+        chosen = (f"&nbsp;&nbsp;&nbsp;{_dot(CHOSEN_COLOUR)} Chosen: frame {tl.chosen + 1}" if tl.chosen >= 0
+                  else "&nbsp;&nbsp;&nbsp;Press Enter to choose a frame")
+        self.legend_label.setText(key + chosen)
+        self.use_button.setEnabled(i != tl.chosen)
+        self.use_button.setText("  Chosen" if i == tl.chosen else "  Use this frame")

@@ -1,0 +1,132 @@
+"""The view-models of one window and how they feed each other; no widgets here.
+
+open → document.opened → timeline, frames, alignment, restore reset for the new photo
+timeline.current → frames.request (and, in the alignment view, alignment.request)
+timeline.chosen → alignment.request (prefetched for the restore) and the comparison of that frame if it exists
+restore.resultReady → compare pictures → the compare view
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from livemoments_app.ui.viewmodels.alignment import AlignmentModel
+from livemoments_app.ui.viewmodels.compare import CompareModel
+from livemoments_app.ui.viewmodels.document import DocumentModel
+from livemoments_app.ui.viewmodels.export import ExportModel
+from livemoments_app.ui.viewmodels.frames import FramesModel
+from livemoments_app.ui.viewmodels.restore import RestoreModel
+from livemoments_app.ui.viewmodels.settings import SettingsModel
+from livemoments_app.ui.viewmodels.timeline import TimelineModel
+from livemoments_app.ui.viewmodels.view import ViewState
+from livemoments_app.ui.workers import Lanes
+
+VIEWS = (("moment", "Moment"), ("alignment", "Alignment"), ("compare", "Compare"))
+
+
+class Workspace(QObject):
+    viewChanged = Signal(str)
+
+    def __init__(self, settings: SettingsModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.lanes = Lanes()
+        self.document = DocumentModel(self.lanes, self)
+        self.timeline = TimelineModel(self)
+        self.frames = FramesModel(self.lanes, self)
+        self.alignment = AlignmentModel(self.lanes, self)
+        self.restore = RestoreModel(self.lanes, self)
+        self.compare = CompareModel(self)
+        self.export = ExportModel(self.lanes, self)
+        self.frame_view = ViewState(self)      # the moment and alignment views share the clip's geometry
+        self.view = "moment"
+
+        self.restore.selected = settings.default_restorer
+        self.restore.device = settings.device
+        self.restore.model_dirs = settings.model_dirs
+        settings.changed.connect(self._on_setting)
+
+        self.document.opened.connect(self._on_opened)
+        self.document.closed.connect(self._on_closed)
+        self.timeline.currentChanged.connect(self._on_current)
+        self.timeline.chosenChanged.connect(self._on_chosen)
+        self.restore.resultReady.connect(self._on_result)
+
+    # Views --------------------------------------------------------------------------------------------------
+    def set_view(self, view: str) -> None:
+        if view == self.view or view not in dict(VIEWS):
+            return
+        self.view = view
+        if view == "alignment":
+            target = self.timeline.current if self.timeline.current >= 0 else self.timeline.chosen
+            self.alignment.request(target, immediately=True)
+        elif self.timeline.chosen >= 0 and self.alignment.target != self.timeline.chosen:
+            self.alignment.request(self.timeline.chosen, immediately=True)
+        self.viewChanged.emit(view)
+
+    # Reactions ----------------------------------------------------------------------------------------------
+    def _on_opened(self, live) -> None:
+        self.settings.add_recent(self.document.path)
+        self.frames.set_clip(live.clip)
+        self.alignment.set_live(live)
+        self.restore.set_live(live)
+        self.compare.set_pictures(-1, None, None)
+        self.frame_view.set_fit()
+        self.timeline.set_clip(live.clip.times, live.key_frame_index, live.key_time_s, live.key_time_estimated)
+        if self.view == "compare":
+            self.set_view("moment")
+
+    def _on_closed(self) -> None:
+        self.frames.set_clip(None)
+        self.alignment.set_live(None)
+        self.restore.set_live(None)
+        self.compare.set_pictures(-1, None, None)
+        self.timeline.clear()
+
+    def _on_current(self, index: int) -> None:
+        self.frames.request(index)
+        if self.view == "alignment":
+            self.alignment.request(index)
+
+    def _on_chosen(self, index: int) -> None:
+        if index < 0:
+            return
+        if self.view != "alignment":
+            self.alignment.request(index, immediately=True)
+        result = self.restore.results.get(index)
+        if result is not None:
+            self.compare.set_pictures(index, result.before, result.after)
+        else:
+            self.compare.set_pictures(-1, None, None)
+
+    def _on_result(self, index: int) -> None:
+        if index != self.timeline.chosen:
+            return
+        result = self.restore.results[index]
+        self.compare.set_pictures(index, result.before, result.after)
+        self.set_view("compare")
+
+    def _on_setting(self, key: str) -> None:
+        if key == "models/folders":
+            self.restore.model_dirs = self.settings.model_dirs
+            self.restore.load_restorers()
+        elif key == "restore/device":
+            self.restore.device = self.settings.device
+            self.restore.stateChanged.emit()
+        elif key == "restore/default":
+            self.restore.select(self.settings.default_restorer)
+
+    # Commands -----------------------------------------------------------------------------------------------
+    def start_restore(self):
+        index = self.timeline.chosen
+        return self.restore.start(index, self.alignment.cache.get(index))
+
+    def current_result(self):
+        return self.restore.results.get(self.timeline.chosen)
+
+    def shutdown(self) -> None:
+        self.timeline.stop()
+        self.lanes.cancel_all()
+        self.lanes.shutdown(3000)
+        if self.document.live is not None:
+            self.document.live.close()
