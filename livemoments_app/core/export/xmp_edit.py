@@ -23,6 +23,8 @@ NS_CAMERA = "http://ns.google.com/photos/1.0/camera/"
 NS_CONTAINER = "http://ns.google.com/photos/1.0/container/"
 NS_ITEM = "http://ns.google.com/photos/1.0/container/item/"
 NS_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
+# Gain-map descriptions belong to a gain map image we do not write; left on the primary they would promise HDR.
+_GAIN_MAP_URIS = {"http://ns.apple.com/HDRGainMap/1.0/", "http://ns.adobe.com/hdr-gain-map/1.0/"}
 _GOOGLE_CONTAINER_URIS = {NS_CONTAINER, NS_ITEM, "http://ns.google.com/photos/1.0/container"}
 
 PACKET_PADDING = 512
@@ -63,6 +65,8 @@ def _is_location(uri: str, local: str) -> bool:
 
 
 def _drop(uri: str, local: str, *, strip_location: bool, drop_motion: bool) -> bool:
+    if uri in _GAIN_MAP_URIS:
+        return True
     if uri == NS_XMP_NOTE and local == "HasExtendedXMP":
         return True   # the extended packet is not carried, so the pointer to it must go
     if drop_motion and _is_motion(uri, local):
