@@ -1,0 +1,55 @@
+"""Export: the restored still with its metadata, and write-back as a Live Photo / Motion Photo.
+
+* ``export_still(image, live_photo_or_metadata, path_or_folder, options) -> ExportResult``
+* ``write_back(live_photo, restored, frame_index, folder, options) -> list[Path]`` (``write_back_result`` gives
+  the fields that could not be carried and the new identifiers too)
+
+Nothing here overwrites a source file; every file is written through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from livemoments_app.core.errors import ExportError
+from livemoments_app.core.export.still import (FORMATS, ExportOptions, ExportResult, StillMetadata, encode,
+                                               export_still)
+from livemoments_app.core.export.writeback_apple import WriteBack
+from livemoments_app.core.jobs import Progress
+
+__all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportResult", "StillMetadata", "WriteBack", "encode",
+           "export_still", "write_back", "write_back_kind", "write_back_result"]
+
+
+def write_back_kind(live_photo: Any) -> str | None:
+    """"apple", "motion" or None (this photo cannot be written back; export the still instead)."""
+    from livemoments_app.core.livephoto.model import LiveFormat
+
+    fmt = getattr(live_photo, "format", None)
+    if fmt == LiveFormat.APPLE_LIVE_PHOTO:
+        return "apple"
+    if fmt in (LiveFormat.GOOGLE_MOTION_PHOTO, LiveFormat.GOOGLE_MICRO_VIDEO, LiveFormat.SAMSUNG_MOTION_PHOTO):
+        return "motion" if getattr(live_photo, "video_range", None) is not None else None
+    if fmt == LiveFormat.STILL_AND_VIDEO and getattr(live_photo, "content_identifier", None):
+        return "apple"
+    return None
+
+
+def write_back_result(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
+                      options: ExportOptions | None = None, progress: Progress | None = None) -> WriteBack:
+    kind = write_back_kind(live_photo)
+    if kind == "apple":
+        from livemoments_app.core.export.writeback_apple import write_back_apple
+        return write_back_apple(live_photo, restored, frame_index, folder, options, progress)
+    if kind == "motion":
+        from livemoments_app.core.export.writeback_motion import write_back_motion
+        return write_back_motion(live_photo, restored, frame_index, folder, options, progress)
+    raise ExportError("only Apple Live Photos and Google/Samsung Motion Photos can be written back; "
+                      "export the still instead", getattr(live_photo, "still_path", None))
+
+
+def write_back(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
+               options: ExportOptions | None = None, progress: Progress | None = None) -> list[Path]:
+    """Writes a new Live Photo / Motion Photo whose key photo is ``restored`` at clip frame ``frame_index``."""
+    return write_back_result(live_photo, restored, frame_index, folder, options, progress).paths
