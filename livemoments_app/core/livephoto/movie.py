@@ -177,7 +177,9 @@ def read_movie(src: ByteSource, start: int = 0, end: int | None = None) -> Movie
         raise src.error("the movie has no 'mvhd' header")
     mvhd = bmff.parse_mvhd(src, mvhd_box)
     keys: dict[str, bmff.MetadataItem] = {}
-    for meta in bmff.find_all(src, "meta", within=moov):
+    # Apple writes the 'mdta' keys in moov/meta; FFmpeg (use_metadata_tags) in moov/udta/meta.
+    metas = bmff.find_all(src, "meta", within=moov) + bmff.find_all(src, "udta/meta", within=moov)
+    for meta in metas:
         kids = list(bmff.children(src, meta))
         hdlr = next((b for b in kids if b.type == "hdlr"), None)
         keys_box = next((b for b in kids if b.type == "keys"), None)
