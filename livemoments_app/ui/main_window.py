@@ -119,7 +119,9 @@ class MainWindow(QMainWindow):
 
     def _update_zoom_label(self) -> None:
         if self.workspace.document.is_open:
-            self.zoom_label.setText(f"Zoom {self.active_canvas().view.percent_text}")
+            canvas = self.active_canvas()
+            fit = " (fit)" if canvas.view.fit else ""
+            self.zoom_label.setText(f"Zoom {canvas.zoom() * 100:.0f} %{fit}")
 
     def _update_enabled(self) -> None:
         ws = self.workspace

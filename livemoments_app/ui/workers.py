@@ -15,7 +15,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from livemoments_app.core.jobs import CancelToken, Cancelled, Progress
 
@@ -118,13 +118,22 @@ class Lane:
         self.pool.setMaxThreadCount(threads)
         self._jobs: set[Job] = set()
         self._lock = threading.Lock()
+        self.closed = False
 
     def submit(self, job: Job, priority: int = 0) -> Job:
+        """Queues ``job``. It starts on the next turn of the event loop, so the caller can connect to its signals
+        first: a job that finished before anyone listened would have its result dropped."""
         with self._lock:
             self._jobs.add(job)
         job.finished.connect(lambda j=job: self._forget(j))
-        self.pool.start(_Runnable(job), priority)
+        QTimer.singleShot(0, lambda: self._start(job, priority))
         return job
+
+    def _start(self, job: Job, priority: int) -> None:
+        if self.closed:
+            self._forget(job)
+            return
+        self.pool.start(_Runnable(job), priority)
 
     def run(self, fn: JobFn, name: str = "", priority: int = 0, report: bool = True) -> Job:
         return self.submit(Job(fn, name, report), priority)
@@ -143,6 +152,7 @@ class Lane:
             job.cancel()
 
     def shutdown(self, timeout_ms: int = 3000) -> bool:
+        self.closed = True
         self.pool.clear()
         self.cancel_all()
         return self.pool.waitForDone(timeout_ms)

@@ -133,8 +133,13 @@ class AlignmentModel(QObject):
             self._align_job.cancel()
         job = self.lanes.work.run(lambda p: _align(live, index, p), name=f"Aligning frame {index + 1}")
         self._align_job = job
+        job.progressed.connect(lambda f, _t, i=index: self._on_progress(i, f))
         job.succeeded.connect(lambda a, i=index, l=live: self._store(l, i, a))
         job.failed.connect(lambda exc, i=index: self._on_failed(i, exc))
+
+    def _on_progress(self, index: int, fraction: float) -> None:
+        if index == self.target and self.busy:
+            self._set_state(True, f"Aligning the key photo to frame {index + 1}… {fraction * 100:.0f} %")
 
     def _store(self, live, index: int, alignment) -> None:
         if live is not self.live:

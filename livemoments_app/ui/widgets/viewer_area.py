@@ -33,6 +33,9 @@ class ViewerArea(QStackedWidget):
 
     def _on_frame(self, index: int, picture) -> None:
         self.frame_canvas.set_picture(picture)
+        # Until the overlay of this frame is ready, the alignment view shows the frame itself under "Aligning…".
+        if self.workspace.alignment.busy or self.overlay_canvas.picture is None:
+            self.overlay_canvas.set_picture(picture)
 
     def _on_alignment_state(self) -> None:
         model = self.workspace.alignment
