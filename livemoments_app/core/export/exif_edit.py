@@ -7,6 +7,7 @@ is safe), which keeps the ContentIdentifier patchable afterwards with :func:`rep
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 from PIL import ExifTags, Image
@@ -68,7 +69,16 @@ def rebuild(exif: bytes | None, width: int, height: int, *, strip_location: bool
     source = None
     if exif:
         try:
-            source = load(exif)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                source = load(exif)
+                len(source)       # Pillow parses lazily; make it report problems here
+            for w in caught:
+                result.skipped.append(f"EXIF (partly unreadable: {w.message})")
+            if len(source) == 0:
+                if not caught:
+                    result.skipped.append("EXIF (no readable fields)")
+                source = None
         except Exception as exc:  # noqa: BLE001 - unreadable EXIF: export without it, and say so
             result.skipped.append(f"EXIF (unreadable: {exc})")
     out = Image.Exif()
