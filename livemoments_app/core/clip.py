@@ -113,7 +113,8 @@ class FrameSource:
         self._thumb_decoder: _Decoder | None = None
         self._closed = False
         # What the decoders did (tests check caching behaviour by counts, not timing).
-        self.stats = {"seeks": 0, "decoded": 0, "converted": 0}
+        self.stats = {"seeks": 0, "decoded": 0, "skipped": 0, "converted": 0}
+        self._last_request = -1
 
     # ---- opening -------------------------------------------------------------------------------------
 
@@ -204,18 +205,22 @@ class FrameSource:
         self._time_base = stream.time_base
         entries = []  # (pts, dts, keyframe, end)
         stored = 0    # every sample with data, including those the edit list leaves out of the presentation
+        damaged = None
         for packet in container.demux(stream):
             if packet.size == 0:
+                continue
+            if packet.is_corrupt:  # the demuxer got less data than the sample table promised
+                damaged = damaged if damaged is not None else float((packet.pts or 0) * self._time_base)
                 continue
             stored += 1
             if packet.pts is None or packet.is_discard:
                 continue
-            if packet.is_corrupt:
-                raise self._error(f"is damaged (packet at {float(packet.pts * self._time_base):.3f} s)")
             dts = packet.dts if packet.dts is not None else packet.pts
             entries.append((packet.pts, dts, bool(packet.is_keyframe), packet.pts + (packet.duration or 0)))
         if self._declared_frames and stored < self._declared_frames:
             raise self._error(f"is truncated: only {stored} of its {self._declared_frames} frames are in the file")
+        if damaged is not None:
+            raise self._error(f"is damaged: the frame at {damaged:.3f} s is incomplete")
         if not entries:
             raise self._error("has no video frames")
         # Decode order → presentation order.
@@ -232,10 +237,8 @@ class FrameSource:
         self._pts = pts_sorted
         self._pts_to_index = {int(p): i for i, p in enumerate(pts_sorted)}
         key_idx = np.array(sorted({self._pts_to_index[k] for k in keyframes}), dtype=np.int64)
-        # For each frame: the keyframe to seek to (the last one at or before it), and its DTS (what the
-        # demuxer's seek index is keyed on).
+        # For each frame: the keyframe to seek to (the last one at or before it in presentation order).
         self._key_of = key_idx[np.searchsorted(key_idx, np.arange(len(pts_sorted)), side="right") - 1]
-        self._seek_dts = {int(k): int(dts_of_pts[int(pts_sorted[k])]) for k in key_idx}
         self._keyframe_indices = key_idx
         tb = float(self._time_base)
         self.times = pts_sorted.astype(np.float64) * tb
@@ -291,8 +294,12 @@ class FrameSource:
             hit = self._rgb_cache.get(i)
             if hit is not None:
                 self._rgb_cache.move_to_end(i)
+                self._last_request = i
                 return hit
-            rgb = self._convert(self._decoder.decode_to(i))
+            # Stepping backwards: decode the whole GOP up to i once, so the next steps back are cache hits.
+            stepping_back = i == self._last_request - 1
+            self._last_request = i
+            rgb = self._convert(self._decoder.decode_to(i, keep_all=stepping_back))
             rgb.setflags(write=False)
             self._rgb_cache[i] = rgb
             while len(self._rgb_cache) > self._cache_frames:
@@ -373,6 +380,18 @@ class FrameSource:
             raise self._error("has a frame that cannot be converted to RGB", exc) from exc
         return _rotate(rgb, getattr(self, "rotation", 0))
 
+    def clear_cache(self) -> None:
+        """Drop every cached frame and decoded picture (memory pressure; benchmarks of cold access)."""
+        with self._lock:
+            self._rgb_cache.clear()
+            if self._decoder is not None:
+                self._decoder._raw.clear()
+            self._last_request = -1
+        with self._thumb_lock:
+            self._thumbs.clear()
+            if self._thumb_decoder is not None:
+                self._thumb_decoder._raw.clear()
+
     # ---- lifetime ------------------------------------------------------------------------------------
 
     def _ensure_open(self) -> None:
@@ -415,6 +434,7 @@ class _Decoder:
         cc.thread_type = "AUTO" if threads else "SLICE"
         cc.thread_count = 0 if threads else 1
         self._frames = None          # generator of decoded frames in presentation order
+        self._skip_before = -(1 << 62)  # disposable pictures before this PTS are not decoded
         self._last = -1              # index of the last frame the generator produced (-1: none / unknown)
         cap = max(4, min(owner._max_gop + 2, 48)) if raw_cache is None else raw_cache
         self._raw_cap = cap
@@ -436,13 +456,27 @@ class _Decoder:
             self._raw.popitem(last=False)
 
     def _seek(self, key: int) -> None:
+        """Position the demuxer on keyframe ``key`` (an index into the presentation order).
+
+        FFmpeg's mov demuxer takes the seek target as a presentation time (it subtracts the stream's
+        composition shift before searching its DTS index), so the keyframe's PTS lands exactly on it;
+        ``decode_to`` verifies by PTS and steps back a keyframe if the demuxer overshoots."""
         owner = self.owner
         if self._frames is not None:
             self._frames.close()
         owner.stats["seeks"] += 1
-        self.container.seek(owner._seek_dts[key], stream=self.stream, backward=True, any_frame=False)
-        self._frames = self.container.decode(self.stream)
+        self.container.seek(int(owner._pts[key]), stream=self.stream, backward=True, any_frame=False)
+        self._frames = self._decode_packets()
         self._last = -1
+
+    def _decode_packets(self):
+        for packet in self.container.demux(self.stream):
+            # A disposable picture (nothing references it; the file's sdtp says so) before the target is
+            # not sent to the decoder at all: skipping it cannot change any other picture.
+            if packet.size and packet.is_disposable and packet.pts is not None and packet.pts < self._skip_before:
+                self.owner.stats["skipped"] += 1
+                continue
+            yield from packet.decode()  # the final empty packet drains the decoder
 
     def _next(self):
         """The next decoded frame and its index, or (None, None) at the end of the stream."""
@@ -455,15 +489,19 @@ class _Decoder:
             return idx, frame
         return None, None
 
-    def decode_to(self, i: int):
+    def decode_to(self, i: int, keep_all: bool = False):
         """The decoded picture of frame ``i``: from the cache, by decoding forward from the current position
-        when no keyframe lies in between, else by seeking to the keyframe before ``i``."""
+        when no keyframe lies in between, else by seeking to the keyframe before ``i``.
+
+        ``keep_all`` decodes every picture on the way (none skipped) so that they are all cached: what
+        stepping backwards wants."""
         hit = self._raw.get(i)
         if hit is not None:
             self._raw.move_to_end(i)
             return hit
         owner = self.owner
         key = int(owner._key_of[i])
+        self._skip_before = -(1 << 62) if keep_all else int(owner._pts[i])
         try:
             # Decoding forward is right when the decoder sits before i with no keyframe in between;
             # otherwise seeking to i's keyframe decodes fewer pictures.
@@ -474,6 +512,11 @@ class _Decoder:
                 idx, frame = self._next()
                 if idx is None:
                     raise owner._error(f"ended before frame {i} could be decoded")
+                if idx > i and self._last == -1 and key > 0:
+                    # The demuxer landed after the wanted keyframe: start from the keyframe before it.
+                    key = int(owner._key_of[key - 1])
+                    self._seek(key)
+                    continue
                 self._last = idx
                 self._keep(idx, frame)
                 if idx == i:
@@ -491,6 +534,7 @@ class _Decoder:
         """Sequential decode from the keyframe before ``start`` to the end."""
         owner = self.owner
         try:
+            self._skip_before = int(owner._pts[start])
             self._seek(int(owner._key_of[start]))
             while True:
                 idx, frame = self._next()
