@@ -240,7 +240,7 @@ def apple_layout_mov(data: bytes, key_time_s: float | None) -> bytes:
 # ------------------------------------------------------------------------------------------------ writers
 
 
-def test_pattern(count: int = 12, size: tuple[int, int] = (192, 144), seed: int = 0) -> list[np.ndarray]:
+def pattern_frames(count: int = 12, size: tuple[int, int] = (192, 144), seed: int = 0) -> list[np.ndarray]:
     """Small frames with a gradient, a texture and a square that moves: every frame is distinct."""
     width, height = size
     rng = np.random.default_rng(seed)
@@ -273,7 +273,7 @@ def write_apple_pair(directory: str | os.PathLike, *, stem: str = "IMG_0001", st
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    frames = list(frames) if frames is not None else test_pattern()
+    frames = list(frames) if frames is not None else pattern_frames()
     key_index = len(frames) * 2 // 3 if key_index is None else key_index
     cid = content_identifier or str(uuid.uuid4()).upper()
     still_pixels = still if still is not None else _upscale(frames[key_index], 2)
@@ -330,7 +330,7 @@ def write_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndar
     from PIL import Image
 
     path = Path(path)
-    frames = list(frames) if frames is not None else test_pattern()
+    frames = list(frames) if frames is not None else pattern_frames()
     key_index = len(frames) // 2 if key_index is None else key_index
     still_pixels = still if still is not None else _upscale(frames[key_index], 2)
     ts = int(round(key_index / fps * 1e6)) if timestamp_us is None else int(timestamp_us)

@@ -80,7 +80,9 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
         raise UnreadableFileError("no such file", path) from None
     except PermissionError:
         raise UnreadableFileError("no permission to read the file", path) from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:
+        raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise DecodeError(f"the still cannot be read as an image ({exc})", path) from None
     with image:
         check_dimensions(image.width, image.height, path)
@@ -93,7 +95,9 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
             upright = ImageOps.exif_transpose(image)
             rgb = upright.convert("RGB")
             pixels = np.asarray(rgb).copy()
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        except Image.DecompressionBombError:
+            raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
+        except (OSError, ValueError, SyntaxError) as exc:
             raise DecodeError(f"the still cannot be decoded ({exc}); the file may be truncated", path) from None
         if exif is None:
             raw = image.info.get("exif")
