@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 EXIFTOOL_CONFIG = ROOT.parent / "shared" / "tools" / "exiftool-elst.config"
 
 
-def exiftool(path: Path, *tags: str, extract_embedded: bool = False) -> dict:
+def exiftool(path: Path, *tags: str, extract_embedded: bool = False, struct: bool = False) -> dict:
     """exiftool's JSON for ``path`` (-G1 -n), skipping the test when exiftool is not installed."""
     exe = shutil.which("exiftool")
     if exe is None:
@@ -26,6 +26,8 @@ def exiftool(path: Path, *tags: str, extract_embedded: bool = False) -> dict:
     args += ["-j", "-a", "-G1", "-n"]
     if extract_embedded:
         args.append("-ee")
+    if struct:
+        args.append("-struct")
     args += [f"-{t}" for t in tags] + [str(path)]
     out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=60).stdout
     return json.loads(out)[0]

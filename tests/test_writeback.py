@@ -1,0 +1,147 @@
+"""Write-back on the real samples: the app's reader and exiftool both see the chosen frame as the key photo,
+the pair keys match, and the clip is the original one (MOV edited in place; embedded MP4 byte-identical)."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+
+from livemoments_app.core.errors import ExportError
+from livemoments_app.core.export import ExportOptions, write_back, write_back_result
+from livemoments_app.core.livephoto import LiveFormat, open_live_photo
+from tests.conftest import sample
+from tests.export_helpers import exiftool, first, small
+
+pytestmark = pytest.mark.samples
+
+
+def _decodes(data: bytes) -> int:
+    """Frames PyAV decodes from an in-memory MP4/MOV (first video stream)."""
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for _ in container.decode(stream))
+
+
+@pytest.mark.parametrize("name,frame", [("apple_iphone15pro_IMG_4394.HEIC", 12),
+                                        ("apple_iphone6s_0FFBE909.jpeg", 50)])
+def test_apple_pair_points_at_the_chosen_frame(tmp_path, name, frame):
+    source = sample(name)
+    with open_live_photo(source) as lp:
+        assert lp.key_frame_index != frame
+        restored = small(lp.still.pixels, 4)
+        result = write_back_result(lp, restored, frame, tmp_path)
+        original_mov = lp.video_path.read_bytes()
+        old_id = lp.content_identifier
+        frame_time = float(lp.clip.times[frame])
+    still, mov = result.paths
+    assert still.suffix == source.suffix and mov.suffix.lower() == ".mov"
+    assert still.stem == mov.stem == f"{source.stem}_LM"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([still.name, mov.name])
+
+    # The app's reader pairs the two files by the new identifier and lands on the chosen frame.
+    with open_live_photo(still) as back:
+        assert back.format == LiveFormat.APPLE_LIVE_PHOTO
+        assert back.video_path == mov
+        assert back.details.get("pairing") == "content_identifier"
+        assert back.content_identifier == result.content_identifier != old_id
+        assert back.key_frame_index == frame
+        assert back.still.pixels.shape[:2] == restored.shape[:2]
+
+    # Only header bytes changed: same size, a few dozen bytes differ, media data identical.
+    new_mov = mov.read_bytes()
+    assert len(new_mov) == len(original_mov)
+    changed = np.count_nonzero(np.frombuffer(new_mov, np.uint8) != np.frombuffer(original_mov, np.uint8))
+    assert 0 < changed <= 48
+    assert _decodes(new_mov) == _decodes(original_mov)
+
+    # exiftool agrees: both keys equal, the still-image-time edit starts at the chosen frame's time.
+    mov_info = exiftool(mov, "ContentIdentifier", "EditList", "TimeScale", "StillImageTime")
+    still_info = exiftool(still, "MediaGroupUUID", "Orientation")
+    assert first(mov_info, "ContentIdentifier") == first(still_info, "MediaGroupUUID") == result.content_identifier
+    assert first(still_info, "Orientation") == 1
+    if not any(k.endswith("EditList") for k in mov_info):
+        pytest.skip("exiftool-elst.config not found; edit lists not decoded")
+    edit_lists = [v for k, v in mov_info.items() if k.endswith("EditList") and str(v).split()[1] == "-1"]
+    assert len(edit_lists) == 1
+    ticks = int(str(edit_lists[0]).split()[0])
+    assert ticks == round(frame_time * first(mov_info, "TimeScale"))
+
+
+def _xmp_items(info: dict) -> list[dict]:
+    return [entry["Item"] for entry in first(info, "Directory") or []]
+
+
+@pytest.mark.parametrize("name,frame,fmt,kind", [
+    ("samsung_s22_oneui6_motionphoto.heic", 20, "heic", LiveFormat.SAMSUNG_MOTION_PHOTO),
+    ("samsung_s22_oneui6_motionphoto.heic", 5, "jpeg", LiveFormat.SAMSUNG_MOTION_PHOTO),
+    ("libmphoto_heic_motionphoto_pixel4video.heic", 13, "heic", LiveFormat.GOOGLE_MOTION_PHOTO),
+    ("libmphoto_heic_motionphoto_pixel4video.heic", 7, "jpeg", LiveFormat.GOOGLE_MOTION_PHOTO),
+])
+def test_motion_photo_carries_the_clip_and_the_chosen_time(tmp_path, name, frame, fmt, kind):
+    source = sample(name)
+    with open_live_photo(source) as lp:
+        assert lp.key_frame_index != frame
+        rng = lp.video_range
+        with open(rng.path, "rb") as fh:
+            fh.seek(rng.offset)
+            original_clip = fh.read(rng.length)
+        frame_time = float(lp.clip.times[frame])
+        paths = write_back(lp, small(lp.still.pixels, 4), frame, tmp_path, ExportOptions(format=fmt))
+    assert len(paths) == 1 and [p.name for p in tmp_path.iterdir()] == [paths[0].name]
+    out = paths[0]
+    data = out.read_bytes()
+
+    with open_live_photo(out) as back:
+        assert back.format == kind
+        assert back.key_frame_index == frame
+        assert data[back.video_range.offset:back.video_range.offset + back.video_range.length] == original_clip
+
+    info = exiftool(out, "XMP:all", "MotionPhotoVideo", extract_embedded=True, struct=True)
+    assert first(info, "MotionPhoto") == 1
+    assert first(info, "MotionPhotoPresentationTimestampUs") == round(frame_time * 1e6)
+    items = _xmp_items(info)
+    assert [i["Semantic"] for i in items] == ["Primary", "MotionPhoto"]
+    assert items[0]["Mime"] == f"image/{fmt}" and items[1]["Mime"] == "video/mp4"
+    video = items[1]
+    start = len(data) - int(video["Length"])
+    clip = data[start:start + int(video["Length"]) - int(video["Padding"])]
+    assert clip == original_clip                      # what the directory points at is the original MP4
+    assert _decodes(clip) > 0                         # and PyAV decodes it
+    if fmt == "heic":
+        assert first(info, "MotionPhotoVideo") is not None
+    if kind == LiveFormat.SAMSUNG_MOTION_PHOTO and fmt == "heic":
+        pointer = _exiftool_binary(out, "EmbeddedVideoFile")
+        assert pointer[:4] == b"mpv2"
+        offset, size = struct.unpack(">II", pointer[4:12])
+        assert data[offset:offset + size] == original_clip
+
+
+def _exiftool_binary(path, tag) -> bytes:
+    import shutil
+    import subprocess
+
+    return subprocess.run([shutil.which("exiftool"), "-b", "-ee", f"-{tag}", str(path)], check=True,
+                          capture_output=True, timeout=60).stdout
+
+
+def test_a_plain_still_and_video_without_identifier_cannot_be_written_back(tmp_path):
+    class NotLive:
+        format = LiveFormat.STILL_AND_VIDEO
+        content_identifier = None
+        still_path = tmp_path / "x.jpg"
+
+    with pytest.raises(ExportError):
+        write_back(NotLive(), np.zeros((8, 8, 3), np.uint8), 0, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_outside_the_clip_is_refused(tmp_path):
+    with open_live_photo(sample("apple_iphone6s_0FFBE909.jpeg")) as lp:
+        with pytest.raises(ExportError, match="outside the clip"):
+            write_back(lp, small(lp.still.pixels, 16), lp.clip.frame_count, tmp_path)
+    assert list(tmp_path.iterdir()) == []
