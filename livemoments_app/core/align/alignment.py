@@ -1,0 +1,559 @@
+"""Alignment of the key photo onto a chosen frame: the paper's two-stage pipeline.
+
+1. The full-resolution still is registered once per Live Photo onto the clip frame at the key time (the paper's
+   "low-resolution key photo"): a feature homography refined on dense flow, plus a small residual flow for what a
+   homography cannot express (lens/processing differences, the key frame's few ms of motion).
+2. For a chosen frame, dense flow is computed between two *video* frames -- the chosen one and the key-time one --
+   which share resolution, processing and compression, so flow there is far more reliable than still-to-frame.
+
+:func:`align_pair` is the one-stage form for two plain images (the chosen frame plays the key frame's role).
+See :mod:`livemoments_app.core.align.warp` for the coordinate conventions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from livemoments_app.core.align import confidence as conf_mod
+from livemoments_app.core.align.flow import DISFlow, FlowEstimator, make_estimator
+from livemoments_app.core.align.registration import (
+    downscale_still,
+    refine_homography,
+    register_features,
+    transform_problem,
+)
+from livemoments_app.core.align.warp import (
+    Region,
+    apply_homography,
+    compose_flows,
+    frame_to_still_map,
+    grid,
+    invert_field,
+    local_density,
+    output_size,
+    remap_image,
+    sample_field,
+    smooth_field,
+    still_to_frame_map,
+)
+from livemoments_app.core.errors import AlignmentError
+from livemoments_app.core.jobs import Progress
+
+if TYPE_CHECKING:
+    from livemoments_app.core.livephoto.model import LivePhoto
+
+
+@dataclass(frozen=True)
+class AlignOptions:
+    estimator: str = "dis"                 # "dis" or "raft"
+    raft_weights: str | None = None        # state dict for the RAFT estimator
+    residual: bool = True                  # residual flow still -> key frame after the homography
+    residual_passes: int = 1               # >1 re-warps the still and re-estimates the residual (more precise)
+    feature_side: int = 720                # long side for feature detection
+    min_inliers: int = 24
+    fb_tolerance_px: float = 1.0           # forward-backward error giving confidence 0.5
+    photo_tolerance: float = 0.1           # colour distance (0..1) giving confidence 0.5
+    key_search: int = 1                    # neighbours tried around an *estimated* key time
+    smooth_sigma_px: float = 2.0           # weighted smoothing of flow fields (0: off), clip pixels
+
+
+PAIR_OPTIONS = AlignOptions(residual_passes=2)
+
+
+@dataclass
+class Alignment:
+    """Where every pixel of the chosen frame lies in the full-resolution still, and how far to trust it.
+
+    Fields (clip resolution ``H x W`` unless said otherwise; conventions in :mod:`~livemoments_app.core.align.warp`):
+
+    * ``still_to_key``: 3x3 homography, full-resolution still pixels -> key-frame pixels.
+    * ``flow`` / ``flow_back``: chosen -> key frame (``p`` <-> ``p + flow[p]``) and key -> chosen; ``None`` when the
+      chosen frame is the key frame.
+    * ``residual`` / ``residual_back``: key frame -> the still warped into key geometry and back; ``None`` when
+      disabled.
+    * ``confidence``: ``H x W`` float32 in [0, 1].
+    * ``fb_error``: forward-backward round-trip error of the raw flow estimates (clip pixels, both stages combined),
+      scaled by the local texture weight (gradient >= 4 levels/px counts fully, flat areas count ~0: there a
+      misalignment is invisible and flow is interpolated from textured neighbours, so only the photometric check
+      speaks). The fields themselves are the estimates after confidence-weighted smoothing.
+    * ``aligned_share``: fraction of frame pixels with confidence >= 0.5.
+    """
+
+    frame_index: int | None
+    key_index: int | None
+    frame_shape: tuple[int, int]
+    still_shape: tuple[int, int]
+    still_to_key: np.ndarray
+    flow: np.ndarray | None
+    flow_back: np.ndarray | None
+    residual: np.ndarray | None
+    residual_back: np.ndarray | None
+    confidence: np.ndarray
+    fb_error: np.ndarray
+    aligned_share: float
+    fb_share: float                         # fraction with forward-backward error < fb tolerance (inside the still)
+    inliers: int
+    matches: int
+    reprojection_error: float               # RMS, key-frame pixels, of the feature inliers under still_to_key
+    refine_inliers: int
+    refine_rms: float                       # RMS, key-frame pixels, of the dense points the homography explains
+    estimator: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    # ----- derived geometry
+    @cached_property
+    def total_flow(self) -> np.ndarray | None:
+        """Chosen frame -> still warped into key geometry: ``flow`` composed with ``residual``."""
+        return compose_flows(self.flow, self.residual)
+
+    @cached_property
+    def inverse_total_flow(self) -> np.ndarray | None:
+        """Still warped into key geometry -> chosen frame."""
+        return compose_flows(self.residual_back, self.flow_back)
+
+    @property
+    def default_scale(self) -> float:
+        """Output scale at which the frame's field of view has the still's pixel density (still pixels per frame
+        pixel at the frame centre) -- the default output scale of restoration."""
+        h, w = self.frame_shape
+        return local_density(self.still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
+
+    @property
+    def is_key_frame(self) -> bool:
+        return self.flow is None
+
+    @property
+    def median_flow_px(self) -> float:
+        """Median motion between the chosen and the key frame (clip pixels)."""
+        if self.flow is None:
+            return 0.0
+        return float(np.median(np.hypot(self.flow[..., 0], self.flow[..., 1])))
+
+    @property
+    def median_residual_px(self) -> float:
+        if self.residual is None:
+            return 0.0
+        return float(np.median(np.hypot(self.residual[..., 0], self.residual[..., 1])))
+
+    def output_size(self, scale: float | None = None) -> tuple[int, int]:
+        """(height, width) of the frame geometry at ``scale`` (default: :attr:`default_scale`)."""
+        return output_size(self.frame_shape, self.default_scale if scale is None else scale)
+
+    # ----- maps and warps
+    def map_to_still(self, scale: float | None = None, region: Region | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(map_x, map_y)`` float32 for ``cv2.remap(still, map_x, map_y, ...)``: for each pixel of the frame
+        geometry at ``scale`` (or of ``region`` = (x0, y0, x1, y1) of it), its position in the full-resolution
+        still."""
+        s = self.default_scale if scale is None else scale
+        return frame_to_still_map(self.still_to_key, self.total_flow, self.frame_shape, s, region)
+
+    def warp_still(self, still: np.ndarray, scale: float | None = None, region: Region | None = None,
+                   interpolation: int = cv2.INTER_LINEAR) -> tuple[np.ndarray, np.ndarray]:
+        """The full-resolution still mapped into the chosen frame's geometry at ``scale``: ``(warped, valid)``,
+        ``valid`` False where the frame sees beyond the still's field of view. Prefiltered when downscaling."""
+        if still.shape[:2] != self.still_shape:
+            raise ValueError(f"still is {still.shape[:2]}, the alignment was made for {self.still_shape}")
+        s = self.default_scale if scale is None else scale
+        mx, my = self.map_to_still(s, region)
+        return remap_image(still, mx, my, density=self.default_scale / s, interpolation=interpolation)
+
+    def confidence_at(self, scale: float | None = None, region: Region | None = None) -> np.ndarray:
+        """The confidence map resampled (bilinearly) to the frame geometry at ``scale``."""
+        s = self.default_scale if scale is None else scale
+        if s == 1.0 and region is None:
+            return self.confidence
+        gx, gy = grid(self.frame_shape, s, region)
+        return np.clip(sample_field(self.confidence, gx, gy), 0.0, 1.0)
+
+    def map_to_frame(self, scale: float | None = None, still_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """The inverse map: for each pixel of the still (resized by ``still_scale``), its position in the frame
+        geometry at ``scale`` -- e.g. ``cv2.remap(restored, *alignment.map_to_frame(s))`` brings an image made in
+        frame geometry at scale ``s`` into the still's geometry."""
+        s = self.default_scale if scale is None else scale
+        return still_to_frame_map(self.still_to_key, self.inverse_total_flow, self.frame_shape, self.still_shape,
+                                  s, still_scale)
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data description (the CLI's --json)."""
+        return {
+            "frame_index": self.frame_index,
+            "key_index": self.key_index,
+            "frame_size": [self.frame_shape[1], self.frame_shape[0]],
+            "still_size": [self.still_shape[1], self.still_shape[0]],
+            "still_to_key": [[float(v) for v in row] for row in self.still_to_key],
+            "default_scale": self.default_scale,
+            "inliers": self.inliers,
+            "matches": self.matches,
+            "reprojection_error_px": self.reprojection_error,
+            "refine_inliers": self.refine_inliers,
+            "refine_rms_px": self.refine_rms,
+            "median_flow_px": self.median_flow_px,
+            "median_residual_px": self.median_residual_px,
+            "aligned_share": self.aligned_share,
+            "fb_share": self.fb_share,
+            "estimator": self.estimator,
+            "timings_s": dict(self.timings),
+        }
+
+
+# --------------------------------------------------------------------------------------------------- stage 1
+@dataclass
+class _StillRegistration:
+    """The still registered onto one frame (the key frame, or the target of align_pair)."""
+
+    frame_shape: tuple[int, int]
+    still_shape: tuple[int, int]
+    matrix: np.ndarray                  # still -> frame pixels
+    residual: np.ndarray | None         # frame -> still-in-frame-geometry
+    residual_back: np.ndarray | None
+    fb_error: np.ndarray                # residual's raw forward-backward error x texture weight
+    warped: np.ndarray                  # float32 RGB 0..1: the still in frame geometry, colour-matched to the frame
+    valid: np.ndarray                   # the still covers the pixel
+    photo_distance: np.ndarray
+    inliers: int
+    matches: int
+    reprojection_error: float
+    refine_inliers: int
+    refine_rms: float
+    seconds: float
+
+
+def _as_rgb_float(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) * (1.0 / 255.0)
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) * (1.0 / 65535.0)
+    return a.astype(np.float32)
+
+
+def _to_u8(image: np.ndarray) -> np.ndarray:
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _warp_small(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray, residual: np.ndarray | None,
+                frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The downscaled still sampled at frame geometry through ``matrix`` (+ ``residual``); float32 RGB + valid."""
+    h, w = frame_shape
+    if residual is None:
+        m = to_small @ np.linalg.inv(matrix)
+        warped = cv2.warpPerspective(small, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                     borderMode=cv2.BORDER_REPLICATE)
+        gx, gy = grid((h, w))
+        sx, sy = apply_homography(m, gx, gy)
+    else:
+        gx, gy = grid((h, w))
+        sx, sy = apply_homography(to_small @ np.linalg.inv(matrix), gx + residual[..., 0], gy + residual[..., 1])
+        warped = cv2.remap(small, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    sh, sw = small.shape[:2]
+    valid = (sx >= -0.5) & (sx <= sw - 0.5) & (sy >= -0.5) & (sy <= sh - 0.5)
+    return _as_rgb_float(warped), valid
+
+
+def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions, estimator: FlowEstimator,
+                    progress: Progress, path=None, frame_label: str = "the frame") -> _StillRegistration:
+    t0 = time.perf_counter()
+    frame_shape = frame.shape[:2]
+    progress.set(0.0, "Registering the key photo")
+    small, to_small = downscale_still(still, frame_shape)
+    matrix, fm = register_features(still, frame, min_inliers=options.min_inliers, max_side=options.feature_side,
+                                   path=path, frame_label=frame_label, still_small=(small, to_small))
+    progress.set(0.3, "Registering the key photo")
+    frame_f = _as_rgb_float(frame)
+    residual = residual_back = None
+    fb = np.zeros(frame_shape, np.float32)
+    refine_inliers, refine_rms = 0, float("nan")
+    if options.residual:
+        warped, valid = _warp_small(small, to_small, matrix, None, frame_shape)
+        warped = conf_mod.colour_match(warped, frame_f, valid)
+        warped_u8 = _to_u8(warped)
+        residual = estimator(frame, warped_u8)
+        progress.set(0.55, "Registering the key photo")
+        residual_back = estimator(warped_u8, frame)
+        fb_raw = conf_mod.forward_backward_error(residual, residual_back)
+        # Refine the homography on the reliable residual vectors, then re-express the residual against it.
+        reliable = valid & (fb_raw < 0.5) & conf_mod.inside(residual, frame_shape, margin=2.0) & _textured(frame)
+        fit = refine_homography(residual, reliable)
+        if fit is not None:
+            c, refine_inliers, refine_rms = fit
+            candidate = c @ matrix
+            candidate /= candidate[2, 2]
+            if transform_problem(candidate, still.shape[:2], frame_shape) is None:
+                matrix = candidate
+                residual, residual_back = _reexpress(residual, residual_back, c)
+        residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options)
+        for _ in range(options.residual_passes - 1):
+            progress.set(0.75, "Refining the residual flow")
+            warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
+            warped = conf_mod.colour_match(warped, frame_f, valid)
+            warped_u8 = _to_u8(warped)
+            delta = estimator(frame, warped_u8)
+            delta_back = estimator(warped_u8, frame)
+            fb_raw = conf_mod.forward_backward_error(delta, delta_back)
+            # still-grid s -> re-warped grid r (inverse of r -> r + residual(r)) -> frame r + delta_back(r)
+            residual_back = compose_flows(invert_field(residual, residual_back, exact=True), delta_back)
+            residual = compose_flows(delta, residual)
+            residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options)
+        fb = fb_raw * _texture_weight(frame)
+    warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
+    warped = conf_mod.colour_match(warped, frame_f, valid & (fb < options.fb_tolerance_px))
+    photo = conf_mod.photometric_distance(warped, frame_f)
+    # reprojection error of the feature inliers under the final transform, in frame pixels
+    src_full = _small_to_full(fm.src_points, to_small)
+    rx, ry = apply_homography(matrix, src_full[:, 0], src_full[:, 1])
+    reproj = float(np.sqrt(np.mean((rx - fm.dst_points[:, 0]) ** 2 + (ry - fm.dst_points[:, 1]) ** 2)))
+    progress.set(1.0, "Registered the key photo")
+    return _StillRegistration(frame_shape, still.shape[:2], matrix, residual, residual_back, fb, warped, valid,
+                              photo, fm.inliers, fm.matches, reproj, refine_inliers, refine_rms,
+                              time.perf_counter() - t0)
+
+
+def _smooth_pair(forward: np.ndarray, backward: np.ndarray, fb_raw: np.ndarray, src: np.ndarray,
+                 dst: np.ndarray | None, options: AlignOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted smoothing of a forward/backward pair: trusted vectors are textured and round-trip consistent
+    (weights from ``src`` for the forward field and from ``dst`` -- or ``src`` carried along the backward field --
+    for the backward one). ``fb_raw`` is the forward field's round-trip error before smoothing."""
+    if options.smooth_sigma_px <= 0:
+        return forward, backward
+    fb_b = conf_mod.forward_backward_error(backward, forward)
+    tex_f = _texture_weight(src)
+    tex_b = _texture_weight(dst) if dst is not None else _warp_by(tex_f, backward)
+    wf = tex_f * conf_mod.tolerance_factor(fb_raw, 0.5)
+    wb = tex_b * conf_mod.tolerance_factor(fb_b, 0.5)
+    return (smooth_field(forward, wf, options.smooth_sigma_px),
+            smooth_field(backward, wb, options.smooth_sigma_px))
+
+
+def _warp_by(image: np.ndarray, field: np.ndarray) -> np.ndarray:
+    gx, gy = grid(field.shape[:2])
+    return cv2.remap(image, gx + field[..., 0], gy + field[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _texture_weight(image: np.ndarray, full_at: float = 4.0) -> np.ndarray:
+    """Gradient magnitude (8-bit units per pixel) mapped to [0, 1] (1 from ``full_at`` up): where a misalignment
+    would be visible, and where flow is measured rather than merely regularised."""
+    g = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    if g.dtype == np.uint16:
+        g = g / 257.0
+    elif g.dtype != np.uint8:
+        g = g * 255.0
+    g = cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0)
+    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
+    return np.clip(mag / full_at, 0.0, 1.0)
+
+
+def _small_to_full(points: np.ndarray, to_small: np.ndarray) -> np.ndarray:
+    x, y = apply_homography(np.linalg.inv(to_small), points[:, 0], points[:, 1])
+    return np.stack([x, y], axis=1).astype(np.float64)
+
+
+def _textured(image: np.ndarray, min_gradient: float = 4.0) -> np.ndarray:
+    """Pixels with enough local gradient (8-bit units) for flow to be measurable, not just regularised."""
+    g = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+    g = cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    if image.dtype != np.uint8:
+        gx *= 255.0 if image.dtype != np.uint16 else 255.0 / 65535.0
+        gy *= 255.0 if image.dtype != np.uint16 else 255.0 / 65535.0
+    return np.hypot(gx, gy) >= min_gradient
+
+
+def _reexpress(residual: np.ndarray, residual_back: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Residual fields against the refined homography ``C @ M``: a warped-grid point ``r`` becomes ``C r``."""
+    h, w = residual.shape[:2]
+    gx, gy = grid((h, w))
+    rx, ry = apply_homography(c, gx + residual[..., 0], gy + residual[..., 1])
+    new_res = np.stack([rx - gx, ry - gy], axis=2)
+    # backward: new-grid r' -> key q = r + B_old(r) with r = C^-1 r'
+    ix, iy = apply_homography(np.linalg.inv(c), gx, gy)
+    b = sample_field(residual_back, ix, iy)
+    new_back = np.stack([ix + b[..., 0] - gx, iy + b[..., 1] - gy], axis=2)
+    return new_res.astype(np.float32), new_back.astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------------- stage 2
+def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None, flow_back: np.ndarray | None,
+           fb_flow: np.ndarray | None, options: AlignOptions, frame_index: int | None, key_index: int | None, estimator_name: str,
+           timings: dict[str, float]) -> Alignment:
+    t0 = time.perf_counter()
+    shape = reg.frame_shape
+    if flow is None:
+        fb = reg.fb_error
+        valid = reg.valid
+        photo = reg.photo_distance
+    else:
+        gx, gy = grid(shape)
+        qx = gx + flow[..., 0]
+        qy = gy + flow[..., 1]
+        fb_res = cv2.remap(reg.fb_error, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        fb = np.sqrt(fb_flow * fb_flow + fb_res * fb_res)
+        inside = conf_mod.inside(flow, shape)
+        valid = inside & (cv2.remap(reg.valid.astype(np.uint8), qx, qy, cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0)
+        warped = cv2.remap(reg.warped, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        chosen_f = _as_rgb_float(chosen)
+        warped = conf_mod.colour_match(warped, chosen_f, valid & (fb < options.fb_tolerance_px))
+        photo = conf_mod.photometric_distance(warped, chosen_f)
+    confidence = conf_mod.confidence_map(fb, photo, valid, options.fb_tolerance_px, options.photo_tolerance)
+    share = conf_mod.aligned_share(confidence)
+    fb_share = float(np.count_nonzero(valid & (fb < options.fb_tolerance_px))) / float(fb.size)
+    timings = dict(timings)
+    timings["confidence_s"] = time.perf_counter() - t0
+    return Alignment(frame_index, key_index, shape, reg.still_shape, reg.matrix.copy(), flow, flow_back,
+                     reg.residual, reg.residual_back, confidence, fb, share, fb_share, reg.inliers, reg.matches,
+                     reg.reprojection_error, reg.refine_inliers, reg.refine_rms, estimator_name, timings)
+
+
+def _estimator(options: AlignOptions) -> FlowEstimator:
+    if options.estimator == "dis":
+        return _DEFAULT_DIS
+    return make_estimator(options.estimator, raft_weights=options.raft_weights)
+
+
+_DEFAULT_DIS = DISFlow()
+
+
+def align_pair(still: np.ndarray, frame: np.ndarray, options: AlignOptions | None = None,
+               progress: Progress | None = None, *, estimator: FlowEstimator | None = None) -> Alignment:
+    """Align a full-resolution ``still`` onto a ``frame`` (two plain RGB images): homography + residual flow,
+    with two residual passes by default for sub-pixel precision. Raises AlignmentError when they do not match."""
+    options = options or PAIR_OPTIONS
+    progress = progress or Progress()
+    est = estimator or _estimator(options)
+    t0 = time.perf_counter()
+    reg = _register_still(still, frame, options, est, progress.sub(0.0, 0.95))
+    timings = {"registration_s": reg.seconds, "flow_s": 0.0}
+    out = _build(reg, frame, None, None, None, options, None, None, est.name, timings)
+    out.timings["total_s"] = time.perf_counter() - t0
+    progress.set(1.0, "Aligned")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- caching
+class _PhotoCache:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.registrations: dict[tuple, tuple[int, _StillRegistration]] = {}
+        self.alignments: OrderedDict[tuple, Alignment] = OrderedDict()
+
+
+_CACHES: dict[int, _PhotoCache] = {}
+_CACHES_LOCK = threading.Lock()
+_MAX_ALIGNMENTS_PER_PHOTO = 4   # each holds ~4 flow fields at clip resolution (~100 MB at 1920x1440)
+
+
+def _cache_for(live_photo: "LivePhoto") -> _PhotoCache:
+    key = id(live_photo)
+    with _CACHES_LOCK:
+        cache = _CACHES.get(key)
+        if cache is None:
+            cache = _CACHES[key] = _PhotoCache()
+            weakref.finalize(live_photo, _CACHES.pop, key, None)
+        return cache
+
+
+def clear_cache(live_photo: "LivePhoto | None" = None) -> None:
+    """Forget cached registrations and alignments (of one Live Photo, or all)."""
+    with _CACHES_LOCK:
+        if live_photo is None:
+            _CACHES.clear()
+        else:
+            _CACHES.pop(id(live_photo), None)
+
+
+def _key_registration(live_photo: "LivePhoto", options: AlignOptions, estimator: FlowEstimator,
+                      progress: Progress) -> tuple[int, _StillRegistration]:
+    cache = _cache_for(live_photo)
+    rkey = (options.estimator, options.raft_weights, options.residual, options.residual_passes,
+            options.feature_side, options.min_inliers, options.fb_tolerance_px, options.photo_tolerance,
+            options.key_search)
+    with cache.lock:
+        hit = cache.registrations.get(rkey)
+        if hit is not None:
+            return hit
+        clip = live_photo.clip
+        key_index = int(live_photo.key_frame_index)
+        candidates = [key_index]
+        if live_photo.key_time_estimated and options.key_search > 0:
+            lo = max(0, key_index - options.key_search)
+            hi = min(clip.frame_count - 1, key_index + options.key_search)
+            candidates = [key_index] + [i for i in range(lo, hi + 1) if i != key_index]
+        best: tuple[float, int, _StillRegistration] | None = None
+        error: AlignmentError | None = None
+        for n, idx in enumerate(candidates):
+            sub = progress.sub(n / len(candidates), 1.0 / len(candidates))
+            try:
+                reg = _register_still(live_photo.still.pixels, clip.frame(idx), options, estimator, sub,
+                                      path=live_photo.still_path, frame_label=f"the key-time frame #{idx}")
+            except AlignmentError as exc:
+                error = error or exc
+                continue
+            score = float(np.mean(reg.photo_distance[reg.valid])) if reg.valid.any() else 1.0
+            if best is None or score < best[0]:
+                best = (score, idx, reg)
+        if best is None:
+            assert error is not None
+            raise error
+        result = (best[1], best[2])
+        cache.registrations[rkey] = result
+        return result
+
+
+def align(live_photo: "LivePhoto", frame_index: int, options: AlignOptions | None = None,
+          progress: Progress | None = None, *, estimator: FlowEstimator | None = None) -> Alignment:
+    """Align the key photo of ``live_photo`` onto clip frame ``frame_index``.
+
+    The still-to-key-frame registration is computed once per Live Photo (and options) and cached; alignments are
+    cached per frame (a few most recent). Cancellable through ``progress`` between steps."""
+    options = options or AlignOptions()
+    progress = progress or Progress()
+    clip = live_photo.clip
+    if not 0 <= frame_index < clip.frame_count:
+        raise ValueError(f"frame index {frame_index} outside the clip (0..{clip.frame_count - 1})")
+    cache = _cache_for(live_photo)
+    akey = (frame_index, options)
+    with cache.lock:
+        hit = cache.alignments.get(akey)
+        if hit is not None:
+            cache.alignments.move_to_end(akey)
+            return hit
+    est = estimator or _estimator(options)
+    t0 = time.perf_counter()
+    t_reg = time.perf_counter()
+    key_index, reg = _key_registration(live_photo, options, est, progress.sub(0.0, 0.6))
+    reg_s = time.perf_counter() - t_reg
+    progress.set(0.6, "Computing motion")
+    chosen = clip.frame(frame_index)
+    flow = flow_back = fb_flow = None
+    t_flow = time.perf_counter()
+    if frame_index != key_index:
+        key = clip.frame(key_index)
+        flow = est(chosen, key)
+        progress.set(0.75, "Computing motion")
+        flow_back = est(key, chosen)
+        fb_flow = conf_mod.forward_backward_error(flow, flow_back) * _texture_weight(chosen)
+        flow, flow_back = _smooth_pair(flow, flow_back, fb_flow, chosen, key, options)
+    flow_s = time.perf_counter() - t_flow
+    progress.set(0.9, "Checking the alignment")
+    timings = {"registration_s": reg_s, "registration_first_s": reg.seconds, "flow_s": flow_s}
+    out = _build(reg, chosen, flow, flow_back, fb_flow, options, frame_index, key_index, est.name, timings)
+    out.timings["total_s"] = time.perf_counter() - t0
+    with cache.lock:
+        cache.alignments[akey] = out
+        while len(cache.alignments) > _MAX_ALIGNMENTS_PER_PHOTO:
+            cache.alignments.popitem(last=False)
+    progress.set(1.0, "Aligned")
+    return out

@@ -1,0 +1,115 @@
+"""How far the alignment can be trusted, pixel by pixel.
+
+Two independent checks, each turned into a factor in [0, 1] that is 0.5 exactly at its tolerance:
+
+* forward-backward consistency: following the flow forward and the backward flow back should return to the start;
+  the round-trip error ``e`` (clip pixels) gives ``2 ** -(e / fb_tolerance) ** 2``;
+* photometric agreement: the still, warped into the frame and colour-matched to it, should look like the frame;
+  the colour distance ``d`` of lightly blurred images (0..1 units) gives ``2 ** -(d / photo_tolerance) ** 2``.
+
+The confidence is their product, zero outside the still's field of view. A pixel counts as *aligned* when its
+confidence is >= 0.5, i.e. when ``(e / fb_tol)^2 + (d / photo_tol)^2 <= 1``; the aligned share is the fraction of
+frame pixels that are.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from livemoments_app.core.align.warp import grid, sample_field
+
+
+def forward_backward_error(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """``|F(p) + B(p + F(p))|`` for every pixel of the forward field's grid (float32, pixels)."""
+    h, w = forward.shape[:2]
+    gx, gy = grid((h, w))
+    b = sample_field(backward, gx + forward[..., 0], gy + forward[..., 1])
+    return np.hypot(forward[..., 0] + b[..., 0], forward[..., 1] + b[..., 1]).astype(np.float32)
+
+
+def inside(field: np.ndarray | None, shape: tuple[int, int], margin: float = 0.0) -> np.ndarray:
+    """True where ``p + field(p)`` lands inside an image of ``shape``."""
+    h, w = shape[:2]
+    if field is None:
+        return np.ones((h, w), bool)
+    gx, gy = grid(field.shape[:2])
+    x = gx + field[..., 0]
+    y = gy + field[..., 1]
+    return (x >= -0.5 + margin) & (x <= w - 0.5 - margin) & (y >= -0.5 + margin) & (y <= h - 0.5 - margin)
+
+
+def _as_float(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) * (1.0 / 255.0)
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) * (1.0 / 65535.0)
+    return a.astype(np.float32)
+
+
+def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None,
+                 max_samples: int = 200_000) -> np.ndarray:
+    """``src`` (float32 RGB, 0..1) after a per-channel affine map fitted to ``ref`` on ``mask``.
+
+    The still and the clip differ by tone curve and white balance, not by content; the fit uses lightly blurred
+    images and is refitted once without the worst 20 % of pixels so moving objects do not bias it."""
+    s = _as_float(src)
+    r = _as_float(ref)
+    # fit on a 4x area-downscaled copy: the mapping is global, and averaging removes noise and small shifts
+    h, w = s.shape[:2]
+    size = (max(1, w // 4), max(1, h // 4))
+    sb = cv2.resize(s, size, interpolation=cv2.INTER_AREA)
+    rb = cv2.resize(r, size, interpolation=cv2.INTER_AREA)
+    m = np.ones((h, w), np.uint8) if mask is None else mask.astype(np.uint8)
+    m = cv2.resize(m * 255, size, interpolation=cv2.INTER_AREA) >= 255
+    idx = np.flatnonzero(m.ravel())
+    if idx.size < 50:
+        return s
+    if idx.size > max_samples:
+        idx = idx[:: idx.size // max_samples + 1]
+    out = np.empty_like(s)
+    for c in range(s.shape[2]):
+        x = sb[..., c].ravel()[idx]
+        y = rb[..., c].ravel()[idx]
+        keep = np.ones(x.size, bool)
+        a, b = 1.0, 0.0
+        for _ in range(2):
+            xs, ys = x[keep], y[keep]
+            vx = float(np.var(xs))
+            a = float(np.cov(xs, ys, bias=True)[0, 1] / vx) if vx > 1e-8 else 1.0
+            a = min(max(a, 0.2), 5.0)
+            b = float(np.mean(ys) - a * np.mean(xs))
+            res = np.abs(a * x + b - y)
+            keep = res <= np.quantile(res, 0.8)
+        out[..., c] = s[..., c] * a + b
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def photometric_distance(a: np.ndarray, b: np.ndarray, blur_sigma: float = 1.5) -> np.ndarray:
+    """RMS-over-channels distance of two float RGB images after a light blur (compression noise, resampling)."""
+    d = _as_float(a) - _as_float(b)
+    d = cv2.GaussianBlur(d, (0, 0), blur_sigma)  # blur(a) - blur(b), blurred once
+    return np.sqrt(np.mean(d * d, axis=2)).astype(np.float32)
+
+
+def tolerance_factor(error: np.ndarray, tolerance: float) -> np.ndarray:
+    """``2 ** -(error / tolerance) ** 2``: 1 at zero error, 0.5 at the tolerance, ~0 beyond twice it."""
+    t = np.square(error / np.float32(tolerance))
+    return np.exp2(-t).astype(np.float32)
+
+
+def confidence_map(fb_error: np.ndarray | None, photo_distance: np.ndarray | None, valid: np.ndarray,
+                   fb_tolerance: float = 1.0, photo_tolerance: float = 0.1) -> np.ndarray:
+    """Per-pixel confidence in [0, 1] (see the module docstring)."""
+    conf = valid.astype(np.float32)
+    if fb_error is not None:
+        conf *= tolerance_factor(fb_error, fb_tolerance)
+    if photo_distance is not None:
+        conf *= tolerance_factor(photo_distance, photo_tolerance)
+    return conf
+
+
+def aligned_share(confidence: np.ndarray) -> float:
+    """Fraction of pixels whose confidence is at least 0.5."""
+    return float(np.count_nonzero(confidence >= 0.5)) / float(confidence.size)
