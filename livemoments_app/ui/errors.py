@@ -54,8 +54,9 @@ class ErrorReporter(QObject):
         tb = getattr(exc, "__livemoments_traceback__", None) or "".join(
             traceback.format_exception(type(exc), exc, exc.__traceback__))
         message = describe(exc)
-        if context:
-            message = f"{context}: {message}" if not message.startswith(context) else message
+        # A LivePhotoError already names the file and the problem; other errors need to say what was going on.
+        if context and not isinstance(exc, LivePhotoError):
+            message = f"{context}: {message}"
         return self.report(message, tb, context)
 
 

@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         ws.frame_view.changed.connect(self._update_zoom_label)
         ws.compare.view.changed.connect(self._update_zoom_label)
         ws.viewChanged.connect(lambda _v: self._update_zoom_label())
-        ws.export.exported.connect(lambda r: self.statusBar().showMessage(f"Saved {os.fspath(r.path)}", 15000))
+        ws.frames.frameReady.connect(lambda _i, _p: self._update_zoom_label())
+        ws.compare.picturesChanged.connect(self._update_zoom_label)
+        ws.export.exported.connect(lambda r: self.statusBar().showMessage(f"Saved {os.fspath(r.paths[0])}", 15000))
         settings.recentChanged.connect(self._fill_recent_menu)
         self._fill_recent_menu()
         self._update_enabled()
@@ -224,10 +226,12 @@ class MainWindow(QMainWindow):
             folder = self.settings.last_dir
         pixels = result.image.pixels
         fmt = "heic" if source.lower().endswith((".heic", ".heif")) else "jpeg"
-        dialog = ExportDialog(folder, os.path.basename(source), (pixels.shape[1], pixels.shape[0]), self, fmt)
-        self._export_dialog = dialog
+        from livemoments_app.ui.viewmodels.export import can_write_back
+
+        dialog = ExportDialog(folder, os.path.basename(source), (pixels.shape[1], pixels.shape[0]), self, fmt,
+                              can_write_back(live))
         if dialog.exec():
-            self.workspace.export.start(result.image, live, dialog.choice())
+            self.workspace.export.start(result.image, live, result.frame_index, dialog.choice())
 
     # Window state -------------------------------------------------------------------------------------------
     def _restore_window_state(self) -> None:

@@ -22,10 +22,17 @@ class ExportChoice:
     quality: int = 92
     keep_metadata: bool = True
     strip_location: bool = False
+    write_back: bool = False        # also a new Live Photo / Motion Photo whose key photo is this frame
 
 
-def _export(image, live, choice: ExportChoice, progress):
-    from livemoments_app.core.export.still import ExportOptions, StillMetadata, export_still
+@dataclass
+class ExportOutcome:
+    paths: list[Path]               # the still first, then the written-back Live Photo's files
+    skipped: list[str]              # metadata fields that could not be carried over
+
+
+def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> ExportOutcome:
+    from livemoments_app.core.export import ExportOptions, StillMetadata, export_still, write_back
 
     meta = StillMetadata.of(live)
     if not choice.keep_metadata:
@@ -35,12 +42,23 @@ def _export(image, live, choice: ExportChoice, progress):
     quality = None if choice.format == "png" else int(choice.quality)
     options = ExportOptions(format=choice.format, quality=quality, strip_location=choice.strip_location)
     target = Path(choice.folder) / choice.filename if choice.filename else Path(choice.folder)
-    return export_still(image, meta, target, options, progress)
+    span = 0.5 if choice.write_back else 1.0
+    result = export_still(image, meta, target, options, progress.sub(0.0, span))
+    paths = [Path(result.path)]
+    if choice.write_back:
+        paths += write_back(live, image, frame_index, choice.folder, options, progress.sub(0.5, 0.5))
+    return ExportOutcome(paths, list(result.skipped))
+
+
+def can_write_back(live) -> bool:
+    from livemoments_app.core.export import write_back_kind
+
+    return write_back_kind(live) is not None
 
 
 class ExportModel(QObject):
     stateChanged = Signal()
-    exported = Signal(object)          # core ExportResult
+    exported = Signal(object)          # ExportOutcome
 
     def __init__(self, lanes: Lanes, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,8 +71,8 @@ class ExportModel(QObject):
     def running(self) -> bool:
         return self.job is not None and not self.job.done
 
-    def start(self, image, live, choice: ExportChoice) -> Job:
-        job = self.lanes.work.run(lambda p: _export(image, live, choice, p), name="Exporting")
+    def start(self, image, live, frame_index: int, choice: ExportChoice) -> Job:
+        job = self.lanes.work.run(lambda p: _export(image, live, frame_index, choice, p), name="Exporting")
         self.job = job
         self.status = "Exporting…"
         job.progressed.connect(lambda _f, text: self._set_status(text or "Exporting…"))
@@ -64,11 +82,12 @@ class ExportModel(QObject):
         self.stateChanged.emit()
         return job
 
-    def _on_done(self, result) -> None:
-        self.last_path = os.fspath(result.path)
-        skipped = f" (not carried over: {', '.join(result.skipped)})" if getattr(result, "skipped", None) else ""
-        self._set_status(f"Saved {os.path.basename(self.last_path)} in {os.path.dirname(self.last_path)}{skipped}")
-        self.exported.emit(result)
+    def _on_done(self, outcome: ExportOutcome) -> None:
+        self.last_path = os.fspath(outcome.paths[0])
+        names = ", ".join(p.name for p in outcome.paths)
+        skipped = f" (not carried over: {', '.join(outcome.skipped)})" if outcome.skipped else ""
+        self._set_status(f"Saved {names} in {os.path.dirname(self.last_path)}{skipped}")
+        self.exported.emit(outcome)
 
     def _set_status(self, text: str) -> None:
         self.status = text

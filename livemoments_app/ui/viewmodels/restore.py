@@ -31,12 +31,21 @@ class RestoreResult:
     restorer: str
 
 
-def list_restorers(settings_dirs: list[str] | None = None) -> list[RestorerInfo]:
+def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
     """Every registered restorer with its availability (may import heavy modules: call off the UI thread)."""
-    from livemoments_app.core.restore import registry
+    try:
+        from livemoments_app.core.restore import registry
+    except ImportError:     # only the shared base registry is there (restorers that registered themselves)
+        from livemoments_app.core.restore import base
 
+        infos = []
+        for name in base.names():
+            restorer = base.get(name)
+            availability = restorer.availability()
+            infos.append(RestorerInfo(name, restorer.label, bool(availability.ok), availability.reason))
+        return infos
     infos = []
-    for entry in registry.available_restorers(model_dirs=settings_dirs or None):
+    for entry in registry.available_restorers(model_dirs=model_dirs or None):
         infos.append(RestorerInfo(entry.name, entry.label, bool(entry.availability.ok), entry.availability.reason))
     return infos
 

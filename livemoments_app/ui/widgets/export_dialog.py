@@ -14,7 +14,7 @@ from livemoments_app.ui.viewmodels.export import DEFAULT_QUALITY, FORMATS, Expor
 
 class ExportDialog(QDialog):
     def __init__(self, folder: str, source_name: str, size: tuple[int, int], parent: QWidget | None = None,
-                 default_format: str = "jpeg") -> None:
+                 default_format: str = "jpeg", write_back_possible: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export the restored photo")
         self.setMinimumWidth(500)
@@ -31,13 +31,17 @@ class ExportDialog(QDialog):
         self.quality = QSlider(Qt.Orientation.Horizontal, self)
         self.quality.setRange(50, 100)
         self.quality_label = QLabel(self)
-        self.quality_label.setMinimumWidth(36)
+        self.quality_label.setMinimumWidth(64)
         quality_row = QHBoxLayout()
         quality_row.addWidget(self.quality, 1)
         quality_row.addWidget(self.quality_label)
         self.keep_metadata = QCheckBox("Keep the key photo's metadata (date, camera, lens, colour profile)", self)
         self.keep_metadata.setChecked(True)
         self.strip_location = QCheckBox("Remove location (GPS)", self)
+        self.write_back = QCheckBox("Also save a new Live Photo with this frame as its key photo", self)
+        self.write_back.setEnabled(write_back_possible)
+        if not write_back_possible:
+            self.write_back.setToolTip("Only Apple Live Photos and Google/Samsung Motion Photos can be written back")
 
         self.folder_edit = QLineEdit(folder, self)
         browse = QPushButton("Choose…", self)
@@ -58,6 +62,7 @@ class ExportDialog(QDialog):
         form.addRow("Quality", quality_row)
         form.addRow("", self.keep_metadata)
         form.addRow("", self.strip_location)
+        form.addRow("", self.write_back)
         form.addRow("Folder", folder_row)
         form.addRow("File name", self.name_edit)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
@@ -109,4 +114,5 @@ class ExportDialog(QDialog):
         return ExportChoice(folder=self.folder_edit.text().strip(), filename=self.name_edit.text().strip(),
                             format=self.format_combo.currentData(), quality=self.quality.value(),
                             keep_metadata=self.keep_metadata.isChecked(),
-                            strip_location=self.keep_metadata.isChecked() and self.strip_location.isChecked())
+                            strip_location=self.keep_metadata.isChecked() and self.strip_location.isChecked(),
+                            write_back=self.write_back.isEnabled() and self.write_back.isChecked())

@@ -65,8 +65,10 @@ class OverlayPanel(QWidget):
     def refresh(self) -> None:
         m = self.model
         self.mode_buttons[m.mode].setChecked(True)
-        text = m.text or "Choose a frame to see how the key photo lines up with it."
-        self.readout.setText(text)
+        self.readout.setText(m.text or "Choose a frame to see how the key photo lines up with it.")
+        self.readout.setObjectName("Readout" if m.text and not m.busy else "Muted")
+        self.readout.style().unpolish(self.readout)
+        self.readout.style().polish(self.readout)
         blend = m.mode == "blend"
         self.opacity.setVisible(blend)
         self.opacity_label.setVisible(blend)

@@ -35,6 +35,9 @@ class RestorePanel(QWidget):
         self.size_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for key, label, _v in SIZES:
             self.size_combo.addItem(label, key)
+        for combo in (self.restorer_combo, self.device_combo, self.size_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         self.reason = QLabel(self)
         self.reason.setObjectName("Muted")
         self.reason.setWordWrap(True)

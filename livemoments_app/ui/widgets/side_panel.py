@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 
 from PySide6.QtCore import Qt, Signal
@@ -40,7 +41,7 @@ class SidePanel(QFrame):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Panel")
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(330)
         self.setMaximumWidth(420)
         self.workspace = workspace
         title = QLabel("Photo", self)
@@ -95,8 +96,11 @@ class SidePanel(QFrame):
             clip = live.clip
             fmt = getattr(live.format, "value", str(live.format))
             source = getattr(live.key_time_source, "value", str(live.key_time_source))
+            name = os.path.basename(ws.document.path or str(live.still_path))
+            name = self.info.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, 250)
+            self.info.setToolTip(ws.document.path or "")
             self.info.setText(
-                f"<b>{os.path.basename(ws.document.path or str(live.still_path))}</b><br>"
+                f"<b>{html.escape(name)}</b><br>"
                 f"{_FORMAT_NAMES.get(fmt, fmt)}<br>"
                 f"Key photo {live.still.width} × {live.still.height}<br>"
                 f"Clip {clip.width} × {clip.height}, {clip.frame_count} frames, {clip.duration_s:.2f} s<br>"
