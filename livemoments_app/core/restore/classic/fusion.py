@@ -1,0 +1,46 @@
+"""Laplacian-pyramid fusion: coarse scales from the frame, fine scales from the warped still where it is trusted.
+
+Blending per scale with a per-scale (Gaussian-pyramid) weight hides seams: a confidence edge becomes a soft
+transition whose width grows with the scale of the detail being blended (Burt & Adelson 1983).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def _gaussian_pyramid(img: np.ndarray, levels: int) -> list[np.ndarray]:
+    pyr = [img]
+    for _ in range(levels):
+        pyr.append(cv2.pyrDown(pyr[-1], borderType=cv2.BORDER_REFLECT101))
+    return pyr
+
+
+def _up(img: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return cv2.pyrUp(img, dstsize=(like.shape[1], like.shape[0]), borderType=cv2.BORDER_REFLECT101)
+
+
+def fuse(base: np.ndarray, detail: np.ndarray, weight: np.ndarray, levels: int) -> np.ndarray:
+    """Float32 H x W x C images ``base`` (the frame, upscaled) and ``detail`` (the warped still) and an H x W
+    weight in [0, 1] -> the fused image. Bands finer than ``levels`` octaves mix by the weight at their scale;
+    the coarsest residual (light, colour, what changed) always comes from ``base``."""
+    if levels <= 0:
+        w = weight[..., None] if base.ndim == 3 else weight
+        return base + w * (detail - base)
+    gb = _gaussian_pyramid(base, levels)
+    gd = _gaussian_pyramid(detail, levels)
+    gw = _gaussian_pyramid(weight.astype(np.float32), levels)
+    out = gb[levels]
+    for lv in range(levels - 1, -1, -1):
+        lb = gb[lv] - _up(gb[lv + 1], gb[lv])
+        ld = gd[lv] - _up(gd[lv + 1], gd[lv])
+        w = gw[lv][..., None] if base.ndim == 3 else gw[lv]
+        out = _up(out, gb[lv]) + lb + w * (ld - lb)
+    return out
+
+
+def pyramid_margin(levels: int) -> int:
+    """Pixels of context a tile needs on each side so its interior matches a whole-image fusion (the 5-tap
+    pyramid kernel reaches ~2 pixels per level at that level's scale, plus pyrUp's reach)."""
+    return 6 * (2 ** levels) if levels > 0 else 0

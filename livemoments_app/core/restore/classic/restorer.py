@@ -1,0 +1,166 @@
+"""The classic restorer: the chosen frame's content at the key photo's resolution and rendering.
+
+1. Warp the still into the frame's geometry at frame resolution and fit the frame -> still colour map on the
+   well-aligned pixels (:mod:`.colour_map`); map the frame's colours.
+2. Trust map at frame resolution: the alignment's confidence times a photometric check of the colour-mapped
+   frame against the warped still, eroded so object borders keep the frame's pixels (no ghosts).
+3. Tile by tile at output resolution: Lanczos-upscale the mapped frame, warp the full-resolution still with the
+   alignment's exact per-pixel map, and fuse them in a Laplacian pyramid (:mod:`.fusion`) -- coarse scales
+   from the frame, fine scales from the still weighted by the trust map at each scale.
+
+Memory stays bounded by the tile size (plus the still and the output themselves), so 48 MP stills work.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, asdict
+
+import cv2
+import numpy as np
+
+from livemoments_app.core.errors import RestoreError
+from livemoments_app.core.jobs import Progress
+from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
+from livemoments_app.core.restore.classic.colour_map import ColourMap, fit_colour_map
+from livemoments_app.core.restore.classic.fusion import fuse, pyramid_margin
+
+
+@dataclass(frozen=True)
+class ClassicOptions:
+    tile: int = 1024                  # output pixels per tile side (interior, before the pyramid margin)
+    coarse_frame_px: float = 3.0      # detail coarser than this many frame pixels always comes from the frame
+    photo_tolerance: float = 0.05     # colour distance (0..1) at which the still is trusted half
+    guard_px: int = 1                 # frame pixels by which distrusted regions grow (object borders)
+    colour_fit: bool = True
+
+    @staticmethod
+    def from_dict(options: dict) -> "ClassicOptions":
+        known = {k: v for k, v in options.items() if k in ClassicOptions.__dataclass_fields__}
+        return ClassicOptions(**known)
+
+
+@dataclass
+class _Geometry:
+    still_to_key: np.ndarray
+    total_flow: np.ndarray | None
+    confidence: np.ndarray
+
+
+def _geometry(alignment, frame_shape: tuple[int, int]) -> _Geometry:
+    total = alignment.total_flow() if callable(getattr(alignment, "total_flow", None)) else alignment.total_flow
+    conf = np.asarray(alignment.confidence, dtype=np.float32)
+    if conf.shape[:2] != frame_shape[:2]:
+        raise RestoreError(f"alignment confidence is {conf.shape[:2]}, the frame is {frame_shape[:2]}")
+    return _Geometry(np.asarray(alignment.still_to_key, dtype=np.float64), total, conf)
+
+
+def _to_float01(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) * np.float32(1 / 255)
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) * np.float32(1 / 65535)
+    return image.astype(np.float32)
+
+
+def still_density(still_to_key: np.ndarray, frame_shape: tuple[int, int]) -> float:
+    """Still pixels per frame pixel at the frame's centre: the default output scale."""
+    from livemoments_app.core.align.warp import local_density
+    h, w = frame_shape[:2]
+    return local_density(still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
+
+
+def _pyramid_levels(scale: float, coarse_frame_px: float) -> int:
+    return max(1, int(round(math.log2(max(scale * coarse_frame_px, 2.0)))))
+
+
+class ClassicRestorer:
+    name = "classic"
+    label = "Classic (CPU, no model files)"
+
+    def availability(self) -> Availability:
+        return Availability(True)
+
+    def restore(self, request: RestoreRequest, progress: Progress) -> RestoredImage:
+        from livemoments_app.core.align.warp import frame_to_still_map, grid, output_size, remap_image, sample_field
+
+        started = time.monotonic()
+        opts = ClassicOptions.from_dict(request.options)
+        still, frame = request.still, request.frame
+        _check_inputs(still, frame)
+        fh, fw = frame.shape[:2]
+        geo = _geometry(request.alignment, frame.shape)
+        density = still_density(geo.still_to_key, frame.shape)
+        scale = float(request.scale) if request.scale else density
+        oh, ow = output_size(frame.shape, scale)
+        progress.set(0.0, "Matching colours")
+
+        # 1. The still at frame resolution (prefiltered), the colour map and the mapped frame.
+        mx, my = frame_to_still_map(geo.still_to_key, geo.total_flow, frame.shape, 1.0)
+        still_small, valid_small = remap_image(still, mx, my, density=density)
+        del mx, my
+        frame01 = _to_float01(frame)
+        still_small01 = _to_float01(still_small)
+        valid_small = valid_small.astype(np.float32)
+        if opts.colour_fit:
+            cmap = fit_colour_map(frame01, still_small01, geo.confidence * valid_small)
+        else:
+            cmap = ColourMap.identity()
+        mapped = cmap.apply(frame01)
+        progress.set(0.08, "Checking where the key photo agrees")
+
+        # 2. Trust: alignment confidence x photometric agreement, grown at the borders of what disagrees.
+        trust = _trust_map(mapped, still_small01, geo.confidence * valid_small, opts)
+        del still_small, still_small01, frame01
+        progress.set(0.12, "Restoring")
+
+        # 3. Tiles at output resolution.
+        levels = _pyramid_levels(scale, opts.coarse_frame_px)
+        margin = pyramid_margin(levels)
+        out_dtype = still.dtype if still.dtype in (np.uint8, np.uint16) else np.uint8
+        peak = 65535.0 if out_dtype == np.uint16 else 255.0
+        out = np.empty((oh, ow, 3), out_dtype)
+        local_density = density / scale
+        tiles = [(x0, y0) for y0 in range(0, oh, opts.tile) for x0 in range(0, ow, opts.tile)]
+        for n, (x0, y0) in enumerate(tiles):
+            x1, y1 = min(x0 + opts.tile, ow), min(y0 + opts.tile, oh)
+            rx0, ry0 = max(0, x0 - margin), max(0, y0 - margin)
+            rx1, ry1 = min(ow, x1 + margin), min(oh, y1 + margin)
+            region = (rx0, ry0, rx1, ry1)
+            px, py = grid(frame.shape, scale, region)
+            base = cv2.remap(mapped, np.ascontiguousarray(px), np.ascontiguousarray(py), cv2.INTER_LANCZOS4,
+                             borderMode=cv2.BORDER_REPLICATE)
+            weight = sample_field(trust, px, py)
+            smx, smy = frame_to_still_map(geo.still_to_key, geo.total_flow, frame.shape, scale, region)
+            warped, valid = remap_image(still, smx, smy, density=local_density, interpolation=cv2.INTER_CUBIC)
+            del smx, smy, px, py
+            weight *= valid
+            fused = fuse(base, _to_float01(warped), weight, levels)
+            inner = fused[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]
+            out[y0:y1, x0:x1] = np.clip(inner * peak + 0.5, 0, peak).astype(out_dtype)
+            progress.set(0.12 + 0.88 * (n + 1) / len(tiles), "Restoring")
+
+        info = {"scale": scale, "still_density": density, "levels": levels, "tiles": len(tiles),
+                "trusted_share": float(np.mean(trust >= 0.5)), "colour_residual": cmap.residual,
+                "colour_samples": cmap.samples, "options": asdict(opts)}
+        return RestoredImage(out, self.name, time.monotonic() - started, info)
+
+
+def _trust_map(mapped: np.ndarray, still_small: np.ndarray, confidence: np.ndarray,
+               opts: ClassicOptions) -> np.ndarray:
+    from livemoments_app.core.align.confidence import photometric_distance, tolerance_factor
+    dist = photometric_distance(mapped, still_small, blur_sigma=1.0)
+    trust = confidence * tolerance_factor(dist, opts.photo_tolerance)
+    if opts.guard_px > 0:
+        k = 2 * opts.guard_px + 1
+        trust = cv2.erode(trust, np.ones((k, k), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return np.clip(trust, 0.0, 1.0).astype(np.float32)
+
+
+def _check_inputs(still: np.ndarray, frame: np.ndarray) -> None:
+    for label, img in (("key photo", still), ("frame", frame)):
+        if img.ndim != 3 or img.shape[2] < 3:
+            raise RestoreError(f"the {label} must be an RGB image, got shape {img.shape}")
+    if frame.dtype != np.uint8:
+        raise RestoreError(f"the frame must be 8-bit RGB, got {frame.dtype}")
