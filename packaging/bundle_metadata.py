@@ -12,9 +12,10 @@ APP_NAME = "LiveMoments"
 # imports and pull in several GB, so it is left out unless LIVEMOMENTS_BUNDLE_DIFFUSION=1.
 DIFFUSION_MODULES = ("torch", "torchvision", "torchaudio", "diffusers", "transformers", "accelerate",
                      "safetensors", "huggingface_hub", "triton", "sympy", "networkx")
-# Development tools that share the virtualenv but are never imported by the app.
+# Development tools that share the virtualenv but are never imported by the app; scikit-image only supplies
+# benchmark photos (core/synthlive.py, optional) and would drag in scipy (~75 MB).
 NEVER_NEEDED = ("tkinter", "_tkinter", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter", "grimp",
-                "IPython", "matplotlib", "PyInstaller", "setuptools", "pip", "build", "twine")
+                "IPython", "matplotlib", "PyInstaller", "setuptools", "pip", "build", "twine", "skimage")
 
 # (name, uniform type identifiers, extensions) of the files macOS offers to open with the app.
 DOCUMENT_TYPES = (
