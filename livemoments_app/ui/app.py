@@ -24,6 +24,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="open the demo Live Photo")
     parser.add_argument("--theme", choices=("system", "dark", "light"), help="override the theme setting")
     parser.add_argument("--quit-after-shown", action="store_true", help=argparse.SUPPRESS)
+    # Smoke test of an installed or bundled app: open PATH, print what was opened, exit (1 when opening failed).
+    parser.add_argument("--quit-after-load", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -54,6 +56,20 @@ def create_window(settings=None, theme_name: str | None = None):
     return MainWindow(settings, reporter())
 
 
+def _quit_after_load(app, window) -> None:
+    document = window.workspace.document
+
+    def finish(code: int, message: str) -> None:
+        print(message, file=sys.stdout if code == 0 else sys.stderr, flush=True)
+        window.close()
+        app.exit(code)
+
+    document.opened.connect(lambda live: finish(
+        0, f"opened {document.title}: {live.format.name}, {live.clip.frame_count} frames, "
+           f"key frame {live.key_frame_index}"))
+    document.openFailed.connect(lambda path: finish(1, f"could not open {path}"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv if argv is not None else sys.argv[1:])
     app = create_application()
@@ -71,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             app.quit()
         QTimer.singleShot(0, report)
     elif args.paths:
+        if args.quit_after_load:
+            _quit_after_load(app, window)
         window.open_paths(args.paths[:2])
     elif args.demo:
         window.open_demo()
