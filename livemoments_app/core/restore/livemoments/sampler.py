@@ -47,14 +47,14 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
     component is needed ("motion", "vae", "transformer_ref", "transformer") so a memory mode can move models.
     Returns the decoded tiles (B, 3, T, T), float32.
     """
-    dev, dtype = models.device, models.dtype
-    sched = models.schedule
     rec = record if record is not None else None
     b = lq.shape[0]
     use = offload or (lambda _name: None)
 
     with torch.inference_mode():
         use("motion")
+        dev, dtype = models.device, models.dtype
+        sched = models.schedule
         motion = models.motion_encoder(flow.to(dev, dtype))
         use("vae")
         x_lq, mean_lq, std_lq = vae_ops.encode(models.vae, lq.to(dev, models.vae.dtype), noise.eps_lq.to(dev))

@@ -1,0 +1,161 @@
+"""Device, precision and memory-mode choice for the diffusion restorer (torch imported lazily).
+
+CUDA runs in bfloat16 where the GPU supports it, else float16; MPS in float16; CPU in float32. The memory
+mode is chosen from the free device memory: ``default`` keeps both transformers on the device; ``low``
+offloads between the two branches (all reference keys/values of a batch first, then the main branch) and
+tiles the VAE. Out-of-memory is retried with fewer tiles per batch, then in the low mode, then reported as a
+:class:`RestoreError` (the caller catches ``torch.OutOfMemoryError``; no string matching).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, replace
+
+GiB = 2**30
+
+
+def torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def diffusers_installed() -> bool:
+    return importlib.util.find_spec("diffusers") is not None
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    device: str                  # "cuda:0", "mps", "cpu"
+    dtype: str                   # "float16", "bfloat16", "float32"
+    memory_mode: str             # "default" | "low"
+    tiles_per_batch: int
+    free_bytes: int | None       # free device memory when planned (None: unknown, e.g. CPU)
+    reason: str = ""             # why this plan, for logs and the UI
+
+    @property
+    def offload(self) -> bool:
+        return self.memory_mode == "low" and not self.device.startswith("cpu")
+
+    @property
+    def vae_tiling(self) -> bool:
+        return self.memory_mode == "low"
+
+    def torch_dtype(self):
+        import torch
+        return getattr(torch, self.dtype)
+
+    def smaller(self) -> "DevicePlan | None":
+        """The next plan to try after running out of memory, or None when nothing smaller is left."""
+        if self.tiles_per_batch > 1:
+            return replace(self, tiles_per_batch=self.tiles_per_batch // 2, reason="retry after out-of-memory")
+        if self.memory_mode != "low":
+            return replace(self, memory_mode="low", reason="retry after out-of-memory: offloading")
+        return None
+
+
+def accelerator() -> tuple[str | None, str]:
+    """("cuda:0" | "mps" | None, words). Imports torch."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda:0", torch.cuda.get_device_name(0)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps", "Apple GPU (MPS)"
+    return None, "no CUDA/MPS device"
+
+
+def free_memory(device: str) -> int | None:
+    import torch
+
+    if device.startswith("cuda"):
+        free, _total = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    if device == "mps":
+        try:
+            return int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
+        except (AttributeError, RuntimeError):
+            return None
+    return None
+
+
+def default_dtype(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    if device == "mps":
+        return "float16"
+    return "float32"
+
+
+@dataclass(frozen=True)
+class MemoryNeeds:
+    """Bytes the restorer needs, from the model sizes (see :func:`estimate_needs`)."""
+
+    weights_main: int
+    weights_ref: int
+    weights_other: int           # VAE + motion encoder
+    per_tile_step_kv: int        # captured reference keys/values of one tile for one step
+    per_tile_work: int           # activations of one tile (transformer pass or VAE decode, the larger)
+    steps: int
+
+
+def estimate_needs(params_main: int, params_ref: int, params_other: int, blocks: int, width: int,
+                   image_tokens: int, text_tokens: int, tile: int, steps: int, itemsize: int) -> MemoryNeeds:
+    seq = image_tokens + text_tokens
+    kv = blocks * 2 * seq * width * itemsize
+    transformer_act = 16 * 2 * seq * width * itemsize                     # residual streams, q/k/v, FF
+    vae_act = 6 * 128 * tile * tile * itemsize                            # a few full-resolution 128-ch maps
+    return MemoryNeeds(params_main * itemsize, params_ref * itemsize, params_other * itemsize,
+                       kv, max(transformer_act, vae_act), steps)
+
+
+def choose_mode(free: int | None, needs: MemoryNeeds, max_batch: int = 4, margin: int = GiB) -> tuple[str, int]:
+    """(memory mode, tiles per batch) that fit ``free`` bytes; raises ValueError when nothing fits."""
+    if free is None:
+        return "default", 1
+    budget = free - margin
+    both = needs.weights_main + needs.weights_ref + needs.weights_other
+    for batch in range(max_batch, 0, -1):
+        if both + batch * (needs.per_tile_step_kv + needs.per_tile_work) <= budget:
+            return "default", batch
+    one = max(needs.weights_main, needs.weights_ref) + needs.weights_other
+    for batch in range(max_batch, 0, -1):
+        if one + batch * (needs.steps * needs.per_tile_step_kv + needs.per_tile_work) <= budget:
+            return "low", batch
+    raise ValueError(f"needs at least {(one + needs.steps * needs.per_tile_step_kv + needs.per_tile_work) / GiB:.1f} GiB "
+                     f"of device memory, {free / GiB:.1f} GiB free")
+
+
+def plan(requested: str = "auto", dtype: str = "auto", memory_mode: str = "auto",
+         needs: MemoryNeeds | None = None, tiles_per_batch: int | None = None) -> DevicePlan:
+    """The device plan for a run. ``requested``: "auto" | "cuda" | "cuda:N" | "mps" | "cpu"."""
+    import torch
+
+    if requested == "auto":
+        device, words = accelerator()
+        device = device or "cpu"
+    elif requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("CUDA was requested but no CUDA device is available")
+        device, words = (requested if ":" in requested else "cuda:0"), torch.cuda.get_device_name(0)
+    elif requested == "mps":
+        if accelerator()[0] != "mps":
+            raise ValueError("MPS was requested but no Apple GPU is available")
+        device, words = "mps", "Apple GPU (MPS)"
+    elif requested == "cpu":
+        device, words = "cpu", "CPU"
+    else:
+        raise ValueError(f"unknown device {requested!r} (auto, cuda, mps, cpu)")
+    dt = default_dtype(device) if dtype == "auto" else dtype
+    if dt not in ("float16", "bfloat16", "float32"):
+        raise ValueError(f"unknown dtype {dtype!r}")
+    free = free_memory(device)
+    if memory_mode == "auto" and needs is not None:
+        mode, batch = choose_mode(free, needs)
+    else:
+        mode, batch = ("default" if memory_mode == "auto" else memory_mode), 1
+    if tiles_per_batch:
+        batch = tiles_per_batch
+    return DevicePlan(device, dt, mode, batch, free, f"{words}; {dt}; memory mode {mode}")

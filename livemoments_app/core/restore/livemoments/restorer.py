@@ -1,0 +1,313 @@
+"""``LiveMomentsRestorer``: the diffusion restorer behind the app's Restorer protocol.
+
+Options (``RestoreRequest.options``): ``models`` (folder), ``model_paths`` (dict overriding single paths, see
+:class:`ModelPaths`), ``seed`` (42, the release's), ``tile`` (1024) and ``overlap`` (64), ``memory``
+("auto" | "default" | "low"), ``dtype`` ("auto" | "float16" | "bfloat16" | "float32"), ``tiles_per_batch``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livemoments_app.core.errors import ModelFilesError, RestoreError
+from livemoments_app.core.jobs import Progress
+from livemoments_app.core.restore import devices
+from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
+
+from .files import problems_in
+from .paths import ModelPaths, default_root
+
+NAME = "livemoments"
+DEFAULT_TILE = 1024
+DEFAULT_OVERLAP = 64
+DEFAULT_SEED = 42
+_CPU_FLOPS_GUESS = 2e11     # used only when nothing was measured: a fast desktop CPU in float32
+
+_cache_lock = threading.Lock()
+_cache: dict = {}           # one loaded model set: {"key": ..., "models": ...}
+
+
+def resolve_paths(options: dict) -> ModelPaths:
+    root = options.get("models") or default_root()
+    return ModelPaths.from_root(root).with_overrides(**(options.get("model_paths") or {}))
+
+
+def unload() -> None:
+    """Forgets the loaded weights (e.g. when the models folder changed in the settings)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+@dataclass
+class _Run:
+    request: RestoreRequest
+    paths: ModelPaths
+    tile: int
+    overlap: int
+    seed: int
+
+
+class LiveMomentsRestorer:
+    name = NAME
+    label = "LiveMoments (diffusion)"
+
+    def __init__(self, paths: ModelPaths | None = None):
+        self._paths = paths
+
+    # ----- availability
+    def availability(self, options: dict | None = None) -> Availability:
+        if not devices.torch_installed():
+            return Availability(False, "torch not installed (install the 'diffusion' extra)")
+        if not devices.diffusers_installed():
+            return Availability(False, "diffusers not installed (install the 'diffusion' extra)")
+        paths = self._paths or resolve_paths(options or {})
+        problems = problems_in(paths)
+        if problems:
+            return Availability(False, f"weights not found — Settings › Models ({len(problems)} problem(s), "
+                                       f"first: {problems[0]})")
+        device, words = devices.accelerator()
+        if device is None:
+            return Availability(False, "no CUDA/MPS device (CPU is possible but very slow: "
+                                       f"{cpu_estimate_text()})")
+        return Availability(True, words)
+
+    # ----- restore
+    def restore(self, request: RestoreRequest, progress: Progress) -> RestoredImage:
+        started = time.monotonic()
+        opts = dict(request.options)
+        if not devices.torch_installed() or not devices.diffusers_installed():
+            raise RestoreError("the LiveMoments restorer needs torch and diffusers (the 'diffusion' extra)")
+        paths = self._paths.with_overrides(**(opts.get("model_paths") or {})) if self._paths else resolve_paths(opts)
+        problems = problems_in(paths)
+        if problems:
+            raise ModelFilesError("LiveMoments weights are missing — Settings › Models:\n  " + "\n  ".join(problems))
+        run = _Run(request, paths, int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP)),
+                   int(opts.get("seed", DEFAULT_SEED)))
+
+        import torch
+
+        from . import inputs as inputs_mod
+
+        progress.set(0.0, "Loading LiveMoments weights")
+        plan = self._plan(request, opts, paths)
+        models = self._load(paths, plan)
+        self._check_tile(models, run.tile, run.overlap)
+        progress.set(0.08, "Preparing reference and flows")
+        scale = request.scale if request.scale is not None else request.alignment.default_scale
+        full = inputs_mod.build(request.still, request.frame, request.alignment, scale)
+        tiled = inputs_mod.tile_inputs(full, run.tile, run.overlap)
+        n = len(tiled.origins)
+        tile_progress = progress.sub(0.1, 0.85)
+
+        while True:
+            try:
+                decoded = self._all_tiles(models, plan, tiled, run, tile_progress)
+                break
+            except torch.OutOfMemoryError:
+                _free_device(plan.device)
+                smaller = plan.smaller()
+                if smaller is None:
+                    raise RestoreError(f"out of {plan.device} memory even with one tile at a time and offloading; "
+                                       "close other GPU programs or use a smaller output scale") from None
+                plan = smaller
+                progress.set(0.1, f"Out of memory: retrying with {plan.tiles_per_batch} tile(s) per batch, "
+                                  f"memory mode {plan.memory_mode}")
+        progress.set(0.95, "Blending tiles and fixing colour")
+        pixels = finish(decoded, tiled, full.lq01, request.still.dtype)
+        progress.set(1.0, "Done")
+        return RestoredImage(pixels=pixels, restorer=NAME, elapsed_s=time.monotonic() - started,
+                             info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
+                                   "tiles": n, "tiles_per_batch": plan.tiles_per_batch, "seed": run.seed,
+                                   "tile": run.tile, "overlap": run.overlap, "scale": scale,
+                                   "models": str(paths.transformer.parent)})
+
+    # ----- pieces
+    def _plan(self, request: RestoreRequest, opts: dict, paths: ModelPaths) -> devices.DevicePlan:
+        try:
+            needs = _needs(paths, int(opts.get("tile", DEFAULT_TILE)), opts.get("dtype", "auto"), request.device)
+            return devices.plan(request.device, opts.get("dtype", "auto"), opts.get("memory", "auto"), needs,
+                                opts.get("tiles_per_batch"))
+        except ValueError as exc:
+            raise RestoreError(f"LiveMoments cannot run here: {exc}") from None
+
+    def _load(self, paths: ModelPaths, plan: devices.DevicePlan):
+        from . import loader
+
+        key = (tuple(paths.items()), plan.device if not plan.offload else "cpu", plan.dtype)
+        with _cache_lock:
+            if _cache.get("key") == key:
+                models = _cache["models"]
+            else:
+                _cache.clear()
+                models = loader.load_models(paths, "cpu" if plan.offload else plan.device, plan.torch_dtype())
+                _cache.update(key=key, models=models)
+        set_vae_tiling(models.vae, plan.vae_tiling)
+        return models
+
+    @staticmethod
+    def _check_tile(models, tile: int, overlap: int) -> None:
+        f = models.token_factor
+        limit = models.transformer.config.pos_embed_max_size * f
+        if tile % f or tile > limit or not 0 <= overlap < tile:
+            raise RestoreError(f"tile {tile} px / overlap {overlap} px do not fit this model "
+                               f"(multiple of {f} px, at most {limit} px, overlap smaller than the tile)")
+
+    def _all_tiles(self, models, plan: devices.DevicePlan, tiled, run: _Run, progress: Progress) -> list[np.ndarray]:
+        import torch
+
+        from . import sampler
+
+        n = len(tiled.origins)
+        dev = torch.device(plan.device)
+        latent = models.vae.config.latent_channels
+        lh = run.tile // models.latent_factor
+        gen = torch.Generator().manual_seed(run.seed)
+        offload = _Offloader(models, dev) if plan.offload else None
+        if offload is None:
+            models_on(models, dev)
+        out: list[np.ndarray] = []
+        batch = max(1, plan.tiles_per_batch)
+        for start in range(0, n, batch):
+            ks = list(range(start, min(n, start + batch)))
+            arrays = [tiled.tile_arrays(k) for k in ks]
+            lq = torch.from_numpy(np.stack([a[0] for a in arrays])).permute(0, 3, 1, 2)
+            ref = torch.from_numpy(np.stack([a[1] for a in arrays])).permute(0, 3, 1, 2)
+            flow = torch.from_numpy(np.stack([a[2] for a in arrays])).permute(0, 3, 1, 2)
+            lq = (lq * 2 - 1).clamp(-1, 1)
+            ref = (ref * 2 - 1).clamp(-1, 1)
+            noise = sampler.TileNoise.draw(len(ks), (latent, lh, lh), gen)
+
+            def on_step(k: int, steps: int, ks=ks) -> None:
+                done = (ks[0] + (k + 1) / steps * len(ks)) / n
+                progress.set(done, f"Tile {ks[-1] + 1}/{n}, step {k + 1}/{steps}")
+
+            progress.set(start / n, f"Tile {ks[-1] + 1}/{n}: encoding")
+            decoded = sampler.sample_tiles(models, lq, ref, flow, noise, on_step=on_step,
+                                           offload=offload.use if offload else None)
+            out += [d.permute(1, 2, 0).cpu().numpy() for d in decoded]
+        return out
+
+
+class _Offloader:
+    """Keeps one big component on the device at a time (model offload between the two branches)."""
+
+    def __init__(self, models, device):
+        self.models, self.device, self.current = models, device, None
+
+    def use(self, name: str) -> None:
+        if name == self.current:
+            return
+        parts = {"transformer": self.models.transformer, "transformer_ref": self.models.transformer_ref}
+        for other, module in parts.items():
+            if other != name:
+                module.to("cpu")
+        _free_device(str(self.device))
+        self.models.motion_encoder.to(self.device)
+        self.models.vae.to(self.device)
+        if name in parts:
+            parts[name].to(self.device)
+        self.models.prompt_embeds = self.models.prompt_embeds.to(self.device)
+        self.models.pooled_prompt_embeds = self.models.pooled_prompt_embeds.to(self.device)
+        self.models.device = self.device
+        self.current = name
+
+
+def set_vae_tiling(vae, on: bool, tile_px: int = 512) -> None:
+    """Low-memory mode: the VAE works on overlapping 512-px tiles, one batch item at a time."""
+    if on:
+        vae.enable_tiling()
+        vae.enable_slicing()
+        vae.tile_sample_min_size = min(vae.config.sample_size, tile_px)
+        vae.tile_latent_min_size = vae.tile_sample_min_size // 2 ** (len(vae.config.block_out_channels) - 1)
+    else:
+        vae.disable_tiling()
+        vae.disable_slicing()
+
+
+def models_on(models, device) -> None:
+    for m in (models.transformer, models.transformer_ref, models.motion_encoder, models.vae):
+        m.to(device)
+    models.prompt_embeds = models.prompt_embeds.to(device)
+    models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
+    models.device = device
+
+
+def _free_device(device: str) -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    elif device == "mps":
+        torch.mps.empty_cache()
+
+
+def finish(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype) -> np.ndarray:
+    """Stitches decoded tiles (in [-1, 1]) with the C² weight and applies the release's colour fix."""
+    import torch
+
+    from livemoments_app.core.align import tiles as tiling
+
+    from .colorfix import color_fix_u8, wavelet_color_fix
+
+    stitched = tiling.stitch_tiles(decoded, tiled.origins, tiled.tile, tiled.size, tiling.c2_weight(tiled.tile))
+    result = torch.from_numpy(np.ascontiguousarray(stitched.transpose(2, 0, 1)))[None]
+    source = torch.from_numpy(np.ascontiguousarray(lq01.transpose(2, 0, 1)))[None]
+    if dtype == np.uint8:
+        return np.ascontiguousarray(color_fix_u8(result, source)[0].transpose(1, 2, 0))
+    fixed = wavelet_color_fix(torch.clamp(0.5 * result.clamp(-1, 1) + 0.5, 0, 1), source)[0].numpy()
+    peak = np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else 1.0
+    out = np.round(fixed.transpose(1, 2, 0) * peak) if peak != 1.0 else fixed.transpose(1, 2, 0)
+    return np.ascontiguousarray(out.astype(dtype))
+
+
+def _needs(paths: ModelPaths, tile: int, dtype: str, device: str) -> devices.MemoryNeeds | None:
+    """Memory needs from the configs and the weight headers (no weights loaded)."""
+    import json
+
+    from .files import safetensors_header, weight_files
+
+    try:
+        cfg = json.loads((paths.transformer / "config.json").read_text())
+        vae_cfg = json.loads((paths.vae / "config.json").read_text())
+
+        def params(folder: Path) -> int:
+            total = 0
+            for f in weight_files(folder)[0]:
+                for v in safetensors_header(f).values():
+                    total += int(np.prod(v["shape"]))
+            return total
+
+        width = cfg["num_attention_heads"] * cfg["attention_head_dim"]
+        factor = 2 ** (len(vae_cfg["block_out_channels"]) - 1) * cfg["patch_size"]
+        itemsize = 4 if dtype == "float32" or device == "cpu" else 2
+        motion_params = paths.motion_encoder.stat().st_size // 4
+        return devices.estimate_needs(params(paths.transformer), params(paths.transformer_ref),
+                                      params(paths.vae) + motion_params, cfg["num_layers"], width,
+                                      (tile // factor) ** 2, 333, tile, 6, itemsize)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def flops_per_tile(blocks: int, width: int, image_tokens: int, text_tokens: int, steps: int = 6) -> float:
+    """Matmul FLOPs of the two transformers for one tile (the VAE and the motion encoder are small next to it).
+
+    Per block and token: q, k, v, out projections (4 D²) and the 4x feed-forward (8 D²), 2 FLOPs per MAC. The
+    reference branch attends over its own S = N + L tokens, the main branch over 2S keys."""
+    s = image_tokens + text_tokens
+    linear = 2 * 12 * width * width * s
+    attn_ref = 2 * 2 * s * s * width
+    attn_main = 2 * 2 * s * (2 * s) * width + 2 * width * width * image_tokens   # + point_proj
+    return steps * blocks * (2 * linear + attn_ref + attn_main)
+
+
+def cpu_estimate_text(flops_per_second: float = _CPU_FLOPS_GUESS) -> str:
+    per_tile = flops_per_tile(24, 1536, 4096, 333) / flops_per_second
+    return f"roughly {per_tile / 60:.0f} min per 1024-px tile, a 12 MP photo has about 20 tiles"
