@@ -1,0 +1,235 @@
+"""`livemoments restore`: restore one frame of a Live Photo (or a plain frame) with the key photo as reference.
+
+    livemoments restore PATH (--time T | --frame I) [--restorer classic|livemoments|auto]
+                        [--device auto|cpu|cuda|mps] [--scale S] -o OUT
+    livemoments restore --reference STILL --target FRAME [--scale S] -o OUT
+
+The output keeps the key photo's metadata (EXIF, ICC profile, XMP). A progress bar is shown on a terminal only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from livemoments_app.core.errors import LivePhotoError, RestoreError, UnreadableFileError
+from livemoments_app.core.jobs import Progress
+
+RESTORERS = ("auto", "classic", "livemoments")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "restore", help="restore a frame with the key photo as reference",
+        description="Restore a chosen frame of a Live Photo / Motion Photo at the key photo's resolution and "
+                    "rendering, or restore a plain image (--target) with another one (--reference).")
+    parser.add_argument("path", nargs="?", help="the Live Photo (still, MOV of a pair, or Motion Photo)")
+    parser.add_argument("partner", nargs="?", help="the other file of a pair given explicitly")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--time", type=float, metavar="T", help="time of the frame in the clip, seconds")
+    when.add_argument("--frame", type=int, metavar="I", help="index of the frame in the clip (0-based)")
+    parser.add_argument("--reference", metavar="STILL", help="plain-image mode: the high-quality reference")
+    parser.add_argument("--target", metavar="FRAME", help="plain-image mode: the low-quality image to restore")
+    parser.add_argument("--restorer", choices=RESTORERS, default="auto",
+                        help="auto: LiveMoments on a GPU with weights, else classic (default)")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="for the diffusion restorer")
+    parser.add_argument("--scale", type=float, metavar="S",
+                        help="output size = frame size x S (default: the key photo's pixel density)")
+    parser.add_argument("--models", metavar="DIR", action="append",
+                        help="folder holding the diffusion weights (repeatable)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--format", choices=("auto", "jpeg", "heic", "png"), default="auto",
+                        help="output format (auto: the key photo's, PNG for 16-bit)")
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class RestoreJob:
+    """One restoration, as the CLI (and a batch loop wrapping it) describes it."""
+
+    path: Path | None = None
+    partner: Path | None = None
+    time_s: float | None = None
+    frame_index: int | None = None
+    reference: Path | None = None
+    target: Path | None = None
+    restorer: str = "auto"
+    device: str = "auto"
+    scale: float | None = None
+    model_dirs: list[str] | None = None
+
+    def check(self) -> None:
+        pair = self.reference is not None or self.target is not None
+        if pair:
+            if self.path is not None:
+                raise RestoreError("give either a Live Photo PATH or --reference/--target, not both")
+            if self.reference is None or self.target is None:
+                raise RestoreError("plain-image mode needs both --reference STILL and --target FRAME")
+            if self.time_s is not None or self.frame_index is not None:
+                raise RestoreError("--time/--frame apply to a Live Photo, not to --reference/--target")
+        else:
+            if self.path is None:
+                raise RestoreError("give a Live Photo PATH (with --time or --frame) or --reference and --target")
+            if self.time_s is None and self.frame_index is None:
+                raise RestoreError("say which frame to restore: --time T or --frame I")
+        if self.scale is not None and not (0.05 <= self.scale <= 16):
+            raise RestoreError(f"--scale must be between 0.05 and 16, got {self.scale}")
+
+
+@dataclass
+class RestoreOutcome:
+    image: object                      # RestoredImage
+    metadata_source: object            # what export_still takes the metadata from (LivePhoto or StillMetadata)
+    frame_index: int | None
+    info: dict
+
+
+def restore_job(job: RestoreJob, progress: Progress) -> RestoreOutcome:
+    """Runs one restoration: open, pick the frame, align, restore. Writes nothing."""
+    job.check()
+    if job.reference is not None:
+        return _restore_pair(job, progress)
+    return _restore_live(job, progress)
+
+
+def _restorer(job: RestoreJob):
+    from livemoments_app.core.restore import registry
+
+    restorer = registry.create(job.restorer, job.model_dirs)
+    # Asked for by name: say why it cannot run rather than fall back silently. The diffusion restorer on an
+    # explicit CPU device is allowed (slow but possible); missing weights still fail when it starts.
+    if job.restorer != "auto" and not (job.restorer == "livemoments" and job.device == "cpu"):
+        availability = restorer.availability()
+        if not availability.ok:
+            raise RestoreError(f"the {job.restorer} restorer is not available: {availability.reason}")
+    return restorer
+
+
+def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
+    from livemoments_app.core.align import align
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.restore.base import RestoreRequest
+
+    restorer = _restorer(job)
+    progress.set(0.0, "Opening")
+    live = open_live_photo(job.path, job.partner)
+    try:
+        clip = live.clip
+        if job.frame_index is not None:
+            if not 0 <= job.frame_index < clip.frame_count:
+                raise RestoreError(f"--frame {job.frame_index} is outside the clip (0..{clip.frame_count - 1})",
+                                   job.path)
+            index = job.frame_index
+        else:
+            if not -0.5 <= job.time_s <= clip.duration_s + 0.5:
+                raise RestoreError(f"--time {job.time_s:g} s is outside the clip (0..{clip.duration_s:.3f} s)",
+                                   job.path)
+            index = clip.nearest_index(job.time_s)
+        progress.set(0.05, "Aligning")
+        alignment = align(live, index, progress=progress.sub(0.05, 0.2))
+        frame = clip.frame(index)
+        request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=job.scale,
+                                 device=job.device)
+        result = restorer.restore(request, progress.sub(0.25, 0.75))
+        info = {"frame_index": index, "time_s": float(clip.times[index]), "key_time_s": live.key_time_s,
+                "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
+        return RestoreOutcome(result, live, index, info)
+    finally:
+        close = getattr(live, "close", None)
+        if close is not None:
+            close()
+
+
+def read_image(path: Path, what: str) -> "object":
+    """A plain image file as a Still (upright RGB, metadata kept)."""
+    from livemoments_app.core.livephoto.still import decode_heif, decode_pillow
+
+    if not path.is_file():
+        raise UnreadableFileError(f"the {what} does not exist or is not a file", path)
+    if path.suffix.lower() in (".heic", ".heif", ".hif", ".avif"):
+        return decode_heif(path)
+    return decode_pillow(path)
+
+
+def _restore_pair(job: RestoreJob, progress: Progress) -> RestoreOutcome:
+    from livemoments_app.core.align import align_pair
+    from livemoments_app.core.export import StillMetadata
+    from livemoments_app.core.restore.base import RestoreRequest
+
+    restorer = _restorer(job)
+    progress.set(0.0, "Reading the images")
+    still = read_image(job.reference, "reference")
+    frame = read_image(job.target, "target").pixels
+    if frame.dtype != np.uint8:
+        frame = (frame >> 8).astype(np.uint8)
+    progress.set(0.05, "Aligning")
+    try:
+        alignment = align_pair(still.pixels, frame, progress=progress.sub(0.05, 0.2))
+    except LivePhotoError as exc:
+        raise type(exc)(exc.reason, job.target) from None
+    request = RestoreRequest(still=still.pixels, frame=frame, alignment=alignment, scale=job.scale,
+                             device=job.device)
+    result = restorer.restore(request, progress.sub(0.25, 0.75))
+    meta = StillMetadata(exif=still.exif, icc_profile=still.icc_profile, xmp=still.xmp,
+                         bit_depth=still.bit_depth, mime=still.mime, source_paths=[job.reference, job.target])
+    return RestoreOutcome(result, meta, None, {"aligned_share": float(getattr(alignment, "aligned_share", 0.0))})
+
+
+def write_result(outcome: RestoreOutcome, output: str | os.PathLike, *, overwrite: bool = False,
+                 fmt: str = "auto") -> Path:
+    """Writes the restored image with the key photo's metadata (atomically; never over a source file)."""
+    from livemoments_app.core.export import ExportOptions, export_still
+
+    result = export_still(outcome.image, outcome.metadata_source, output,
+                          ExportOptions(format=fmt, overwrite=overwrite))
+    return result.path
+
+
+def job_from_args(args: argparse.Namespace) -> RestoreJob:
+    return RestoreJob(path=Path(args.path) if args.path else None,
+                      partner=Path(args.partner) if args.partner else None,
+                      time_s=args.time, frame_index=args.frame,
+                      reference=Path(args.reference) if args.reference else None,
+                      target=Path(args.target) if args.target else None,
+                      restorer=args.restorer, device=args.device, scale=args.scale, model_dirs=args.models)
+
+
+def terminal_progress(enabled: bool):
+    """(Progress, close) -- a tqdm bar on a terminal, silence otherwise."""
+    if not enabled:
+        return Progress(), lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, unit="", bar_format="{desc:<28.28} {percentage:3.0f}%|{bar}| {elapsed}",
+               file=sys.stderr, leave=False)
+
+    def update(fraction: float, text: str) -> None:
+        bar.n = int(round(fraction * 1000))
+        if text:
+            bar.set_description_str(text, refresh=False)
+        bar.refresh()
+
+    return Progress(update), bar.close
+
+
+def run(args: argparse.Namespace) -> int:
+    job = job_from_args(args)
+    job.check()
+    progress, close = terminal_progress(sys.stderr.isatty())
+    try:
+        outcome = restore_job(job, progress)
+        path = write_result(outcome, args.output, overwrite=args.overwrite, fmt=args.format)
+    finally:
+        close()
+    image = outcome.image
+    h, w = image.pixels.shape[:2]
+    where = f" (frame {outcome.frame_index})" if outcome.frame_index is not None else ""
+    print(f"{path}: {w}x{h}, {image.restorer} restorer{where}, {image.elapsed_s:.1f} s")
+    return 0
