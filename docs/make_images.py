@@ -1,0 +1,148 @@
+"""Makes the pictures in docs/images/ from a real Live Photo, with the app's own code.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_images.py [--samples ../shared/samples] [--only core|app]
+
+core: alignment overlays and a before/after crop (core API, no Qt).
+app:  screenshots of the main window and the before/after view, rendered offscreen with QWidget.grab().
+Every PNG is kept under 300 KB (downscaled, then palette-quantised if still too big).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+SAMPLE = "apple_iphone15pro_IMG_4394.HEIC"
+MAX_BYTES = 300_000
+FRAME_TIME_S = 0.55          # the moment picked in the pictures: ~0.7 s before the key photo (1.23 s)
+
+
+def save_png(image: Image.Image | np.ndarray, name: str, max_width: int | None = None) -> Path:
+    """Saves under docs/images, shrinking until the file is under MAX_BYTES."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    image = image.convert("RGB")
+    if max_width and image.width > max_width:
+        image = image.resize((max_width, round(image.height * max_width / image.width)), Image.LANCZOS)
+    data = _png_bytes(image)
+    if len(data) > MAX_BYTES:
+        data = _png_bytes(image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG))
+    while len(data) > MAX_BYTES:
+        image = image.resize((image.width * 4 // 5, image.height * 4 // 5), Image.LANCZOS)
+        data = _png_bytes(image.quantize(256))
+    path = IMAGES / name
+    path.write_bytes(data)
+    print(f"{path.relative_to(ROOT)}  {image.width}x{image.height}  {len(data) // 1024} KB")
+    return path
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    pil = Image.fromarray(image)
+    draw = ImageDraw.Draw(pil)
+    font_size = max(14, pil.width // 22)
+    try:
+        from PIL import ImageFont
+        font = ImageFont.load_default(size=font_size)
+    except TypeError:  # Pillow < 10.1
+        font = None
+    box = draw.textbbox((0, 0), text, font=font)
+    draw.rectangle((0, 0, box[2] + 16, box[3] + 12), fill=(0, 0, 0))
+    draw.text((8, 4), text, fill=(255, 255, 255), font=font)
+    return np.asarray(pil)
+
+
+def row(images: list[np.ndarray], gap: int = 8) -> np.ndarray:
+    h = max(i.shape[0] for i in images)
+    out = np.full((h, sum(i.shape[1] for i in images) + gap * (len(images) - 1), 3), 255, np.uint8)
+    x = 0
+    for i in images:
+        out[:i.shape[0], x:x + i.shape[1]] = i
+        x += i.shape[1] + gap
+    return out
+
+
+def core_pictures(samples: Path) -> None:
+    import cv2
+
+    from livemoments_app.core.align import align, render_overlay
+    from livemoments_app.core.jobs import Progress
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.restore.base import RestoreRequest
+    from livemoments_app.core.restore.classic.restorer import ClassicRestorer
+
+    live = open_live_photo(samples / SAMPLE)
+    index = live.clip.nearest_index(FRAME_TIME_S)
+    frame = live.clip.frame(index)
+    still = live.still.pixels
+    alignment = align(live, index)
+    print(f"frame #{index} at {live.clip.times[index]:.3f} s (key #{live.key_frame_index}); "
+          f"aligned share {alignment.aligned_share:.2f}, inliers {alignment.inliers}")
+
+    # The overlays, as the side panel shows them, at a third of the clip resolution.
+    panels = []
+    for mode, caption in (("blend", "blend 50 %"), ("checkerboard", "checkerboard"), ("flow", "motion (flow)"),
+                          ("confidence", "confidence")):
+        overlay = render_overlay(mode, alignment, still, frame)
+        small = cv2.resize(overlay, (overlay.shape[1] // 3, overlay.shape[0] // 3), interpolation=cv2.INTER_AREA)
+        panels.append(label(small, caption))
+    save_png(row(panels), "alignment-overlays.png")
+
+    restored = ClassicRestorer().restore(RestoreRequest(still=still, frame=frame, alignment=alignment),
+                                         Progress()).pixels
+    oh, ow = restored.shape[:2]
+    upscaled = cv2.resize(frame, (ow, oh), interpolation=cv2.INTER_LANCZOS4)
+    warped, _valid = alignment.warp_still(still, scale=ow / frame.shape[1])
+    # A 100 % crop where the alignment is confident and the still has texture: where restoration shows.
+    confidence = cv2.resize(alignment.confidence.astype(np.float32), (ow, oh))
+    grey = cv2.cvtColor(restored, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    texture = cv2.blur(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), (151, 151))
+    size = 360
+    score = cv2.blur(confidence, (size, size)) * texture
+    margin = size // 2 + 1
+    score[:margin], score[-margin:], score[:, :margin], score[:, -margin:] = 0, 0, 0, 0
+    cy, cx = np.unravel_index(int(np.argmax(score)), score.shape)
+    y0, x0 = cy - size // 2, cx - size // 2
+    crop = (slice(y0, y0 + size), slice(x0, x0 + size))
+    save_png(row([label(np.ascontiguousarray(upscaled[crop]), "video frame, upscaled"),
+                  label(np.ascontiguousarray(restored[crop]), "restored (classic)"),
+                  label(np.ascontiguousarray(warped[crop]), "key photo, aligned")]), "restore-crop.png")
+    print(f"crop at x={x0} y={y0} of the {ow}x{oh} output")
+
+
+def app_pictures(samples: Path) -> None:
+    from docs_app_screens import app_screenshots  # noqa: F401  (kept beside this file)
+
+    app_screenshots(samples / SAMPLE, FRAME_TIME_S, save_png)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
+    parser.add_argument("--only", choices=("core", "app"))
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    if args.only in (None, "core"):
+        core_pictures(args.samples)
+    if args.only in (None, "app"):
+        app_pictures(args.samples)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
