@@ -107,6 +107,7 @@ class Alignment:
     refine_inliers: int
     refine_rms: float                       # RMS, key-frame pixels, of the dense points the homography explains
     estimator: str
+    method: str = "features"                # how the still was placed: features / featureless-ecc / -centred
     timings: dict[str, float] = field(default_factory=dict)
 
     # ----- derived geometry
@@ -201,6 +202,7 @@ class Alignment:
             "aligned_share": self.aligned_share,
             "fb_share": self.fb_share,
             "estimator": self.estimator,
+            "method": self.method,
             "timings_s": dict(self.timings),
         }
 
@@ -224,6 +226,7 @@ class _StillRegistration:
     reprojection_error: float
     refine_inliers: int
     refine_rms: float
+    method: str
     seconds: float
 
 
@@ -292,7 +295,7 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             if transform_problem(candidate, still.shape[:2], frame_shape) is None:
                 matrix = candidate
                 residual, residual_back = _reexpress(residual, residual_back, c)
-        residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options)
+        residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options, prior=0.0)
         for _ in range(options.residual_passes - 1):
             progress.set(0.75, "Refining the residual flow")
             warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
@@ -304,23 +307,26 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             # still-grid s -> re-warped grid r (inverse of r -> r + residual(r)) -> frame r + delta_back(r)
             residual_back = compose_flows(invert_field(residual, residual_back, exact=True), delta_back)
             residual = compose_flows(delta, residual)
-            residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options)
+            residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options, prior=0.0)
         fb = fb_raw * _texture_weight(frame)
     warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
     warped = conf_mod.colour_match(warped, frame_f, valid & (fb < options.fb_tolerance_px))
     photo = conf_mod.photometric_distance(warped, frame_f)
     # reprojection error of the feature inliers under the final transform, in frame pixels
-    src_full = _small_to_full(fm.src_points, to_small)
-    rx, ry = apply_homography(matrix, src_full[:, 0], src_full[:, 1])
-    reproj = float(np.sqrt(np.mean((rx - fm.dst_points[:, 0]) ** 2 + (ry - fm.dst_points[:, 1]) ** 2)))
+    reproj = float("nan")
+    if len(fm.src_points):
+        src_full = _small_to_full(fm.src_points, to_small)
+        rx, ry = apply_homography(matrix, src_full[:, 0], src_full[:, 1])
+        reproj = float(np.sqrt(np.mean((rx - fm.dst_points[:, 0]) ** 2 + (ry - fm.dst_points[:, 1]) ** 2)))
     progress.set(1.0, "Registered the key photo")
     return _StillRegistration(frame_shape, still.shape[:2], matrix, residual, residual_back, fb, warped, valid,
-                              photo, fm.inliers, fm.matches, reproj, refine_inliers, refine_rms,
+                              photo, fm.inliers, fm.matches, reproj, refine_inliers, refine_rms, fm.method,
                               time.perf_counter() - t0)
 
 
 def _smooth_pair(forward: np.ndarray, backward: np.ndarray, fb_raw: np.ndarray, src: np.ndarray,
-                 dst: np.ndarray | None, options: AlignOptions) -> tuple[np.ndarray, np.ndarray]:
+                 dst: np.ndarray | None, options: AlignOptions, prior: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted smoothing of a forward/backward pair: trusted vectors are textured and round-trip consistent
     (weights from ``src`` for the forward field and from ``dst`` -- or ``src`` carried along the backward field --
     for the backward one). ``fb_raw`` is the forward field's round-trip error before smoothing."""
@@ -331,8 +337,8 @@ def _smooth_pair(forward: np.ndarray, backward: np.ndarray, fb_raw: np.ndarray, 
     tex_b = _texture_weight(dst) if dst is not None else _warp_by(tex_f, backward)
     wf = tex_f * conf_mod.tolerance_factor(fb_raw, 0.5)
     wb = tex_b * conf_mod.tolerance_factor(fb_b, 0.5)
-    return (smooth_field(forward, wf, options.smooth_sigma_px),
-            smooth_field(backward, wb, options.smooth_sigma_px))
+    return (smooth_field(forward, wf, options.smooth_sigma_px, prior=prior),
+            smooth_field(backward, wb, options.smooth_sigma_px, prior=prior))
 
 
 def _warp_by(image: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -414,7 +420,8 @@ def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None,
     timings["confidence_s"] = time.perf_counter() - t0
     return Alignment(frame_index, key_index, shape, reg.still_shape, reg.matrix.copy(), flow, flow_back,
                      reg.residual, reg.residual_back, confidence, fb, share, fb_share, reg.inliers, reg.matches,
-                     reg.reprojection_error, reg.refine_inliers, reg.refine_rms, estimator_name, timings)
+                     reg.reprojection_error, reg.refine_inliers, reg.refine_rms, estimator_name, reg.method,
+                     timings)
 
 
 def _estimator(options: AlignOptions) -> FlowEstimator:

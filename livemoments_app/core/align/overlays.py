@@ -188,7 +188,11 @@ def render(mode: str, alignment: "Alignment", still: np.ndarray, frame: np.ndarr
     if mode == "blend":
         return blend(frame, warped, opacity, valid)
     if mode == "difference":
-        return difference(frame, warped, valid=valid)
+        # tone curve and white balance differ between still and video; compare content, not grading
+        from livemoments_app.core.align.confidence import colour_match
+
+        matched = colour_match(warped, frame, valid & (alignment.confidence >= 0.5))
+        return difference(frame, matched, valid=valid)
     if mode == "checkerboard":
         return checkerboard(frame, warped, tile, valid)
     return edges(frame, warped, valid)

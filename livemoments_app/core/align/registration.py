@@ -31,6 +31,8 @@ class FeatureMatch:
     rms_error: float           # RMS reprojection error of the inliers, destination pixels
     src_points: np.ndarray     # inlier points, N x 2
     dst_points: np.ndarray
+    keypoints: tuple[int, int] = (0, 0)   # detected in (src, dst)
+    method: str = "features"
 
 
 def nominal_scale(still_shape: tuple[int, int], frame_shape: tuple[int, int]) -> float:
@@ -60,20 +62,21 @@ def _normalised_gray(image: np.ndarray, max_side: int) -> tuple[np.ndarray, floa
 
 
 def match_features(src: np.ndarray, dst: np.ndarray, *, max_side: int = 720, n_features: int = 3000,
-                   ratio: float = 0.8, ransac_px: float = 3.0) -> FeatureMatch | None:
-    """Homography ``src -> dst`` (pixel coordinates of the given images) from SIFT matches, or None when there are
-    too few matches to fit one. Features are computed with the long side reduced to ``max_side``."""
+                   ratio: float = 0.8, ransac_px: float = 3.0) -> FeatureMatch:
+    """Homography ``src -> dst`` (pixel coordinates of the given images) from SIFT matches; ``inliers`` is 0 when
+    there are too few matches to fit one. Features are computed with the long side reduced to ``max_side``."""
     gs, fs = _normalised_gray(src, max_side)
     gd, fd = _normalised_gray(dst, max_side)
     sift = cv2.SIFT_create(nfeatures=n_features, contrastThreshold=0.02)
     ks, ds = sift.detectAndCompute(gs, None)
     kd, dd = sift.detectAndCompute(gd, None)
-    if ds is None or dd is None or len(ks) < 8 or len(kd) < 8:
-        return None
+    counts = (len(ks), len(kd))
+    if ds is None or dd is None or min(counts) < 8:
+        return _no_match(counts)
     pairs = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64}).knnMatch(ds, dd, k=2)
     good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < ratio * n.distance]
     if len(good) < 8:
-        return None
+        return _no_match(counts, len(good))
     ps = np.float64([ks[m.queryIdx].pt for m in good])
     pd = np.float64([kd[m.trainIdx].pt for m in good])
     # back to the pixel coordinates of the images as given
@@ -81,14 +84,19 @@ def match_features(src: np.ndarray, dst: np.ndarray, *, max_side: int = 720, n_f
     pd = (pd + 0.5) / fd - 0.5
     m, mask = cv2.findHomography(ps, pd, cv2.USAC_MAGSAC, ransac_px / fd, maxIters=5000, confidence=0.999)
     if m is None or mask is None:
-        return None
+        return _no_match(counts, len(good))
     keep = mask.ravel().astype(bool)
     if keep.sum() < 8:
-        return None
+        return _no_match(counts, len(good))
     px, py = apply_homography(m, ps[keep, 0], ps[keep, 1])
     err = np.hypot(px - pd[keep, 0], py - pd[keep, 1])
     return FeatureMatch(m / m[2, 2], int(keep.sum()), len(good), float(np.sqrt(np.mean(err ** 2))),
-                        ps[keep], pd[keep])
+                        ps[keep], pd[keep], counts)
+
+
+def _no_match(counts: tuple[int, int], matches: int = 0) -> FeatureMatch:
+    empty = np.zeros((0, 2), np.float64)
+    return FeatureMatch(np.eye(3), 0, matches, float("nan"), empty, empty, counts, "none")
 
 
 def transform_problem(matrix: np.ndarray, still_shape: tuple[int, int], frame_shape: tuple[int, int], *,
@@ -137,25 +145,63 @@ def transform_problem(matrix: np.ndarray, still_shape: tuple[int, int], frame_sh
     return None
 
 
+FEATURELESS_KEYPOINTS = 150   # fewer keypoints than this in either image: a scene with nothing to misalign
+
+
 def register_features(still: np.ndarray, frame: np.ndarray, *, min_inliers: int = 24, max_side: int = 720,
                       path=None, frame_label: str = "the frame",
                       still_small: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, FeatureMatch]:
     """Homography from full-resolution still pixels to frame pixels by features, sanity-checked.
 
-    ``still_small`` may pass a precomputed :func:`downscale_still` result. Raises AlignmentError ("could not
-    align ...") when the features do not support a plausible transform."""
+    ``still_small`` may pass a precomputed :func:`downscale_still` result. A scene too plain for features (a wall,
+    a ceiling: fewer than :data:`FEATURELESS_KEYPOINTS` keypoints) is placed by ECC on its faint structure, or
+    centred at the nominal scale -- there is nothing there to misalign, and the photometric check still speaks.
+    Raises AlignmentError ("could not align ...") when a textured scene's features do not support a plausible
+    transform (another scene, another moment)."""
     small, to_small = still_small if still_small is not None else downscale_still(still, frame.shape[:2])
     fm = match_features(small, frame, max_side=max_side)
-    if fm is None or fm.inliers < min_inliers:
-        found = 0 if fm is None else fm.inliers
-        raise AlignmentError(f"could not align the key photo onto {frame_label}: only {found} feature matches "
-                             f"agree (at least {min_inliers} needed)", path)
+    if fm.inliers < min_inliers:
+        if min(fm.keypoints) < FEATURELESS_KEYPOINTS:
+            fm = _featureless(small, frame, fm)
+        else:
+            raise AlignmentError(f"could not align the key photo onto {frame_label}: only {fm.inliers} feature "
+                                 f"matches agree (at least {min_inliers} needed)", path)
     matrix = fm.matrix @ to_small
     matrix /= matrix[2, 2]
     problem = transform_problem(matrix, still.shape[:2], frame.shape[:2])
     if problem:
         raise AlignmentError(f"could not align the key photo onto {frame_label}: {problem}", path)
     return matrix, fm
+
+
+def _highpass(image: np.ndarray, factor: float) -> np.ndarray:
+    g = to_gray_u8(image).astype(np.float32)
+    g = cv2.resize(g, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    hp = g - cv2.GaussianBlur(g, (0, 0), 8.0)   # drop the illumination, which differs between still and video
+    return (hp / (float(hp.std()) + 1e-6)).astype(np.float32)
+
+
+def _featureless(small: np.ndarray, frame: np.ndarray, fm: FeatureMatch) -> FeatureMatch:
+    """Placement of a plain scene: centred at the nominal scale, then ECC translation on high-passed luma."""
+    sh, sw = small.shape[:2]
+    h, w = frame.shape[:2]
+    m = np.array([[1.0, 0.0, (w - sw) / 2.0], [0.0, 1.0, (h - sh) / 2.0], [0.0, 0.0, 1.0]])
+    method = "featureless-centred"
+    factor = min(1.0, 480.0 / max(h, w))
+    if (sh, sw) == (h, w):
+        a, b = _highpass(small, factor), _highpass(frame, factor)
+        warp = np.eye(2, 3, dtype=np.float32)
+        try:
+            _, warp = cv2.findTransformECC(b, a, warp, cv2.MOTION_TRANSLATION,
+                                           (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 1e-5), None, 5)
+            shift = -warp[:, 2] / factor   # ECC maps frame -> still; we need still -> frame
+            if np.all(np.abs(shift) < 0.05 * max(h, w)):
+                m[:2, 2] = shift
+                method = "featureless-ecc"
+        except cv2.error:
+            pass   # did not converge: keep the centred placement
+    empty = np.zeros((0, 2), np.float64)
+    return FeatureMatch(m, 0, fm.matches, float("nan"), empty, empty, fm.keypoints, method)
 
 
 def refine_homography(flow: np.ndarray, reliable: np.ndarray, *, step: int = 6, threshold_px: float = 0.75,

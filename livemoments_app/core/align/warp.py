@@ -168,12 +168,15 @@ def remap_image(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, density
     return out, valid
 
 
-def smooth_field(field: np.ndarray, weight: np.ndarray, sigma: float, levels: int = 5) -> np.ndarray:
+def smooth_field(field: np.ndarray, weight: np.ndarray, sigma: float, levels: int = 5,
+                 prior: float | None = None) -> np.ndarray:
     """Weighted (normalised-convolution) Gaussian smoothing of a displacement field, filled coarse to fine.
 
     Trusted vectors (``weight`` high: textured, consistent) are averaged over ``sigma`` pixels, which removes the
     estimator's noise where the true field is smooth; areas with no trusted vector nearby (sky, walls) take the
-    field of their surroundings from coarser levels (each 4x coarser) instead of the estimator's guess there."""
+    field of their surroundings from coarser levels (each 4x coarser) instead of the estimator's guess there.
+    Where even the coarsest level has no support, the field becomes ``prior`` (a constant), or stays the
+    estimator's own when ``prior`` is None."""
     w = np.ascontiguousarray(weight, dtype=np.float32)
     f = np.ascontiguousarray(field, dtype=np.float32)
     ws = [w]
@@ -195,8 +198,10 @@ def smooth_field(field: np.ndarray, weight: np.ndarray, sigma: float, levels: in
         # support relative to a half-trusted neighbourhood; the rest comes from the coarser level (or, at the
         # coarsest, from the estimator's own field: nothing trusted anywhere near)
         alpha = np.clip(den * 2.0, 0.0, 1.0)[..., None]
-        base = lf if result is None else cv2.resize(result, (lw.shape[1], lw.shape[0]),
-                                                     interpolation=cv2.INTER_LINEAR)
+        if result is None:
+            base = lf if prior is None else np.full_like(lf, prior)
+        else:
+            base = cv2.resize(result, (lw.shape[1], lw.shape[0]), interpolation=cv2.INTER_LINEAR)
         est -= base
         est *= alpha
         est += base
