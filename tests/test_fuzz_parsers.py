@@ -40,8 +40,11 @@ def _synthetic_seeds(root: str) -> tuple[tuple[str, bytes, str | None, bytes | N
     mv = synth.write_motion_photo_jpeg(base / "MV.jpg", micro_video=True, extended_xmp=False)
     ext = synth.write_motion_photo_jpeg(base / "EXT.jpg", extended_xmp=True)
     still, mov = synth.write_apple_pair(base, stem="IMG_9", still_format="heic")
+    sj = synth.write_samsung_motion_photo_jpeg(base / "S.jpg")
+    sh = synth.write_samsung_motion_photo_heic(base / "S5.heic", one_ui=5)
     return ((mp.name, mp.read_bytes(), None, None), (mv.name, mv.read_bytes(), None, None),
-            (ext.name, ext.read_bytes(), None, None),
+            (ext.name, ext.read_bytes(), None, None), (sj.name, sj.read_bytes(), None, None),
+            (sh.name, sh.read_bytes(), None, None),
             (mov.name, mov.read_bytes(), still.name, still.read_bytes()),
             (still.name, still.read_bytes(), mov.name, mov.read_bytes()))
 

@@ -120,3 +120,45 @@ def test_demo_live_photo(tmp_path):
         near = np.abs(small - frame).mean()
         far = np.abs(small - live.clip.frame(0)).mean()
         assert near < far
+
+
+@pytest.mark.parametrize("writer,kwargs,located_by,sefd", [
+    (synth.write_samsung_motion_photo_jpeg, {}, "sef", None),
+    (synth.write_samsung_motion_photo_heic, {"one_ui": 6}, "mpvd", "top level"),
+    (synth.write_samsung_motion_photo_heic, {"one_ui": 5}, "mpvd", "nested in mpvd"),
+    (synth.write_samsung_motion_photo_heic, {"mpvd_largesize": True}, "mpvd", "top level"),
+])
+def test_samsung_motion_photos(tmp_path, writer, kwargs, located_by, sefd):
+    path = writer(tmp_path / ("s" + (".heic" if "heic" in writer.__name__ else ".jpg")), **kwargs)
+    with open_live_photo(path) as live:
+        assert live.format == LiveFormat.SAMSUNG_MOTION_PHOTO
+        assert live.details["video_located_by"] == located_by
+        assert live.details.get("sefd") == sefd
+        assert live.key_time_source == KeyTimeSource.XMP_PRESENTATION_TIMESTAMP
+        assert live.key_frame_index == 11 == live.clip.frame_count - 1
+        data = path.read_bytes()
+        clip = data[live.video_range.offset:live.video_range.offset + live.video_range.length]
+        assert clip[4:8] == b"ftyp" and b"SEFH" not in clip and b"sefd" not in clip
+
+
+def test_samsung_stale_sef_falls_back_to_the_xmp_and_trims_the_trailer(tmp_path):
+    path = synth.write_samsung_motion_photo_jpeg(tmp_path / "s.jpg")
+    data = bytearray(path.read_bytes())
+    sefh = data.rindex(b"SEFH")
+    for i in range(2):                      # push both entries' offsets outside the file
+        entry = sefh + 12 + 12 * i
+        data[entry + 4:entry + 8] = (10 ** 8).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with open_live_photo(path) as live:
+        assert live.details["video_located_by"] == "xmp_directory"
+        assert live.details["sef_stale_entries"] == 2
+        clip = bytes(data[live.video_range.offset:live.video_range.offset + live.video_range.length])
+        assert clip[4:8] == b"ftyp" and b"SEFH" not in clip
+        assert live.key_frame_index == 11
+
+
+def test_samsung_without_xmp_uses_the_spec_fallback(tmp_path):
+    path = synth.write_samsung_motion_photo_jpeg(tmp_path / "s.jpg", xmp=False)
+    with open_live_photo(path) as live:
+        assert live.key_time_source == KeyTimeSource.SPEC_FALLBACK_MIDPOINT
+        assert live.key_frame_index == 5

@@ -374,6 +374,109 @@ def write_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndar
     return path
 
 
+def sef_trailer(blocks: Sequence[tuple[int, bytes, bytes]]) -> tuple[bytes, dict[int, int]]:
+    """Samsung SEF data blocks + SEFH directory + length + SEFT; also where each block's data starts."""
+    body = b""
+    starts: dict[int, int] = {}
+    offsets = []
+    for type_code, name, data in blocks:
+        offsets.append(len(body))
+        body += struct.pack("<HHI", 0, type_code, len(name)) + name
+        starts[type_code] = len(body)
+        body += data
+    directory = b"SEFH" + struct.pack("<II", 107, len(blocks))
+    for (type_code, name, data), off in zip(blocks, offsets):
+        directory += struct.pack("<HHII", 0, type_code, len(body) - off, 8 + len(name) + len(data))
+    return body + directory + struct.pack("<I", len(directory)) + b"SEFT", starts
+
+
+def _google_xmp(ts: int, items: Sequence[tuple[str, str, int, int]]) -> bytes:
+    ns_decl = (f'xmlns:GCamera="{NS["camera"]}" xmlns:Container="{NS["container"]}" xmlns:Item="{NS["item"]}"')
+    lis = "".join(f'<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="{mime}" Item:Semantic="{sem}" '
+                  f'Item:Length="{length}" Item:Padding="{padding}"/></rdf:li>' for mime, sem, length, padding in items)
+    return _xmp_packet(f'GCamera:MotionPhoto="1" GCamera:MotionPhotoVersion="1" '
+                       f'GCamera:MotionPhotoPresentationTimestampUs="{ts}"',
+                       f"<Container:Directory><rdf:Seq>{lis}</rdf:Seq></Container:Directory>", ns_decl)
+
+
+def write_samsung_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndarray] | None = None,
+                                    still: np.ndarray | None = None, key_index: int | None = None,
+                                    fps: float = 30.0, xmp: bool = True) -> Path:
+    """A Samsung JPEG Motion Photo: JPEG, then the SEF trailer whose 0x0a30 'MotionPhoto_Data' block is the MP4.
+
+    As Samsung writes it, the XMP MotionPhoto Length counts from the MP4 to the end of the file (SEF included).
+    """
+    from PIL import Image
+
+    path = Path(path)
+    frames = list(frames) if frames is not None else pattern_frames()
+    key_index = len(frames) - 1 if key_index is None else key_index     # Samsung keys near the end
+    still_pixels = still if still is not None else _upscale(frames[key_index], 2)
+    video = io.BytesIO()
+    encode_video(frames, video, fps=fps, container_format="mp4")
+    mp4 = video.getvalue()
+    trailer, starts = sef_trailer([(0x0A01, b"Image_UTC_Data", b"1705124333853"),
+                                   (0x0A30, b"MotionPhoto_Data", mp4)])
+    tail = len(trailer) - starts[0x0A30]                 # from the MP4 to the end of the file
+    jpeg = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(still_pixels[..., :3]).astype(np.uint8), "RGB").save(
+        jpeg, "JPEG", quality=92, exif=b"Exif\x00\x00" + build_exif(make="samsung", model="SM-S906B"))
+    data = jpeg.getvalue()
+    if xmp:
+        packet = _google_xmp(int(round(key_index / fps * 1e6)),
+                             [("image/jpeg", "Primary", 0, 0), ("video/mp4", "MotionPhoto", tail, tail - len(mp4))])
+        data = _insert_app1(data, [b"http://ns.adobe.com/xap/1.0/\x00" + packet])
+    path.write_bytes(data + trailer)
+    return path
+
+
+def write_samsung_motion_photo_heic(path: str | os.PathLike, *, frames: Sequence[np.ndarray] | None = None,
+                                    still: np.ndarray | None = None, key_index: int | None = None,
+                                    fps: float = 30.0, one_ui: int = 6, mpvd_largesize: bool = False) -> Path:
+    """A Samsung HEIC Motion Photo: HEIC, a top-level 'mpvd' box holding the MP4, and the SEF data in a 'sefd'
+    box, top level (One UI 6) or nested at the end of 'mpvd' (One UI 5). The SEF 0x0a30 entry is 'mpv2' +
+    absolute offset + size of the MP4; the XMP directory points at the MP4 too."""
+    import pillow_heif
+    from PIL import Image
+
+    path = Path(path)
+    frames = list(frames) if frames is not None else pattern_frames()
+    key_index = len(frames) - 1 if key_index is None else key_index
+    still_pixels = still if still is not None else _upscale(frames[key_index], 2)
+    video = io.BytesIO()
+    encode_video(frames, video, fps=fps, container_format="mp4")
+    mp4 = video.getvalue()
+    mpvd_header = 16 if mpvd_largesize else 8
+    image = Image.fromarray(np.ascontiguousarray(still_pixels[..., :3]).astype(np.uint8), "RGB")
+    exif = b"Exif\x00\x00" + build_exif(make="samsung", model="SM-S906B")
+
+    def encode(heic_len: int) -> tuple[bytes, bytes]:
+        mp4_at = heic_len + mpvd_header
+        sef, _ = sef_trailer([(0x0A01, b"Image_UTC_Data", b"1705124333853"),
+                              (0x0A30, b"MotionPhoto_Data", b"mpv2" + struct.pack(">II", mp4_at, len(mp4)))])
+        sefd = _box(b"sefd", sef)
+        inner = mp4 + (sefd if one_ui == 5 else b"")
+        if mpvd_largesize:
+            mpvd = struct.pack(">I4sQ", 1, b"mpvd", 16 + len(inner)) + inner
+        else:
+            mpvd = _box(b"mpvd", inner)
+        tail = mpvd + (sefd if one_ui != 5 else b"")
+        # fixed-width numbers keep the XMP (and so the HEIC) the same size on the second pass
+        items = [("image/heic", "Primary", f"{heic_len:010d}", mpvd_header),
+                 ("video/mp4", "MotionPhoto", f"{len(tail) - mpvd_header:010d}", len(sefd))]
+        packet = _google_xmp(int(round(key_index / fps * 1e6)), items)  # type: ignore[arg-type]
+        buf = io.BytesIO()
+        pillow_heif.from_pillow(image).save(buf, quality=85, exif=exif, xmp=packet)
+        return buf.getvalue(), tail
+
+    heic, _ = encode(0)
+    heic2, tail = encode(len(heic))
+    if len(heic2) != len(heic):
+        raise RuntimeError("HEIC size changed between passes")
+    path.write_bytes(heic2 + tail)
+    return path
+
+
 # ------------------------------------------------------------------------------------------------ demo
 
 DEMO_STILL_SIZE = (2000, 1500)
