@@ -1,0 +1,77 @@
+"""Screenshots of the running app for the docs (used by docs/make_images.py; offscreen Qt, QWidget.grab()).
+
+Drives the real window the way a user would: open the iPhone sample, pick a moment, look at the alignment,
+restore with the classic restorer and compare before/after.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _wait(app, done, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(20):          # let repaints that the last signal queued run
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _grab(window) -> np.ndarray:
+    image = window.grab().toImage().convertToFormat(window.grab().toImage().Format.Format_RGB888)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    data = np.frombuffer(image.constBits(), np.uint8, count=stride * height).reshape(height, stride)
+    return data[:, :width * 3].reshape(height, width, 3).copy()
+
+
+def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
+    from PySide6.QtCore import QSettings
+
+    from livemoments_app.ui.app import create_application, create_window
+    from livemoments_app.ui.viewmodels.settings import SettingsModel
+
+    app = create_application([])
+    settings_file = Path(tempfile.mkdtemp()) / "settings.ini"   # a clean profile, not the user's
+    settings = SettingsModel(QSettings(str(settings_file), QSettings.Format.IniFormat))
+    window = create_window(settings, theme_name="dark")
+    window.resize(1280, 800)
+    window.show()
+    ws = window.workspace
+
+    window.open_paths([str(sample)])
+    _wait(app, lambda: ws.document.is_open, 120, "the sample to open")
+    done = {"thumbs": False}
+    ws.frames.thumbnailsDone.connect(lambda: done.__setitem__("thumbs", True))
+    _wait(app, lambda: done["thumbs"], 120, "the filmstrip")
+    index = ws.timeline.nearest_index(frame_time_s)
+    ws.timeline.set_current(index)
+    ws.timeline.choose(index)
+    _wait(app, lambda: index in ws.alignment.cache, 180, "the alignment")
+    _wait(app, lambda: ws.restore.info("classic") is not None, 60, "the restorer list")
+    save_png(_grab(window), "main-window.png", max_width=1280)
+
+    ws.set_view("alignment")
+    ws.alignment.set_mode("checkerboard")
+    rendered = {"overlay": False}
+    ws.alignment.overlayReady.connect(lambda _p: rendered.__setitem__("overlay", True))
+    _wait(app, lambda: rendered["overlay"], 60, "the checkerboard overlay")
+    save_png(_grab(window), "alignment-view.png", max_width=1280)
+
+    ws.restore.select("classic")
+    ws.start_restore()
+    _wait(app, lambda: ws.compare.available and ws.view == "compare", 300, "the restored picture")
+    save_png(_grab(window), "compare-view.png", max_width=1280)
+    # 100 % on the white wall and the bricks: the detail the restorer brings back from the key photo.
+    ws.compare.view.set_zoom(1.0, 0.27, 0.07)
+    _wait(app, lambda: True, 1, "repaint")
+    save_png(_grab(window), "compare-100.png", max_width=1280)
+
+    window.close()
