@@ -34,6 +34,7 @@ class ClassicOptions:
     photo_tolerance: float = 0.05     # colour distance (0..1) at which the still is trusted half
     guard_px: int = 1                 # frame pixels by which distrusted regions grow (object borders)
     colour_fit: bool = True
+    transfer_detail: bool = True      # False: the colour-mapped frame alone, upscaled (a diagnostic baseline)
 
     @staticmethod
     def from_dict(options: dict) -> "ClassicOptions":
@@ -112,6 +113,8 @@ class ClassicRestorer:
 
         # 2. Trust: alignment confidence x photometric agreement, grown at the borders of what disagrees.
         trust = _trust_map(mapped, still_small01, geo.confidence * valid_small, opts)
+        if not opts.transfer_detail:
+            trust[:] = 0.0
         del still_small, still_small01, frame01
         progress.set(0.12, "Restoring")
 
