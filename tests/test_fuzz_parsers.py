@@ -137,14 +137,21 @@ def _write_case(folder: Path, name: str, data: bytes, partner: str | None, partn
     return folder / name
 
 
-@settings(max_examples=100, deadline=3000, derandomize=True, database=None,
+@pytest.fixture(scope="module")
+def seed_root(tmp_path_factory) -> str:
+    """Build the synthetic seeds once, before any example runs (so no example pays for it)."""
+    root = tmp_path_factory.mktemp("fuzz-seeds")
+    _synthetic_seeds(str(root))
+    return str(root)
+
+
+@pytest.mark.timeout(180)
+@settings(max_examples=100, deadline=5000, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large])
 @given(st.data())
-def test_mutated_files_parse_or_fail_cleanly(tmp_path_factory, read_spy, data):
-    root = tmp_path_factory.getbasetemp() / "fuzz-seeds"
-    root.mkdir(exist_ok=True)
-    name, seed, partner, partner_data = data.draw(st.sampled_from(_seeds(str(root))))
+def test_mutated_files_parse_or_fail_cleanly(tmp_path_factory, seed_root, read_spy, data):
+    name, seed, partner, partner_data = data.draw(st.sampled_from(_seeds(seed_root)))
     mutated = _mutate(seed, data.draw)
     path = _write_case(tmp_path_factory.getbasetemp() / "fuzz-case", name, mutated, partner, partner_data)
     try:
@@ -158,14 +165,13 @@ def test_mutated_files_parse_or_fail_cleanly(tmp_path_factory, read_spy, data):
         assert parse.video_range.offset + parse.video_range.length <= path.stat().st_size
 
 
+@pytest.mark.timeout(180)
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_mutated_small_files_open_or_fail_cleanly(tmp_path_factory, data):
+def test_mutated_small_files_open_or_fail_cleanly(tmp_path_factory, seed_root, data):
     # Full opening (still decode + FrameSource) on the small synthetic files: decoders see damaged data too.
-    root = tmp_path_factory.getbasetemp() / "fuzz-seeds"
-    root.mkdir(exist_ok=True)
-    name, seed, partner, partner_data = data.draw(st.sampled_from(_synthetic_seeds(str(root))))
+    name, seed, partner, partner_data = data.draw(st.sampled_from(_synthetic_seeds(seed_root)))
     path = _write_case(tmp_path_factory.getbasetemp() / "fuzz-open", name, _mutate(seed, data.draw), partner,
                        partner_data)
     try:

@@ -67,7 +67,8 @@ class ByteSource:
         self.close()
 
     def error(self, message: str) -> CorruptFileError:
-        return CorruptFileError(message, self.path)
+        # Box types and names come from the file: keep the message on one printable line.
+        return CorruptFileError("".join(c if c.isprintable() else "?" for c in message), self.path)
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly ``length`` bytes at ``offset``; a read reaching outside the data is a CorruptFileError."""

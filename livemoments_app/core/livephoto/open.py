@@ -31,6 +31,12 @@ STILL_EXTS = (".heic", ".heif", ".hif", ".jpg", ".jpeg", ".avif")
 # --------------------------------------------------------------------------------------------- sniffing
 
 
+def one_line(text: str) -> str:
+    """Text from a file (identifiers, box names) made safe for a one-line error message."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+
 def check_readable(path: Path) -> None:
     """Missing, a folder, empty or unreadable files are UnreadableFileErrors naming the file."""
     try:
@@ -327,8 +333,9 @@ def _apple(meta: StillMeta, video: Path, *, explicit: bool) -> LiveParse:
                              if isinstance(v.value, (str, int, float)) and k.startswith("com.apple.quicktime.")}
     if still_cid and video_cid:
         if still_cid != video_cid:
-            raise PairingError(f"the still's ContentIdentifier {still_cid} does not match {video.name}'s "
-                               f"{video_cid}: these files are not one Live Photo", meta.path)
+            raise PairingError(one_line(f"the still's ContentIdentifier {still_cid[:64]} does not match "
+                                        f"{video.name}'s {video_cid[:64]}: these files are not one Live Photo"),
+                               meta.path)
         fmt = LiveFormat.APPLE_LIVE_PHOTO
         details["pairing"] = "content_identifier"
     else:
@@ -360,7 +367,7 @@ def inspect_live_photo(path: str | os.PathLike, partner: str | os.PathLike | Non
         raise
     except (struct.error, ValueError, OverflowError, IndexError, KeyError, MemoryError) as exc:
         # A parser tripping over a structure it did not expect is a damaged file, not a crash.
-        raise CorruptFileError(f"unexpected structure ({type(exc).__name__}: {exc})", path) from exc
+        raise CorruptFileError(one_line(f"unexpected structure ({type(exc).__name__}: {exc})"), path) from exc
 
 
 def _inspect(path: Path, partner: str | os.PathLike | None) -> LiveParse:
