@@ -13,6 +13,10 @@ SUFFIX = "_LM"
 MAX_TRIES = 10000
 
 
+class NameTakenError(ExportError):
+    """The free name picked for an export was taken by another export meanwhile (pick again)."""
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.exists() and b.exists() and os.path.samefile(a, b)
@@ -71,12 +75,12 @@ def atomic_write(target: Path, write: Callable[[Path], None], *, overwrite: bool
             try:
                 os.link(tmp, target)
             except FileExistsError:
-                raise ExportError("a file of that name appeared while exporting; nothing was replaced",
-                                  target) from None
+                raise NameTakenError("a file of that name appeared while exporting; nothing was replaced",
+                                     target) from None
             except OSError:
                 # File systems without hard links: fall back to an exists-check plus rename.
                 if target.exists():
-                    raise ExportError("a file of that name already exists", target) from None
+                    raise NameTakenError("a file of that name already exists", target) from None
                 os.replace(tmp, target)
     except ExportError:
         raise
@@ -90,3 +94,16 @@ def atomic_write(target: Path, write: Callable[[Path], None], *, overwrite: bool
 
 def write_bytes_atomic(target: Path, data: bytes, *, overwrite: bool) -> Path:
     return atomic_write(target, lambda tmp: tmp.write_bytes(data), overwrite=overwrite)
+
+
+def write_free(folder: Path, stem: str, ext: str, data: bytes, suffix: str = SUFFIX,
+               sources: Iterable[Path] = ()) -> Path:
+    """Writes ``data`` as ``<stem><suffix>[_n]<ext>`` in ``folder``, picking again if a parallel export wins a name."""
+    for _ in range(100):
+        target = folder / (free_stem(folder, stem, [ext], suffix) + ext)
+        ensure_not_source(target, sources)
+        try:
+            return write_bytes_atomic(target, data, overwrite=False)
+        except NameTakenError:
+            continue
+    raise ExportError("could not find a free file name", folder)

@@ -250,16 +250,6 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
     return Encoded(data, fmt, bit_depth, skipped, xmp)
 
 
-def target_path(target: str | Path, meta: StillMetadata, extensions: list[str], suffix: str = files.SUFFIX
-                ) -> tuple[Path, bool]:
-    """(path, named_by_user). A folder gets a free ``<stem>_LM<ext>`` name; a file path is used as given."""
-    target = Path(target)
-    if target.is_dir():
-        stem = meta.source_paths[0].stem if meta.source_paths else "LiveMoments"
-        return target / (files.free_stem(target, stem, extensions, suffix) + extensions[0]), False
-    return target, True
-
-
 def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
                  options: ExportOptions | None = None, progress: Progress | None = None) -> ExportResult:
     """Writes ``image`` (RGB array or RestoredImage) with the key photo's metadata to ``target`` (file or folder)."""
@@ -269,15 +259,22 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
     meta = StillMetadata.of(live_photo_or_metadata)
     pixels = _pixels(image)
     named = Path(target)
-    fmt = resolve_format(options.format, meta, pixels, None if named.is_dir() else named)
-    path, by_user = target_path(named, meta, [extension_for(fmt, meta)], options.suffix)
-    files.ensure_not_source(path, meta.source_paths)
-    if path.exists() and not (by_user and options.overwrite):
-        raise ExportError("a file of that name already exists (allow overwriting, or pick another name)", path)
+    to_folder = named.is_dir()
+    fmt = resolve_format(options.format, meta, pixels, None if to_folder else named)
+    ext = extension_for(fmt, meta)
+    if not to_folder:
+        files.ensure_not_source(named, meta.source_paths)
+        if named.exists() and not options.overwrite:
+            raise ExportError("a file of that name already exists (allow overwriting, or pick another name)", named)
     progress.set(0.05, f"Encoding {fmt.upper()}")
     encoded = encode(pixels, meta, options, fmt=fmt)
     progress.set(0.9, "Writing")
-    files.write_bytes_atomic(path, encoded.data, overwrite=by_user and options.overwrite)
+    if to_folder:
+        # The name is picked after encoding, so parallel exports of same-named photos cannot collide.
+        stem = meta.source_paths[0].stem if meta.source_paths else "LiveMoments"
+        path = files.write_free(named, stem, ext, encoded.data, options.suffix, meta.source_paths)
+    else:
+        path = files.write_bytes_atomic(named, encoded.data, overwrite=options.overwrite)
     progress.set(1.0, "Exported")
     return ExportResult(path, fmt, pixels.shape[1], pixels.shape[0], encoded.bit_depth, len(encoded.data),
                         time.perf_counter() - started, encoded.skipped)

@@ -202,9 +202,6 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
     stem, suffix = still_path.stem, options.suffix
     if stem.upper().endswith(".MP"):        # Pixel naming: PXL_….MP.jpg stays recognisable
         stem, suffix = stem[:-3], f"{options.suffix}{stem[-3:]}"
-    name = files.free_stem(folder, stem, [ext], suffix)
-    target = folder / f"{name}{ext}"
-    files.ensure_not_source(target, list(getattr(live_photo, "source_paths", [])))
-    files.write_bytes_atomic(target, data, overwrite=False)
+    target = files.write_free(folder, stem, ext, data, suffix, list(getattr(live_photo, "source_paths", [])))
     progress.set(1.0, "Motion Photo written")
     return WriteBack([target], key_time, encoded.skipped + notes, None)
