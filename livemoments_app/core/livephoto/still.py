@@ -17,6 +17,10 @@ MAX_PIXELS = 200_000_000
 MAX_SIDE = 40_000
 
 
+def _one_line(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def check_dimensions(width: int, height: int, path) -> None:
     if width <= 0 or height <= 0:
         raise CorruptFileError(f"the image declares an impossible size {width}×{height}", path)
@@ -43,11 +47,13 @@ def colour_target_for(icc: bytes | None) -> str:
 def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None) -> Still:
     import pillow_heif
 
+    # libheif reports damage in many ways (ValueError, RuntimeError, an empty image list...): any failure of
+    # the third-party decoder means "this still cannot be decoded".
     try:
         heif = pillow_heif.open_heif(os.fspath(path), convert_hdr_to_8bit=False)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DecodeError(f"the HEIF still cannot be read ({exc})", path) from None
-    width, height = heif.size
+        width, height = heif.size
+    except Exception as exc:  # noqa: BLE001
+        raise DecodeError(_one_line(f"the HEIF still cannot be read ({type(exc).__name__}: {exc})"), path) from None
     check_dimensions(width, height, path)
     bit_depth = int(heif.info.get("bit_depth", 8) or 8)
     try:
@@ -58,8 +64,9 @@ def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = No
                 arr = arr.astype(np.uint16)
         else:
             arr = np.asarray(heif)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DecodeError(f"the HEIF still cannot be decoded ({exc})", path) from None
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise DecodeError(_one_line(f"the HEIF still cannot be decoded ({type(exc).__name__}: {exc})"),
+                          path) from None
     if arr.ndim != 3 or arr.shape[2] < 3:
         raise DecodeError(f"the HEIF still decodes to an unexpected shape {arr.shape}", path)
     pixels = np.ascontiguousarray(arr[:, :, :3])
@@ -82,8 +89,8 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
         raise UnreadableFileError("no permission to read the file", path) from None
     except Image.DecompressionBombError:
         raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DecodeError(f"the still cannot be read as an image ({exc})", path) from None
+    except Exception as exc:  # noqa: BLE001
+        raise DecodeError(_one_line(f"the still cannot be read as an image ({exc})"), path) from None
     with image:
         check_dimensions(image.width, image.height, path)
         mime = Image.MIME.get(image.format or "", "image/jpeg")
@@ -97,8 +104,9 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
             pixels = np.asarray(rgb).copy()
         except Image.DecompressionBombError:
             raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise DecodeError(f"the still cannot be decoded ({exc}); the file may be truncated", path) from None
+        except Exception as exc:  # noqa: BLE001 - Pillow and exif_transpose fail in many ways on damaged data
+            raise DecodeError(_one_line(f"the still cannot be decoded ({exc}); the file may be truncated"),
+                              path) from None
         if exif is None:
             raw = image.info.get("exif")
             if raw:
