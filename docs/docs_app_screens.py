@@ -45,6 +45,8 @@ def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
     window.resize(1280, 800)
     window.show()
     ws = window.workspace
+    _wait(app, lambda: True, 1, "the start screen")
+    save_png(_grab(window), "start-screen.png", max_width=960)
 
     window.open_paths([str(sample)])
     _wait(app, lambda: ws.document.is_open, 120, "the sample to open")
