@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livemoments_app.cli import batch
 from livemoments_app.core.errors import LivePhotoError, RestoreError, UnreadableFileError
 from livemoments_app.core.jobs import Progress
 
@@ -29,11 +30,13 @@ def register(subparsers) -> None:
         "restore", help="restore a frame with the key photo as reference",
         description="Restore a chosen frame of a Live Photo / Motion Photo at the key photo's resolution and "
                     "rendering, or restore a plain image (--target) with another one (--reference).")
-    parser.add_argument("path", nargs="?", help="the Live Photo (still, MOV of a pair, or Motion Photo)")
-    parser.add_argument("partner", nargs="?", help="the other file of a pair given explicitly")
+    parser.add_argument("inputs", nargs="*", metavar="PATH",
+                        help="the Live Photo (still, MOV of a pair, or Motion Photo) and optionally its partner; "
+                             "or many photos, folders and globs (batch mode, see --out)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--time", type=float, metavar="T", help="time of the frame in the clip, seconds")
     when.add_argument("--frame", type=int, metavar="I", help="index of the frame in the clip (0-based)")
+    when.add_argument("--offset", type=float, metavar="S", help="seconds from the key photo (e.g. -0.3)")
     parser.add_argument("--reference", metavar="STILL", help="plain-image mode: the high-quality reference")
     parser.add_argument("--target", metavar="FRAME", help="plain-image mode: the low-quality image to restore")
     parser.add_argument("--restorer", choices=RESTORERS, default="auto",
@@ -43,10 +46,11 @@ def register(subparsers) -> None:
                         help="output size = frame size x S (default: the key photo's pixel density)")
     parser.add_argument("--models", metavar="DIR", action="append",
                         help="folder holding the diffusion weights (repeatable)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file or folder")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--format", choices=("auto", "jpeg", "heic", "png"), default="auto",
                         help="output format (auto: the key photo's, PNG for 16-bit)")
+    batch.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -58,6 +62,7 @@ class RestoreJob:
     partner: Path | None = None
     time_s: float | None = None
     frame_index: int | None = None
+    offset_s: float | None = None       # seconds from the key photo
     reference: Path | None = None
     target: Path | None = None
     restorer: str = "auto"
@@ -72,13 +77,13 @@ class RestoreJob:
                 raise RestoreError("give either a Live Photo PATH or --reference/--target, not both")
             if self.reference is None or self.target is None:
                 raise RestoreError("plain-image mode needs both --reference STILL and --target FRAME")
-            if self.time_s is not None or self.frame_index is not None:
+            if self.time_s is not None or self.frame_index is not None or self.offset_s is not None:
                 raise RestoreError("--time/--frame apply to a Live Photo, not to --reference/--target")
         else:
             if self.path is None:
                 raise RestoreError("give a Live Photo PATH (with --time or --frame) or --reference and --target")
-            if self.time_s is None and self.frame_index is None:
-                raise RestoreError("say which frame to restore: --time T or --frame I")
+            if self.time_s is None and self.frame_index is None and self.offset_s is None:
+                raise RestoreError("say which frame to restore: --time T, --frame I or --offset S")
         if self.scale is not None and not (0.05 <= self.scale <= 16):
             raise RestoreError(f"--scale must be between 0.05 and 16, got {self.scale}")
 
@@ -122,16 +127,7 @@ def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
     live = open_live_photo(job.path, job.partner)
     try:
         clip = live.clip
-        if job.frame_index is not None:
-            if not 0 <= job.frame_index < clip.frame_count:
-                raise RestoreError(f"--frame {job.frame_index} is outside the clip (0..{clip.frame_count - 1})",
-                                   job.path)
-            index = job.frame_index
-        else:
-            if not -0.5 <= job.time_s <= clip.duration_s + 0.5:
-                raise RestoreError(f"--time {job.time_s:g} s is outside the clip (0..{clip.duration_s:.3f} s)",
-                                   job.path)
-            index = clip.nearest_index(job.time_s)
+        index = pick_frame(live, job)
         progress.set(0.05, "Aligning")
         alignment = align(live, index, progress=progress.sub(0.05, 0.2))
         frame = clip.frame(index)
@@ -145,6 +141,24 @@ def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
         close = getattr(live, "close", None)
         if close is not None:
             close()
+
+
+def pick_frame(live, job: RestoreJob) -> int:
+    """The clip frame ``job`` asks for (--frame, --time, or --offset from the key photo)."""
+    clip = live.clip
+    if job.frame_index is not None:
+        if not 0 <= job.frame_index < clip.frame_count:
+            raise RestoreError(f"--frame {job.frame_index} is outside the clip (0..{clip.frame_count - 1})",
+                               job.path)
+        return job.frame_index
+    if job.offset_s is not None:
+        t = live.key_time_s + job.offset_s
+        what = f"--offset {job.offset_s:+g} s (key photo at {live.key_time_s:.3f} s)"
+    else:
+        t, what = job.time_s, f"--time {job.time_s:g} s"
+    if not -0.5 <= t <= clip.duration_s + 0.5:
+        raise RestoreError(f"{what} is outside the clip (0..{clip.duration_s:.3f} s)", job.path)
+    return clip.nearest_index(t)
 
 
 def read_image(path: Path, what: str) -> "object":
@@ -193,9 +207,10 @@ def write_result(outcome: RestoreOutcome, output: str | os.PathLike, *, overwrit
 
 
 def job_from_args(args: argparse.Namespace) -> RestoreJob:
-    return RestoreJob(path=Path(args.path) if args.path else None,
-                      partner=Path(args.partner) if args.partner else None,
-                      time_s=args.time, frame_index=args.frame,
+    inputs = list(args.inputs or [])
+    return RestoreJob(path=Path(inputs[0]) if inputs else None,
+                      partner=Path(inputs[1]) if len(inputs) > 1 else None,
+                      time_s=args.time, frame_index=args.frame, offset_s=args.offset,
                       reference=Path(args.reference) if args.reference else None,
                       target=Path(args.target) if args.target else None,
                       restorer=args.restorer, device=args.device, scale=args.scale, model_dirs=args.models)
@@ -220,6 +235,8 @@ def terminal_progress(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    if batch.wants_batch(args):
+        return batch.run(args)
     job = job_from_args(args)
     job.check()
     progress, close = terminal_progress(sys.stderr.isatty())
