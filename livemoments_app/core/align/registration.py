@@ -33,6 +33,8 @@ class FeatureMatch:
     dst_points: np.ndarray
     keypoints: tuple[int, int] = (0, 0)   # detected in (src, dst)
     method: str = "features"
+    all_src: np.ndarray | None = None     # every ratio-test match, for a fallback fit
+    all_dst: np.ndarray | None = None
 
 
 def nominal_scale(still_shape: tuple[int, int], frame_shape: tuple[int, int]) -> float:
@@ -65,6 +67,7 @@ def match_features(src: np.ndarray, dst: np.ndarray, *, max_side: int = 720, n_f
                    ratio: float = 0.8, ransac_px: float = 3.0) -> FeatureMatch:
     """Homography ``src -> dst`` (pixel coordinates of the given images) from SIFT matches; ``inliers`` is 0 when
     there are too few matches to fit one. Features are computed with the long side reduced to ``max_side``."""
+    cv2.setRNGSeed(20260412)   # matching and RANSAC are randomised: one photo must always align the same way
     gs, fs = _normalised_gray(src, max_side)
     gd, fd = _normalised_gray(dst, max_side)
     sift = cv2.SIFT_create(nfeatures=n_features, contrastThreshold=0.02)
@@ -82,6 +85,7 @@ def match_features(src: np.ndarray, dst: np.ndarray, *, max_side: int = 720, n_f
     # back to the pixel coordinates of the images as given
     ps = (ps + 0.5) / fs - 0.5
     pd = (pd + 0.5) / fd - 0.5
+    cv2.setRNGSeed(20260412)
     m, mask = cv2.findHomography(ps, pd, cv2.USAC_MAGSAC, ransac_px / fd, maxIters=5000, confidence=0.999)
     if m is None or mask is None:
         return _no_match(counts, len(good))
@@ -91,7 +95,27 @@ def match_features(src: np.ndarray, dst: np.ndarray, *, max_side: int = 720, n_f
     px, py = apply_homography(m, ps[keep, 0], ps[keep, 1])
     err = np.hypot(px - pd[keep, 0], py - pd[keep, 1])
     return FeatureMatch(m / m[2, 2], int(keep.sum()), len(good), float(np.sqrt(np.mean(err ** 2))),
-                        ps[keep], pd[keep], counts)
+                        ps[keep], pd[keep], counts, "features", ps, pd)
+
+
+def similarity_fallback(fm: FeatureMatch, ransac_px: float = 3.0) -> FeatureMatch | None:
+    """A rotation + uniform scale + shift fitted to the same matches: sturdier than a homography when the
+    agreeing matches are few or bunched in one part of the image (a homography then extrapolates wildly)."""
+    if fm.all_src is None or len(fm.all_src) < 8:
+        return None
+    cv2.setRNGSeed(20260412)
+    a, mask = cv2.estimateAffinePartial2D(fm.all_src, fm.all_dst, method=cv2.RANSAC,
+                                          ransacReprojThreshold=ransac_px, maxIters=5000, confidence=0.999)
+    if a is None or mask is None:
+        return None
+    keep = mask.ravel().astype(bool)
+    if keep.sum() < 8:
+        return None
+    m = np.vstack([a, [0.0, 0.0, 1.0]])
+    px, py = apply_homography(m, fm.all_src[keep, 0], fm.all_src[keep, 1])
+    err = np.hypot(px - fm.all_dst[keep, 0], py - fm.all_dst[keep, 1])
+    return FeatureMatch(m, int(keep.sum()), fm.matches, float(np.sqrt(np.mean(err ** 2))), fm.all_src[keep],
+                        fm.all_dst[keep], fm.keypoints, "features-similarity", fm.all_src, fm.all_dst)
 
 
 def _no_match(counts: tuple[int, int], matches: int = 0) -> FeatureMatch:
@@ -169,6 +193,12 @@ def register_features(still: np.ndarray, frame: np.ndarray, *, min_inliers: int 
     matrix = fm.matrix @ to_small
     matrix /= matrix[2, 2]
     problem = transform_problem(matrix, still.shape[:2], frame.shape[:2])
+    if problem and fm.method == "features":
+        sim = similarity_fallback(fm)
+        if sim is not None and sim.inliers >= min_inliers:
+            candidate = sim.matrix @ to_small
+            if transform_problem(candidate, still.shape[:2], frame.shape[:2]) is None:
+                return candidate / candidate[2, 2], sim
     if problem:
         raise AlignmentError(f"could not align the key photo onto {frame_label}: {problem}", path)
     return matrix, fm
