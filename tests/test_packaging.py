@@ -167,6 +167,31 @@ def test_the_default_bundle_leaves_the_diffusion_stack_out():
     assert not set(DIFFUSION_MODULES) & set(excluded_modules(with_diffusion=True))
 
 
+def _run_app(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_CONFIG_HOME": str(home / "cfg")}
+    return subprocess.run([sys.executable, "-m", "livemoments_app.ui.app", *args], env=env, capture_output=True,
+                          text=True, timeout=180)
+
+
+@pytest.mark.samples
+def test_quit_after_load_opens_a_live_photo_and_exits_zero(tmp_path):
+    """The flag the bundle test relies on, checked on the source tree (seconds, not minutes)."""
+    from tests.conftest import sample
+
+    still = sample("apple_iphone15pro_IMG_4394.HEIC")
+    result = _run_app("--quit-after-load", str(still), home=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"opened {still.name}: APPLE_LIVE_PHOTO, 53 frames, key frame 37" in result.stdout, result.stdout
+
+
+def test_quit_after_load_exits_one_when_the_file_is_not_a_live_photo(tmp_path):
+    not_live = tmp_path / "notes.jpg"
+    not_live.write_bytes(b"plain text, not a JPEG")
+    result = _run_app("--quit-after-load", str(not_live), home=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert f"could not open {not_live}" in result.stderr
+
+
 # --- the bundle itself ---------------------------------------------------------------------------------------
 
 # About 80 s of build on 2 cores: part of CI (CI=true), skipped in local runs on the shared development machine.
