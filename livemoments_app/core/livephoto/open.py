@@ -150,9 +150,6 @@ class LiveParse:
     def clip_path(self) -> Path:
         return self.video_range.path if self.video_range is not None else self.video_path  # type: ignore
 
-    def colour_target(self, icc: bytes | None) -> str:
-        return still_mod.colour_target_for(icc)
-
     def open(self, progress: Progress | None = None) -> LivePhoto:
         from livemoments_app.core.clip import FrameSource
 
