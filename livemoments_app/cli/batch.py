@@ -206,7 +206,8 @@ def _bar(total: int):
                 bar_format="{desc:<30.30} {n_fmt}/{total_fmt} |{bar}| {elapsed}<{remaining}")
 
 
-def summary(results: list[ItemResult], *, dry_run: bool, out=sys.stdout) -> None:
+def summary(results: list[ItemResult], *, dry_run: bool, out=None) -> None:
+    out = out or sys.stdout
     rows = [("input", "status", "frame", "restorer", "time", "written" if not dry_run else "would write")]
     for r in results:
         frame = "" if r.frame is None else (f"{r.key_frame}->{r.frame}" if r.key_frame is not None else str(r.frame))
