@@ -143,20 +143,21 @@ def primaries_matrix(src: str, dst: str) -> np.ndarray:
     return m
 
 
-@lru_cache(maxsize=1)
-def _srgb_decode_lut() -> np.ndarray:
-    return srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
-
-
-_ENCODE_STEPS = 4096
+_LIN_MAX = 65535  # linear light is carried as uint16: 8-bit output stays within ±1 level everywhere
 
 
 @lru_cache(maxsize=1)
-def _srgb_encode_lut() -> np.ndarray:
-    # Linear light is quantised to 4096 steps (finer than 8-bit output needs everywhere but the very
-    # darkest values, where a square-root spacing keeps it accurate).
-    lin = (np.arange(_ENCODE_STEPS, dtype=np.float64) / (_ENCODE_STEPS - 1)) ** 2
-    return np.round(linear_to_srgb(lin.astype(np.float32)) * 255.0).astype(np.uint8)
+def _decode_lut16() -> np.ndarray:
+    """uint8 sRGB-curve value → uint16 linear light, shaped for cv2.LUT on 3-channel images."""
+    lut = np.round(srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0) * _LIN_MAX).astype(np.uint16)
+    return np.repeat(lut.reshape(1, 256, 1), 3, axis=2)
+
+
+@lru_cache(maxsize=1)
+def _encode_lut16() -> np.ndarray:
+    """uint16 linear light → uint8 sRGB-curve value."""
+    lin = np.arange(_LIN_MAX + 1, dtype=np.float32) / _LIN_MAX
+    return np.round(linear_to_srgb(lin) * 255.0).astype(np.uint8)
 
 
 def convert_primaries_u8(rgb: np.ndarray, src: str, dst: str) -> np.ndarray:
@@ -164,25 +165,21 @@ def convert_primaries_u8(rgb: np.ndarray, src: str, dst: str) -> np.ndarray:
 
     Both sides are treated as display-referred with the sRGB curve: camera video tagged BT.709 transfer is
     shown by players with (nearly) the curve of an sRGB display, so the tone is kept as is and only the gamut
-    changes. Out-of-gamut colours are clipped.
+    changes. Out-of-gamut colours are clipped (cv2.transform saturates uint16).
     """
     if src == dst:
         return rgb
     import cv2
 
-    lin = cv2.LUT(rgb, _srgb_decode_lut().reshape(256, 1).repeat(3, axis=1).reshape(1, 256, 3))
-    out = cv2.transform(lin, primaries_matrix(src, dst).astype(np.float32))
-    return encode_linear_u8(out)
+    lin = cv2.LUT(rgb, _decode_lut16())
+    lin = cv2.transform(lin, primaries_matrix(src, dst).astype(np.float32))
+    return _encode_lut16()[lin]
 
 
 def encode_linear_u8(lin: np.ndarray) -> np.ndarray:
-    """Linear light in [0, 1] (float32, H×W×3) → sRGB-curve uint8."""
-    import cv2
-
-    # index = sqrt(lin) * (steps - 1), matching the square-root spacing of the encode LUT.
-    idx = cv2.sqrt(np.clip(lin, 0.0, 1.0, out=lin))
-    idx = (idx * (_ENCODE_STEPS - 1) + 0.5).astype(np.uint16)
-    return _srgb_encode_lut()[idx]
+    """Linear light (float, H×W×3, clipped to [0, 1]) → sRGB-curve uint8."""
+    idx = (np.clip(lin, 0.0, 1.0) * _LIN_MAX + 0.5).astype(np.uint16)
+    return _encode_lut16()[idx]
 
 
 # ---- HDR → SDR --------------------------------------------------------------------------------------------

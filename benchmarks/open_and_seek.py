@@ -1,0 +1,299 @@
+"""Opening Live Photos and moving through their clips: open time, exact random seek, stepping, sequential decode.
+
+    python -m benchmarks.open_and_seek [--repeats 3] [--seeks 15] [--samples DIR]
+
+For every real sample in ../shared/samples (missing ones are skipped):
+* open: container parse (``inspect_live_photo``) + ``FrameSource.open`` (index by demux + first picture); the
+  still's decode is timed on its own and reported separately. Target ≤ 0.3 s.
+* seek: ``frame(i)`` for random i with empty caches (exact: keyframe seek + decode forward + colour/rotation).
+  Baseline, same run: a naive exact access with plain PyAV, decoding from the start of the clip up to frame i
+  and converting it (``to_ndarray(format="rgb24")``). Target ≤ 100 ms median at 1920×1440.
+* next / prev: stepping one frame forward / backward from where the viewer is (cache of the current GOP and
+  the decoder's position). Baseline: plain PyAV seek to the keyframe + decode forward for each step.
+  Target ≤ 30 ms median.
+* sequential decode fps of IMG_4394 (1920×1440 HEVC) through ``iter_frames`` (upright RGB in the colour
+  target) vs plain PyAV ``decode`` + ``to_ndarray(format="rgb24")`` (no rotation, no colour management).
+
+Times are medians of wall-clock time on a machine that may be shared with other work: the load average is
+printed, and a second run can differ by tens of percent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = Path(os.environ.get("LIVEMOMENTS_SAMPLES", ROOT.parent / "shared" / "samples"))
+
+# Files to open (the file a user would double-click), and whether the clip is expected to be decodable.
+CASES = [
+    "apple_iphone15pro_IMG_4394.HEIC",
+    "apple_iphone6s_0FFBE909.jpeg",
+    "samsung_s22_oneui6_motionphoto.heic",
+    "libmphoto_heic_motionphoto_pixel4video.heic",
+    "iphone14pro_dolbyvision_hlg_notlive.MOV",
+    "pixel4xl_motionphoto_v2_truncated.jpg",
+    "samsung_s20ultra_microvideo_v1_truncated.jpg",
+]
+SEQ_SAMPLE = "apple_iphone15pro_IMG_4394.HEIC"
+OPEN_TARGET_S, SEEK_TARGET_S, STEP_TARGET_S = 0.3, 0.100, 0.030
+
+
+def _median_time(fn, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+class Clip:
+    """Where a case's clip is and how to open it (from the container parse, or a plain video)."""
+
+    def __init__(self, path: Path):
+        from livemoments_app.core.errors import NotALivePhotoError
+        from livemoments_app.core.livephoto import inspect_live_photo
+
+        self.path = path
+        try:
+            self.parse = inspect_live_photo(path)
+            self.clip_path, self.byte_range = self.parse.clip_path, self.parse.video_range
+        except NotALivePhotoError:
+            self.parse, self.clip_path, self.byte_range = None, path, None
+
+    def bytes(self) -> bytes:
+        with open(self.clip_path, "rb") as fh:
+            if self.byte_range is None:
+                return fh.read()
+            fh.seek(self.byte_range.offset)
+            return fh.read(self.byte_range.length)
+
+
+def measure_open(path: Path, repeats: int) -> dict:
+    from livemoments_app.core.clip import FrameSource
+    from livemoments_app.core.errors import LivePhotoError
+    from livemoments_app.core.livephoto.open import decode_still
+    from livemoments_app.core.livephoto.still import colour_target_for
+
+    row: dict = {}
+    parse_s, clip = _median_time(lambda: Clip(path), repeats)
+    row["parse_s"] = parse_s
+    target = "srgb"
+    if clip.parse is not None:
+        still_s, still = _median_time(lambda: decode_still(clip.parse.still), 1)
+        row["still_s"] = still_s
+        target = colour_target_for(still.icc_profile)
+
+    def open_clip():
+        try:
+            return FrameSource.open(clip.clip_path, clip.byte_range, colour_target=target)
+        except LivePhotoError as exc:
+            return exc
+
+    times, source = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        source = open_clip()
+        times.append(time.perf_counter() - t)
+        if not isinstance(source, LivePhotoError) and _ < repeats - 1:
+            source.close()
+    row["clip_open_s"] = statistics.median(times)
+    row["open_s"] = row["parse_s"] + row["clip_open_s"]
+    if isinstance(source, LivePhotoError):
+        row["error"] = str(source)
+        return row
+    row.update(source=source, clip=clip, target=target)
+    return row
+
+
+def naive_frame_from_start(data: bytes, stream_index: int, i: int):
+    """Baseline: decode from the start up to the i-th picture, convert it."""
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        for k, frame in enumerate(container.decode(container.streams[stream_index])):
+            if k == i:
+                return frame.to_ndarray(format="rgb24")
+    raise IndexError(i)
+
+
+class NaiveSeeker:
+    """Baseline for stepping: plain PyAV, seek to the keyframe before the target PTS for every request."""
+
+    def __init__(self, data: bytes, stream_index: int):
+        import av
+
+        self.container = av.open(io.BytesIO(data))
+        self.stream = self.container.streams[stream_index]
+
+    def frame(self, pts: int):
+        self.container.seek(pts, stream=self.stream, backward=True)
+        for frame in self.container.decode(self.stream):
+            if frame.pts == pts:
+                return frame.to_ndarray(format="rgb24")
+        raise IndexError(pts)
+
+    def close(self):
+        self.container.close()
+
+
+def measure_access(row: dict, seeks: int, steps: int = 10) -> None:
+    fs = row["source"]
+    n = fs.frame_count
+    data = row["clip"].bytes()
+    stream_index = [t["index"] for t in fs.video_tracks if t["selected"]][0]
+    rng = random.Random(1234)
+    picks = [rng.randrange(n) for _ in range(seeks)]
+
+    ours = []
+    for i in picks:
+        fs.clear_cache()
+        t = time.perf_counter()
+        fs.frame(i)
+        ours.append(time.perf_counter() - t)
+    base = []
+    for i in picks[: max(3, seeks // 3)]:            # the naive decode is slow: fewer samples
+        t = time.perf_counter()
+        naive_frame_from_start(data, stream_index, i)
+        base.append(time.perf_counter() - t)
+    row["seek_s"], row["seek_base_s"] = statistics.median(ours), statistics.median(base)
+
+    # Stepping like a viewer does: land on a frame, then press → (or ←) repeatedly.
+    steps = max(1, min(steps, n // 2 - 1))
+    start = max(0, n // 2 - steps // 2)
+    fs.clear_cache()
+    fs.frame(start)
+    nxt = []
+    for i in range(start + 1, start + 1 + steps):
+        t = time.perf_counter()
+        fs.frame(i)
+        nxt.append(time.perf_counter() - t)
+    fs.clear_cache()
+    fs.frame(start + steps)
+    prv = []
+    for i in range(start + steps - 1, start - 1, -1):
+        t = time.perf_counter()
+        fs.frame(i)
+        prv.append(time.perf_counter() - t)
+    row["next_s"], row["prev_s"] = statistics.median(nxt), statistics.median(prv)
+    naive = NaiveSeeker(data, stream_index)
+    base_steps = []
+    pts = fs._pts  # the presentation timestamps FrameSource indexed (ticks)
+    for i in list(range(start + 1, start + 1 + steps)) + list(range(start + steps - 1, start - 1, -1)):
+        t = time.perf_counter()
+        naive.frame(int(pts[i]))
+        base_steps.append(time.perf_counter() - t)
+    naive.close()
+    row["step_base_s"] = statistics.median(base_steps)
+
+
+def measure_sequential(row: dict) -> tuple[float, float]:
+    import av
+
+    fs = row["source"]
+    t = time.perf_counter()
+    count = sum(1 for _ in fs.iter_frames())
+    ours = count / (time.perf_counter() - t)
+    data = row["clip"].bytes()
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_type = "AUTO"
+        t = time.perf_counter()
+        count = sum(1 for f in container.decode(stream) if f.to_ndarray(format="rgb24") is not None)
+        base = count / (time.perf_counter() - t)
+    return ours, base
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1000:7.1f}"
+
+
+def _ratio(base: float | None, ours: float | None) -> str:
+    return "-" if not base or not ours else f"{base / ours:5.1f}x"
+
+
+def _flag(value: float | None, target: float) -> str:
+    return "" if value is None else (" ok" if value <= target else " MISS")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.open_and_seek", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of each open (median)")
+    parser.add_argument("--seeks", type=int, default=15, help="random frames per sample (median)")
+    parser.add_argument("--samples", type=Path, default=SAMPLES)
+    args = parser.parse_args(argv)
+
+    if not args.samples.is_dir():
+        print(f"no samples folder {args.samples}: nothing to measure")
+        return 0
+    # Import cost is paid once, before any timing.
+    import av  # noqa: F401
+    import cv2  # noqa: F401
+
+    from livemoments_app.core import clip as _clip  # noqa: F401
+    from livemoments_app.core.livephoto import inspect_live_photo  # noqa: F401
+
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} (1 / 5 min); "
+          f"medians of wall time; baselines run in the same process")
+    print()
+    header = (f"{'sample':<46} {'frames':>6} {'size':>10} {'parse':>7} {'clip':>7} {'open':>7} {'still':>7} "
+              f"{'seek':>7} {'naive':>7} {'ratio':>6} {'next':>7} {'prev':>7} {'naive':>7} {'ratio':>6}")
+    print(header)
+    print(f"{'':<46} {'':>6} {'':>10} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'':>6} "
+          f"{'ms':>7} {'ms':>7} {'ms':>7}")
+    rows, misses = [], []
+    seq_row = None
+    for name in CASES:
+        path = args.samples / name
+        if not path.exists():
+            print(f"{name:<46} (missing, skipped)")
+            continue
+        row = measure_open(path, args.repeats)
+        if "error" in row:
+            print(f"{name:<46} {'':>6} {'':>10} {_ms(row['parse_s'])} {_ms(row['clip_open_s'])} "
+                  f"{_ms(row['open_s'])}  -> {row['error'][:90]}")
+            continue
+        fs = row["source"]
+        measure_access(row, args.seeks)
+        size = f"{fs.width}x{fs.height}"
+        print(f"{name:<46} {fs.frame_count:>6} {size:>10} {_ms(row['parse_s'])} {_ms(row['clip_open_s'])} "
+              f"{_ms(row['open_s'])} {_ms(row.get('still_s'))} {_ms(row['seek_s'])} {_ms(row['seek_base_s'])} "
+              f"{_ratio(row['seek_base_s'], row['seek_s']):>6} {_ms(row['next_s'])} {_ms(row['prev_s'])} "
+              f"{_ms(row['step_base_s'])} {_ratio(row['step_base_s'], max(row['next_s'], row['prev_s'])):>6}",
+              flush=True)
+        if row["open_s"] > OPEN_TARGET_S:
+            misses.append(f"{name}: open {row['open_s'] * 1000:.0f} ms > {OPEN_TARGET_S * 1000:.0f} ms")
+        if fs.width * fs.height >= 1920 * 1440 and row["seek_s"] > SEEK_TARGET_S:
+            misses.append(f"{name}: seek {row['seek_s'] * 1000:.0f} ms > {SEEK_TARGET_S * 1000:.0f} ms")
+        for key in ("next_s", "prev_s"):
+            if fs.width * fs.height >= 1920 * 1440 and row[key] > STEP_TARGET_S:
+                misses.append(f"{name}: {key[:-2]} {row[key] * 1000:.0f} ms > {STEP_TARGET_S * 1000:.0f} ms")
+        if name == SEQ_SAMPLE:
+            seq_row = row
+        else:
+            fs.close()
+        rows.append(row)
+    if seq_row is not None:
+        ours, base = measure_sequential(seq_row)
+        fs = seq_row["source"]
+        print(f"\nsequential decode {SEQ_SAMPLE} ({fs.width}x{fs.height} {fs.codec}, colour target "
+              f"{seq_row['target']}): {ours:.1f} fps upright+colour-managed vs plain PyAV rgb24 {base:.1f} fps "
+              f"(ratio {ours / base:.2f})")
+        fs.close()
+    print(f"\ntargets: open <= {OPEN_TARGET_S * 1000:.0f} ms, seek <= {SEEK_TARGET_S * 1000:.0f} ms and "
+          f"next/prev <= {STEP_TARGET_S * 1000:.0f} ms at 1920x1440 (medians)")
+    print("misses: " + ("; ".join(misses) if misses else "none"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
