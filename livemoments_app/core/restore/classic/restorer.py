@@ -30,9 +30,11 @@ from livemoments_app.core.restore.classic.fusion import fuse, pyramid_margin
 @dataclass(frozen=True)
 class ClassicOptions:
     tile: int = 1024                  # output pixels per tile side (interior, before the pyramid margin)
-    coarse_frame_px: float = 3.0      # detail coarser than this many frame pixels always comes from the frame
-    photo_tolerance: float = 0.05     # colour distance (0..1) at which the still is trusted half
+    coarse_frame_px: float = 6.0      # detail coarser than this many frame pixels always comes from the frame
+    photo_tolerance: float = 0.1      # colour distance (0..1) at which the still is trusted half
     guard_px: int = 1                 # frame pixels by which distrusted regions grow (object borders)
+    trust_low: float = 0.2            # trust below this keeps the frame only ...
+    trust_high: float = 0.6           # ... above this takes the still's detail fully (smoothstep between)
     colour_fit: bool = True
     transfer_detail: bool = True      # False: the colour-mapped frame alone, upscaled (a diagnostic baseline)
 
@@ -155,6 +157,8 @@ def _trust_map(mapped: np.ndarray, still_small: np.ndarray, confidence: np.ndarr
     from livemoments_app.core.align.confidence import photometric_distance, tolerance_factor
     dist = photometric_distance(mapped, still_small, blur_sigma=1.0)
     trust = confidence * tolerance_factor(dist, opts.photo_tolerance)
+    t = np.clip((trust - opts.trust_low) / max(opts.trust_high - opts.trust_low, 1e-6), 0.0, 1.0)
+    trust = t * t * (3.0 - 2.0 * t)
     if opts.guard_px > 0:
         k = 2 * opts.guard_px + 1
         trust = cv2.erode(trust, np.ones((k, k), np.uint8), borderType=cv2.BORDER_REPLICATE)
