@@ -204,6 +204,7 @@ def test_settings_persist(tmp_path):
     s.add_recent(tmp_path / "a.heic")
     s.add_recent(tmp_path / "b.heic")
     s.add_recent(tmp_path / "a.heic")
+    s.qsettings.sync()
     again = SettingsModel(QSettings(path, QSettings.Format.IniFormat))
     assert again.theme == "light" and again.device == "cuda"
     assert again.model_dirs == ["/models/a", "/models/b"]
@@ -242,3 +243,19 @@ def test_starting_the_ui_does_not_import_torch_or_diffusers(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "HEAVY=\n" in out.stdout, out.stdout
+
+
+def test_signal_emit_keeps_reference_counts():
+    """PySide6 6.12.0's SignalInstance.emit() dropped a reference to True on every call, so the app aborted after
+    a few thousand signals (pyproject excludes that release); this guards against it coming back."""
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        fired = Signal(object)
+
+    emitter = Emitter()
+    emitter.fired.connect(lambda _v: None)
+    before = (sys.getrefcount(True), sys.getrefcount(None))
+    for _ in range(200):
+        emitter.fired.emit(None)
+    assert (sys.getrefcount(True), sys.getrefcount(None)) == before

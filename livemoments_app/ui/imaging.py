@@ -7,15 +7,23 @@ UI thread never spends more than a few milliseconds per paint.
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QImage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy and cv2 are imported inside the functions: they are used on workers, and importing them at start-up
+# would delay the first window by a few hundred milliseconds.
 
 _MIN_LEVEL_SIDE = 256
 
 
 def to_rgb8(pixels: np.ndarray) -> np.ndarray:
     """H×W×3 uint8 for display; 16-bit stills are scaled down, greyscale/alpha images made RGB."""
+    import numpy as np
+
     arr = np.asarray(pixels)
     if arr.dtype == np.uint16:
         arr = (arr >> 8).astype(np.uint8)
@@ -38,6 +46,8 @@ def qimage_from_rgb(pixels: np.ndarray) -> QImage:
 
 
 def rgb_from_qimage(image: QImage) -> np.ndarray:
+    import numpy as np
+
     image = image.convertToFormat(QImage.Format.Format_RGB888)
     w, h = image.width(), image.height()
     buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.bytesPerLine() * h)
@@ -52,6 +62,8 @@ class Picture:
         self.width = int(arr.shape[1])
         self.height = int(arr.shape[0])
         self.levels: list[QImage] = [qimage_from_rgb(arr)]
+        import cv2   # here, not at import: cv2 costs start-up time and pictures are built on workers
+
         level = arr
         while min(level.shape[:2]) // 2 >= min_side:
             level = cv2.resize(level, (level.shape[1] // 2, level.shape[0] // 2), interpolation=cv2.INTER_AREA)
@@ -86,6 +98,8 @@ class Picture:
 
 def upscale_like(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     """The "before" of a comparison: the frame brought to the restored size with a plain Lanczos upscale."""
+    import cv2
+
     arr = to_rgb8(frame)
     if arr.shape[1] == width and arr.shape[0] == height:
         return arr

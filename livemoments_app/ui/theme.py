@@ -77,10 +77,11 @@ QPushButton[primary="true"]:disabled {{ background: {c['border']}; color: {c['mu
 QFrame#Panel {{ background: {c['panel']}; border-left: 1px solid {c['border']}; }}
 QFrame#TimelineBar {{ background: {c['panel']}; border-top: 1px solid {c['border']}; }}
 QLabel#SectionTitle {{ color: {c['muted']}; font-size: 11px; font-weight: 700; letter-spacing: 1px;
-                       text-transform: uppercase; padding-top: 6px; }}
+                       text-transform: uppercase; padding-top: 2px; }}
+QLabel#Help {{ color: {c['muted']}; font-size: 11px; }}
 QLabel#Muted {{ color: {c['muted']}; }}
 QLabel#Headline {{ font-size: 22px; font-weight: 600; }}
-QLabel#Readout {{ font-size: 15px; font-weight: 600; }}
+QLabel#Readout {{ font-size: 13px; font-weight: 600; }}
 QFrame#MessageBar {{ background: #5a2a2a; border-bottom: 1px solid #7a3a3a; }}
 QFrame#MessageBar QLabel {{ color: #fbeaea; }}
 QFrame#MessageBar QPushButton {{ background: transparent; color: #fbeaea; border: 1px solid #a35b5b; padding: 3px 10px; }}

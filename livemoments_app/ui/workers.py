@@ -9,6 +9,7 @@ one error reporter, so no background error is ever lost.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -75,25 +76,45 @@ class Job(QObject):
     def _run(self) -> None:
         self.started_at = time.monotonic()
         progress = Progress(self._on_progress, self.token)
+        outcome, value = "succeeded", None
         try:
             progress.check()
-            result = self.fn(progress)
+            value = self.fn(progress)
         except Cancelled:
-            self.ended_at = time.monotonic()
-            self.cancelled.emit()
+            outcome = "cancelled"
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the user, never vanish
-            self.ended_at = time.monotonic()
+            outcome, value = "failed", exc
             exc.__livemoments_traceback__ = traceback.format_exc()  # type: ignore[attr-defined]
             if self.report:
                 from livemoments_app.ui.errors import reporter
                 reporter().report_exception(exc, context=self.name)
-            self.failed.emit(exc)
+        # The state is final before anyone hears about it (the signals are delivered on the UI thread).
+        self.ended_at = time.monotonic()
+        self.done = True
+        if outcome == "succeeded":
+            self.succeeded.emit(value)
+        elif outcome == "cancelled":
+            self.cancelled.emit()
         else:
-            self.ended_at = time.monotonic()
-            self.succeeded.emit(result)
-        finally:
-            self.done = True
-            self.finished.emit()
+            self.failed.emit(value)
+        self.finished.emit()
+
+
+_WORKER_NICENESS = 5
+_niced = threading.local()
+
+
+def _lower_thread_priority() -> None:
+    """Background threads yield the CPU to the UI thread (Linux: niceness is per thread); once per thread."""
+    if getattr(_niced, "done", False):
+        return
+    _niced.done = True
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           os.getpriority(os.PRIO_PROCESS, 0) + _WORKER_NICENESS)
+        except OSError:
+            pass
 
 
 class _Runnable(QRunnable):
@@ -103,6 +124,7 @@ class _Runnable(QRunnable):
         self.job = job
 
     def run(self) -> None:
+        _lower_thread_priority()
         try:
             self.job._run()
         except BaseException:  # noqa: BLE001 - the last guard: a dying runnable must still say why

@@ -51,6 +51,9 @@ class Workspace(QObject):
         self.timeline.currentChanged.connect(self._on_current)
         self.timeline.chosenChanged.connect(self._on_chosen)
         self.restore.resultReady.connect(self._on_result)
+        self._restore_waiting = -1
+        self.alignment.alignmentReady.connect(self._on_alignment_ready)
+        self.alignment.stateChanged.connect(self._on_alignment_state)
 
     # Views --------------------------------------------------------------------------------------------------
     def set_view(self, view: str) -> None:
@@ -118,8 +121,32 @@ class Workspace(QObject):
 
     # Commands -----------------------------------------------------------------------------------------------
     def start_restore(self):
+        """Restores the chosen frame; if its alignment is still being computed, the restore starts when it is
+        ready instead of aligning a second time on the same two cores."""
         index = self.timeline.chosen
-        return self.restore.start(index, self.alignment.cache.get(index))
+        ok, _why = self.restore.can_start(index)
+        if not ok:
+            return None
+        alignment = self.alignment.cache.get(index)
+        if alignment is None and self.alignment.target == index and self.alignment.busy:
+            self._restore_waiting = index
+            self.restore.set_waiting(f"Waiting for the alignment of frame {index + 1}…")
+            return None
+        return self.restore.start(index, alignment)
+
+    def _on_alignment_ready(self, index: int, alignment) -> None:
+        if self._restore_waiting == index:
+            self._restore_waiting = -1
+            still_wanted = bool(self.restore.waiting)      # empty once the user cancelled the wait
+            self.restore.set_waiting("")
+            if still_wanted and self.timeline.chosen == index:
+                self.restore.start(index, alignment)
+
+    def _on_alignment_state(self) -> None:
+        # The alignment the restore waited for failed or was replaced: stop waiting (the error is already shown).
+        if self._restore_waiting >= 0 and not self.alignment.busy and self._restore_waiting not in self.alignment.cache:
+            self._restore_waiting = -1
+            self.restore.set_waiting("")
 
     def current_result(self):
         return self.restore.results.get(self.timeline.chosen)

@@ -33,21 +33,10 @@ class RestoreResult:
 
 def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
     """Every registered restorer with its availability (may import heavy modules: call off the UI thread)."""
-    try:
-        from livemoments_app.core.restore import registry
-    except ImportError:     # only the shared base registry is there (restorers that registered themselves)
-        from livemoments_app.core.restore import base
+    from livemoments_app.core.restore import registry
 
-        infos = []
-        for name in base.names():
-            restorer = base.get(name)
-            availability = restorer.availability()
-            infos.append(RestorerInfo(name, restorer.label, bool(availability.ok), availability.reason))
-        return infos
-    infos = []
-    for entry in registry.available_restorers(model_dirs=model_dirs or None):
-        infos.append(RestorerInfo(entry.name, entry.label, bool(entry.availability.ok), entry.availability.reason))
-    return infos
+    return [RestorerInfo(e.name, e.label, bool(e.availability.ok), e.availability.reason)
+            for e in registry.available_restorers(model_dirs=model_dirs or None)]
 
 
 def _restore(live, index: int, alignment, restorer_name: str, device: str, size: float, model_dirs, progress):
@@ -93,6 +82,7 @@ class RestoreModel(QObject):
         self.job_frame = -1
         self.fraction = 0.0
         self.status = ""
+        self.waiting = ""
         self._tick = QTimer(self)
         self._tick.setInterval(250)
         self._tick.timeout.connect(self.stateChanged)
@@ -137,6 +127,12 @@ class RestoreModel(QObject):
     def running(self) -> bool:
         return self.job is not None and not self.job.done
 
+    def set_waiting(self, text: str) -> None:
+        """Shown while the restore waits for its alignment (the workspace starts it when that is ready)."""
+        self.waiting = text
+        self.status = text
+        self.stateChanged.emit()
+
     def can_start(self, index: int) -> tuple[bool, str]:
         if self.live is None:
             return False, "Open a photo first."
@@ -148,7 +144,7 @@ class RestoreModel(QObject):
                 "No restorer is available."
         if not info.ok:
             return False, f"{info.label} is unavailable: {info.reason}"
-        if self.running:
+        if self.running or self.waiting:
             return False, "A restore is already running."
         return True, ""
 
@@ -173,6 +169,9 @@ class RestoreModel(QObject):
         return job
 
     def cancel(self) -> None:
+        if self.waiting:
+            self.waiting = ""
+            self._set_status("Cancelled.")
         if self.running:
             self.job.cancel()
             self.status = "Cancelling…"

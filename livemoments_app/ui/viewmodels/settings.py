@@ -29,8 +29,8 @@ class SettingsModel(QObject):
         self.qsettings = settings if settings is not None else QSettings()
 
     def _set(self, key: str, value) -> None:
+        # No sync() here: QSettings writes back by itself (and on exit); a sync is a disk write on the UI thread.
         self.qsettings.setValue(key, value)
-        self.qsettings.sync()
         self.changed.emit(key)
 
     # Models --------------------------------------------------------------------------------------------------

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 SHUTTLE_RATES = (1.0, 2.0, 4.0, 8.0)
+
+
+def _empty_times():
+    # numpy is imported when first needed, not at start-up (it costs the first window ~0.25 s).
+    import numpy as np
+
+    return np.zeros(0, dtype=np.float64)
 
 
 class TimelineModel(QObject):
@@ -22,7 +28,7 @@ class TimelineModel(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.times = np.zeros(0, dtype=np.float64)
+        self.times = ()      # a numpy array once a clip is set
         self.key_index = -1
         self.key_time_s = 0.0
         self.key_time_estimated = False
@@ -40,6 +46,8 @@ class TimelineModel(QObject):
     # Clip --------------------------------------------------------------------------------------------------
     def set_clip(self, times, key_index: int, key_time_s: float = 0.0, estimated: bool = False) -> None:
         self.stop()
+        import numpy as np
+
         self.times = np.asarray(times, dtype=np.float64)
         self.key_index = int(key_index)
         self.key_time_s = float(key_time_s)
@@ -51,34 +59,36 @@ class TimelineModel(QObject):
         self.set_current(self.key_index)
 
     def clear(self) -> None:
-        self.set_clip(np.zeros(0), -1)
+        self.set_clip(_empty_times(), -1)
 
     @property
     def frame_count(self) -> int:
-        return int(self.times.size)
+        return int(len(self.times))
 
     @property
     def duration_s(self) -> float:
-        return float(self.times[-1]) if self.times.size else 0.0
+        return float(self.times[-1]) if len(self.times) else 0.0
 
     def time_of(self, index: int) -> float:
-        return float(self.times[index]) if 0 <= index < self.times.size else 0.0
+        return float(self.times[index]) if 0 <= index < len(self.times) else 0.0
 
     def nearest_index(self, t: float) -> int:
-        if not self.times.size:
+        if not len(self.times):
             return -1
+        import numpy as np
+
         i = int(np.searchsorted(self.times, t))
         if i <= 0:
             return 0
-        if i >= self.times.size:
-            return int(self.times.size - 1)
+        if i >= len(self.times):
+            return int(len(self.times) - 1)
         return i if abs(self.times[i] - t) < abs(t - self.times[i - 1]) else i - 1
 
     # Current / chosen ---------------------------------------------------------------------------------------
     def set_current(self, index: int) -> None:
-        if not self.times.size:
+        if not len(self.times):
             return
-        index = int(min(max(index, 0), self.times.size - 1))
+        index = int(min(max(index, 0), len(self.times) - 1))
         if index != self.current:
             self.current = index
             self.currentChanged.emit(index)
@@ -100,9 +110,9 @@ class TimelineModel(QObject):
         self.set_current(self.key_index)
 
     def choose(self, index: int) -> None:
-        if not self.times.size:
+        if not len(self.times):
             return
-        index = int(min(max(index, 0), self.times.size - 1))
+        index = int(min(max(index, 0), len(self.times) - 1))
         if index != self.chosen:
             self.chosen = index
             self.chosenChanged.emit(index)

@@ -49,8 +49,8 @@ class CompareView(QWidget):
             self.mode_buttons[name] = button
             bar.addWidget(button)
         self.flip_button = QToolButton(self)
-        self.flip_button.setText("Flip  \\")
-        self.flip_button.setToolTip("Switch between before and after (\\)")
+        self.flip_button.setText("Before ⇄ After   \\")
+        self.flip_button.setToolTip("Flip between before and after (\\)")
         self.flip_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.flip_button.clicked.connect(model.flip)
         bar.addSpacing(10)

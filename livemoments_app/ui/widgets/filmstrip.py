@@ -43,14 +43,14 @@ class Filmstrip(QWidget):
     def _x_of_time(self, t: float) -> float:
         rect = self._strip_rect()
         times = self.timeline.times
-        start, end = (float(times[0]), float(times[-1])) if times.size else (0.0, 1.0)
+        start, end = (float(times[0]), float(times[-1])) if len(times) else (0.0, 1.0)
         span = max(end - start, 1e-6)
         return rect.left() + (t - start) / span * rect.width()
 
     def _time_at_x(self, x: float) -> float:
         rect = self._strip_rect()
         times = self.timeline.times
-        start, end = (float(times[0]), float(times[-1])) if times.size else (0.0, 1.0)
+        start, end = (float(times[0]), float(times[-1])) if len(times) else (0.0, 1.0)
         return start + (x - rect.left()) / max(rect.width(), 1.0) * (end - start)
 
     def index_at(self, x: float) -> int:

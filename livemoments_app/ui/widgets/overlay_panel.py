@@ -46,7 +46,7 @@ class OverlayPanel(QWidget):
         self.opacity.setToolTip("How much of the warped key photo is laid over the frame")
         self.opacity.valueChanged.connect(lambda v: model.set_opacity(v / 100.0))
         self.help = QLabel(self)
-        self.help.setObjectName("Muted")
+        self.help.setObjectName("Help")
         self.help.setWordWrap(True)
 
         col = QVBoxLayout(self)

@@ -113,7 +113,10 @@ class RestorePanel(QWidget):
         device_index = self.device_combo.findData(m.device)
         if device_index >= 0:
             self.device_combo.setCurrentIndex(device_index)
-        unavailable = [f"{r.label}: {r.reason}" for r in m.restorers if not r.ok]
+        # The first clause of the reason is what to do ("weights not found — Settings › Models"); the rest,
+        # often a long path, goes to the tooltip.
+        unavailable = [f"{r.label}: {r.reason.split(' (')[0]}" for r in m.restorers if not r.ok]
+        self.reason.setToolTip("\n".join(f"{r.label}: {r.reason}" for r in m.restorers if not r.ok))
         info = m.info(m.selected)
         gpu_capable = info is not None and info.name != "classic"
         self.device_combo.setEnabled(gpu_capable and not m.running)
@@ -126,7 +129,7 @@ class RestorePanel(QWidget):
         self.restore_button.setEnabled(ok)
         done = self.timeline.chosen in m.results
         self.restore_button.setText("  Restore again" if done else "  Restore frame")
-        self.cancel_button.setVisible(m.running)
+        self.cancel_button.setVisible(m.running or bool(m.waiting))
         self.progress.setVisible(m.running or m.fraction > 0)
         self.progress.setValue(round(m.fraction * 1000))
         self.status.setText(m.status if (m.running or m.status) else why)

@@ -66,8 +66,8 @@ class SidePanel(QFrame):
 
         body = QWidget(self)
         col = QVBoxLayout(body)
-        col.setContentsMargins(18, 14, 18, 18)
-        col.setSpacing(10)
+        col.setContentsMargins(16, 10, 16, 16)
+        col.setSpacing(8)
         for w in (title, self.info, _rule(body), self.overlay_panel, _rule(body), self.restore_panel,
                   _rule(body), export_title, self.export_button, self.export_status):
             col.addWidget(w)
@@ -99,13 +99,12 @@ class SidePanel(QFrame):
             name = os.path.basename(ws.document.path or str(live.still_path))
             name = self.info.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, 250)
             self.info.setToolTip(ws.document.path or "")
+            muted = theme.colours()["muted"]
             self.info.setText(
-                f"<b>{html.escape(name)}</b><br>"
-                f"{_FORMAT_NAMES.get(fmt, fmt)}<br>"
-                f"Key photo {live.still.width} × {live.still.height}<br>"
-                f"Clip {clip.width} × {clip.height}, {clip.frame_count} frames, {clip.duration_s:.2f} s<br>"
-                f"<span style='color:{theme.colours()['muted']}'>Key moment {_KEY_SOURCES.get(source, source)}"
-                f"</span>")
+                f"<b>{html.escape(name)}</b> &nbsp;<span style='color:{muted}'>{_FORMAT_NAMES.get(fmt, fmt)}</span>"
+                f"<br>Key photo {live.still.width} × {live.still.height} · clip {clip.width} × {clip.height}, "
+                f"{clip.frame_count} frames, {clip.duration_s:.2f} s"
+                f"<br><span style='color:{muted}'>Key moment {_KEY_SOURCES.get(source, source)}</span>")
         self.export_button.setEnabled(ws.compare.available and not ws.export.running)
         self.export_status.setText(ws.export.status or
                                    ("" if ws.compare.available else "Restore a frame to export it."))

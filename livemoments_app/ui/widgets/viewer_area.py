@@ -27,6 +27,8 @@ class ViewerArea(QStackedWidget):
         workspace.alignment.overlayReady.connect(self.overlay_canvas.set_picture)
         workspace.alignment.stateChanged.connect(self._on_alignment_state)
         workspace.viewChanged.connect(self.show_view)
+        workspace.restore.stateChanged.connect(self._on_restore_state)
+        workspace.restore.progressChanged.connect(lambda _f, _t: self._on_restore_state())
         workspace.document.closed.connect(self._clear)
         workspace.document.opened.connect(lambda _live: self._clear())
         self.show_view(workspace.view)
@@ -40,6 +42,21 @@ class ViewerArea(QStackedWidget):
     def _on_alignment_state(self) -> None:
         model = self.workspace.alignment
         self.overlay_canvas.set_busy("Aligning…" if model.busy else "")
+
+    def _on_restore_state(self) -> None:
+        """While a restore runs, every view says so at the bottom, so the panel need not be in sight."""
+        m = self.workspace.restore
+        if m.running:
+            text = f"Restoring frame {m.job_frame + 1} · {m.fraction * 100:.0f} %"
+            eta = m.job.eta_s() if m.job is not None else None
+            if eta is not None and eta >= 1.5:
+                text += f" · about {eta:.0f} s left"
+        else:
+            text = m.waiting
+        self.frame_canvas.set_busy(text)
+        self.compare_view.single.set_busy(text)
+        if not self.workspace.alignment.busy:
+            self.overlay_canvas.set_busy(text)
 
     def _clear(self) -> None:
         self.frame_canvas.set_picture(None)
