@@ -145,3 +145,13 @@ def test_frame_outside_the_clip_is_refused(tmp_path):
         with pytest.raises(ExportError, match="outside the clip"):
             write_back(lp, small(lp.still.pixels, 16), lp.clip.frame_count, tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_strip_location_on_write_back_strips_the_still_and_says_the_clip_keeps_it(tmp_path):
+    from PIL import Image
+
+    with open_live_photo(sample("apple_iphone6s_0FFBE909.jpeg")) as lp:
+        result = write_back_result(lp, small(lp.still.pixels, 16), 10, tmp_path,
+                                   ExportOptions(strip_location=True))
+    assert not Image.open(result.paths[0]).getexif().get_ifd(0x8825)
+    assert any("clip keeps its own" in note for note in result.skipped)

@@ -46,6 +46,7 @@ class MovPatch:
     movie_timescale: int
     new_identifier: str
     old_identifier: str | None
+    clip_has_location: bool = False
 
 
 def _tkhd_duration_field(src: ByteSource, trak: bmff.Box) -> tuple[int, int]:
@@ -98,7 +99,8 @@ def plan_mov_patch(src: ByteSource, still_time_s: float, new_identifier: str | N
         if item.value_size != len(new.encode("ascii")):
             raise src.error("the clip's ContentIdentifier has an unexpected length; cannot replace it in place")
         patches.append((item.value_offset, new.encode("ascii")))
-    return MovPatch(tuple(patches), ticks, timescale, new, old)
+    has_location = any("location" in key.lower() for key in movie.keys)
+    return MovPatch(tuple(patches), ticks, timescale, new, old, has_location)
 
 
 def patched_mov(path: Path, patch: MovPatch) -> bytes:
@@ -141,6 +143,8 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
     if paired is None:
         raise ExportError("the key photo has no Apple ContentIdentifier to re-key, so the new pair would not "
                           "pair; export the still alone instead", live_photo.still_path)
+    if options.strip_location and patch.clip_has_location:
+        skipped.append("location stripped from the still only: the clip keeps its own (it is copied, not rewritten)")
     progress.set(0.05, f"Encoding {fmt.upper()}")
     encoded = encode(pixels, meta, options, fmt=fmt, exif_override=paired)
     skipped += encoded.skipped

@@ -196,6 +196,8 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
         if encoded.xmp is None:
             raise ExportError("the Motion Photo XMP could not be written into the JPEG", live_photo.still_path)
         data, notes = encoded.data + tail, []
+    if options.strip_location:
+        notes.append("location stripped from the still only: the embedded clip is copied unchanged")
     progress.set(0.85, "Writing the Motion Photo")
     still_path = Path(live_photo.still_path)
     ext = extension_for(fmt, meta)
