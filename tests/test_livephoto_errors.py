@@ -50,6 +50,12 @@ def test_directory_is_not_a_photo(tmp_path):
     _raises(UnreadableFileError, tmp_path / "IMG_1.HEIC", match="folder")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    _raises(UnreadableFileError, tmp_path / "pipe.jpg", match="not a regular file")
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read any file")
 def test_no_permission(tmp_path):
     path = _jpeg(tmp_path / "locked.jpg")

@@ -9,6 +9,7 @@ uses the first step alone to describe files whose clip cannot be decoded.
 from __future__ import annotations
 
 import os
+import stat as stat_mod
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ def check_readable(path: Path) -> None:
         raise UnreadableFileError(f"cannot be accessed ({exc.strerror or exc})", path) from None
     if path.is_dir():
         raise UnreadableFileError("is a folder, not a photo", path)
+    if not stat_mod.S_ISREG(st.st_mode):   # a pipe or device would block or never end
+        raise UnreadableFileError("is not a regular file", path)
     if st.st_size == 0:
         raise UnreadableFileError("is empty (0 bytes)", path)
     try:
