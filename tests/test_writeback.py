@@ -155,3 +155,18 @@ def test_strip_location_on_write_back_strips_the_still_and_says_the_clip_keeps_i
                                    ExportOptions(strip_location=True))
     assert not Image.open(result.paths[0]).getexif().get_ifd(0x8825)
     assert any("clip keeps its own" in note for note in result.skipped)
+
+
+def test_a_written_samsung_jpeg_can_itself_be_written_back(tmp_path):
+    """Second generation: our Samsung JPEG (SEF trailer after the MP4) is a valid source for another write-back."""
+    with open_live_photo(sample("samsung_s22_oneui6_motionphoto.heic")) as lp:
+        first_gen = write_back(lp, small(lp.still.pixels, 8), 10, tmp_path, ExportOptions(format="jpeg"))[0]
+    with open_live_photo(first_gen) as gen1:
+        assert gen1.format == LiveFormat.SAMSUNG_MOTION_PHOTO and gen1.key_frame_index == 10
+        names = [e["name"] for e in gen1.details.get("sef_entries", [])]
+        assert "MotionPhoto_Data" in names and "Image_UTC_Data" in names
+        second_gen = write_back(gen1, gen1.still.pixels, 30, tmp_path)[0]
+    assert second_gen.name == "samsung_s22_oneui6_motionphoto_LM_LM.jpg"
+    with open_live_photo(second_gen) as gen2:
+        assert gen2.format == LiveFormat.SAMSUNG_MOTION_PHOTO and gen2.key_frame_index == 30
+        assert gen2.clip.frame_count == 42
