@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from livemoments_app.core.livephoto.model import ByteRange
 
 COLOUR_TARGETS = tuple(col.TARGETS)
+# Live Photo / Motion Photo clips are seconds long and at most 4K: far larger means a damaged or hostile file.
+MAX_FRAMES = 20_000
+MAX_PIXELS = 8192 * 8192
 
 
 class _RangeFile(io.RawIOBase):
@@ -197,6 +200,11 @@ class FrameSource:
         # Several tracks (a Pixel clip carries a small full-length track and a 2-frame high-res one): the
         # clip is the track with the most frames.
         stream = max(videos, key=lambda s: (s.frames, s.codec_context.width * s.codec_context.height))
+        w, h = stream.codec_context.width, stream.codec_context.height
+        if w * h > MAX_PIXELS:
+            raise self._error(f"has absurd dimensions ({w}×{h})")
+        if stream.frames > MAX_FRAMES:
+            raise self._error(f"has too many frames for a Live Photo clip ({stream.frames})")
         self._stream_index = stream.index
         self.codec = stream.codec_context.name
         self.video_tracks = [
@@ -215,6 +223,8 @@ class FrameSource:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
+            if stored >= MAX_FRAMES:
+                raise self._error(f"has too many frames for a Live Photo clip (more than {MAX_FRAMES})")
             if packet.is_corrupt:  # the demuxer got less data than the sample table promised
                 damaged = damaged if damaged is not None else float((packet.pts or 0) * self._time_base)
                 continue
@@ -381,8 +391,8 @@ class FrameSource:
                       dst_color_range=ColorRange.JPEG, interpolation=interp)
         try:
             if c.is_hdr:
-                sig = frame.reformat(format="gbrpf32le", **kwargs).to_ndarray()
-                rgb = col.hdr_to_sdr_u8(np.ascontiguousarray(sig, dtype=np.float32), c, self._target_primaries)
+                sig = frame.reformat(format="rgb48le", **kwargs).to_ndarray()
+                rgb = col.hdr_to_sdr_u8(sig, c, self._target_primaries)
             else:
                 rgb = frame.reformat(format="rgb24", **kwargs).to_ndarray()
                 rgb = col.convert_primaries_u8(rgb, c.primaries_name, self._target_primaries)

@@ -200,16 +200,46 @@ def _tone_map(nits: np.ndarray) -> np.ndarray:
     return np.where(x <= knee, x, np.minimum(rolled, 1.0)).astype(np.float32)
 
 
+_SIGNAL_MAX = 65535   # HDR signal arrives as 16-bit RGB (rgb48) from libswscale
+_NITS_STEPS = 65535   # display light 0..peak quantised to 16 bits for the tone-map + encode table
+
+
+@lru_cache(maxsize=1)
+def _hlg_scene_lut() -> np.ndarray:
+    return hlg_to_scene_linear(np.arange(_SIGNAL_MAX + 1, dtype=np.float32) / _SIGNAL_MAX)
+
+
+@lru_cache(maxsize=1)
+def _pq_nits_lut() -> np.ndarray:
+    return pq_to_nits(np.arange(_SIGNAL_MAX + 1, dtype=np.float64) / _SIGNAL_MAX).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _nits_to_sdr_u8_lut() -> np.ndarray:
+    """Display light (0..HLG_PEAK_NITS in _NITS_STEPS steps) → tone-mapped, sRGB-encoded uint8."""
+    nits = np.arange(_NITS_STEPS + 1, dtype=np.float32) * (HLG_PEAK_NITS / _NITS_STEPS)
+    return np.round(linear_to_srgb(_tone_map(nits)) * 255.0).astype(np.uint8)
+
+
 def hdr_to_sdr_u8(rgb_signal: np.ndarray, colour: VideoColour, target_primaries: str) -> np.ndarray:
-    """Non-linear HDR RGB signal (float32 in [0, 1], BT.2100 HLG or PQ) → 8-bit SDR in the target primaries."""
+    """Non-linear HDR RGB (uint16 H×W×3, BT.2100 HLG or PQ, full scale) → 8-bit SDR in the target primaries.
+
+    Display light is computed in the source primaries (HLG: inverse OETF then the OOTF of a 1000 cd/m²
+    display, system gamma 1.2; PQ: its EOTF), converted to the target primaries in linear light, then every
+    channel goes through one table that tone-maps (BT.2408 reference white → near SDR white, soft shoulder
+    up to the peak) and applies the sRGB curve."""
+    import cv2
+
     src = colour.primaries_name
-    m = primaries_matrix(src, target_primaries).astype(np.float32)
     if colour.transfer == TRC_HLG:
-        scene = hlg_to_scene_linear(rgb_signal)
-        # HLG OOTF for a 1000 cd/m² display: system gamma 1.2 applied on scene luminance.
-        lum = scene @ rgb_to_xyz_matrix(src)[1].astype(np.float32)
-        nits = HLG_PEAK_NITS * scene * (np.power(np.maximum(lum, 1e-6), 0.2))[..., None]
+        scene = _hlg_scene_lut()[rgb_signal]
+        lum = cv2.transform(scene, rgb_to_xyz_matrix(src)[1:2].astype(np.float32))
+        gain = cv2.pow(np.maximum(lum, 1e-6), 0.2) * HLG_PEAK_NITS
+        nits = scene * gain[..., None]
     else:
-        nits = pq_to_nits(rgb_signal)
-    lin = _tone_map(nits) @ m.T
-    return encode_linear_u8(np.ascontiguousarray(lin, dtype=np.float32))
+        nits = _pq_nits_lut()[rgb_signal]
+    scale = _NITS_STEPS / HLG_PEAK_NITS
+    m = (primaries_matrix(src, target_primaries) * scale).astype(np.float32)
+    idx = cv2.transform(nits, m)
+    np.clip(idx, 0.0, _NITS_STEPS, out=idx)
+    return _nits_to_sdr_u8_lut()[(idx + 0.5).astype(np.uint16)]
