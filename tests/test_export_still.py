@@ -186,3 +186,10 @@ def test_smaller_file_option_makes_a_smaller_jpeg(opened):
     smaller = encode(pixels, lp, ExportOptions(format="jpeg", smaller_file=True)).data
     assert len(smaller) < 0.8 * len(default)
     assert Image.open(io.BytesIO(smaller)).size == (pixels.shape[1], pixels.shape[0])
+
+
+def test_a_named_file_must_match_the_format(tmp_path):
+    with pytest.raises(ExportError, match="format"):
+        export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path / "x.jpg", ExportOptions(format="png"))
+    assert export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path / "x.png").format == "png"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]

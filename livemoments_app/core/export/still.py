@@ -263,6 +263,9 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
     fmt = resolve_format(options.format, meta, pixels, None if to_folder else named)
     ext = extension_for(fmt, meta)
     if not to_folder:
+        named_fmt = _EXT_TO_FORMAT.get(named.suffix.lower())
+        if named_fmt is not None and named_fmt != fmt:
+            raise ExportError(f"the name ends in {named.suffix} but the format asked for is {fmt.upper()}", named)
         files.ensure_not_source(named, meta.source_paths)
         if named.exists() and not options.overwrite:
             raise ExportError("a file of that name already exists (allow overwriting, or pick another name)", named)
