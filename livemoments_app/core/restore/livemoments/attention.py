@@ -95,8 +95,10 @@ class KVCapture:
 
 
 @contextmanager
-def kv_capture(transformer_ref) -> Iterator[KVCapture]:
-    """Hooks the reference transformer's K/V projections for the duration of the block."""
+def kv_capture(transformer_ref, stop_early: bool = True) -> Iterator[KVCapture]:
+    """Hooks the reference transformer's K/V projections for the duration of the block. ``stop_early`` ends the
+    pass right after the last block's projections (set it False under torch.compile, which cannot trace the
+    exception that does it)."""
     blocks = transformer_ref.transformer_blocks
     capture = KVCapture(len(blocks))
     last = len(blocks) - 1
@@ -105,7 +107,7 @@ def kv_capture(transformer_ref) -> Iterator[KVCapture]:
     def hook_for(i: int, name: str):
         def hook(_module, _inputs, output):
             capture.store[(i, name)] = output
-            if i == last and all((last, n) in capture.store for n in KV_NAMES):
+            if stop_early and i == last and all((last, n) in capture.store for n in KV_NAMES):
                 raise _Captured()
         return hook
 

@@ -35,9 +35,9 @@ def wavelet_color_fix(result01: torch.Tensor, source01: torch.Tensor) -> torch.T
 
 def color_fix_u8(result_m11: torch.Tensor, source01: torch.Tensor) -> np.ndarray:
     """The release's 8-bit path: result in [-1, 1] is rounded to 8 bits (half to even), the source truncated to
-    8 bits, the colour-fixed sum truncated to 8 bits. Returns (B, 3, H, W) uint8."""
-    r = torch.clamp(0.5 * result_m11.clamp(-1, 1) + 0.5, 0, 1).float()
-    r8 = np.round(r.cpu().numpy() * 255).astype(np.uint8)
-    s8 = (source01.float().cpu().numpy() * 255).astype(np.uint8)  # truncation, like torchvision's ToPILImage
-    fixed = wavelet_color_fix(torch.from_numpy(r8).float() / 255, torch.from_numpy(s8).float() / 255)
-    return (fixed.numpy() * 255).astype(np.uint8)
+    8 bits, the colour-fixed sum truncated to 8 bits. Runs on the tensors' device; returns (B, 3, H, W) uint8."""
+    r = torch.clamp(0.5 * result_m11.float().clamp(-1, 1) + 0.5, 0, 1)
+    r8 = torch.round(r * 255).to(torch.uint8)                     # torch.round: half to even, like numpy
+    s8 = (source01.float().clamp(0, 1) * 255).to(torch.uint8)     # truncation, like torchvision's ToPILImage
+    fixed = wavelet_color_fix(r8.float() / 255, s8.float() / 255)
+    return (fixed * 255).to(torch.uint8).cpu().numpy()

@@ -118,7 +118,7 @@ class LiveMomentsRestorer:
                 progress.set(0.1, f"Out of memory: retrying with {plan.tiles_per_batch} tile(s) per batch, "
                                   f"memory mode {plan.memory_mode}")
         progress.set(0.95, "Blending tiles and fixing colour")
-        pixels = finish(decoded, tiled, full.lq01, request.still.dtype)
+        pixels = finish(decoded, tiled, full.lq01, request.still.dtype, plan.device)
         progress.set(1.0, "Done")
         return RestoredImage(pixels=pixels, restorer=NAME, elapsed_s=time.monotonic() - started,
                              info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
@@ -249,7 +249,7 @@ def _free_device(device: str) -> None:
         torch.mps.empty_cache()
 
 
-def finish(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype) -> np.ndarray:
+def finish(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype, device: str = "cpu") -> np.ndarray:
     """Stitches decoded tiles (in [-1, 1]) with the C² weight and applies the release's colour fix."""
     import torch
 
@@ -258,11 +258,11 @@ def finish(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype) -> np.ndar
     from .colorfix import color_fix_u8, wavelet_color_fix
 
     stitched = tiling.stitch_tiles(decoded, tiled.origins, tiled.tile, tiled.size, tiling.c2_weight(tiled.tile))
-    result = torch.from_numpy(np.ascontiguousarray(stitched.transpose(2, 0, 1)))[None]
-    source = torch.from_numpy(np.ascontiguousarray(lq01.transpose(2, 0, 1)))[None]
+    result = torch.from_numpy(np.ascontiguousarray(stitched.transpose(2, 0, 1)))[None].to(device)
+    source = torch.from_numpy(np.ascontiguousarray(lq01.transpose(2, 0, 1)))[None].to(device)
     if dtype == np.uint8:
         return np.ascontiguousarray(color_fix_u8(result, source)[0].transpose(1, 2, 0))
-    fixed = wavelet_color_fix(torch.clamp(0.5 * result.clamp(-1, 1) + 0.5, 0, 1), source)[0].numpy()
+    fixed = wavelet_color_fix(torch.clamp(0.5 * result.clamp(-1, 1) + 0.5, 0, 1), source)[0].cpu().numpy()
     peak = np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else 1.0
     out = np.round(fixed.transpose(1, 2, 0) * peak) if peak != 1.0 else fixed.transpose(1, 2, 0)
     return np.ascontiguousarray(out.astype(dtype))

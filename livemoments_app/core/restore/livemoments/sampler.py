@@ -39,12 +39,13 @@ class TileNoise:
 
 def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor, noise: TileNoise,
                  on_step: Callable[[int, int], None] | None = None, record: dict | None = None,
-                 offload: Callable[[str], None] | None = None) -> torch.Tensor:
+                 offload: Callable[[str], None] | None = None, stop_early: bool = True) -> torch.Tensor:
     """Restores a batch of tiles. lq, ref: (B, 3, T, T) in [-1, 1]; flow: (B, 2, T, T) pixels.
 
     ``on_step(k, steps)`` is called after every denoising step (progress; it may raise to cancel).
     ``record`` receives every intermediate under the fixture's names. ``offload(name)`` is called before a
     component is needed ("motion", "vae", "transformer_ref", "transformer") so a memory mode can move models.
+    ``stop_early``: see :func:`attention.kv_capture`.
     Returns the decoded tiles (B, 3, T, T), float32.
     """
     rec = record if record is not None else None
@@ -79,12 +80,12 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
             # Memory mode: every step's reference keys/values first (they depend only on the clean reference
             # latent and t_k), so each transformer is on the device once per batch, not once per step.
             use("transformer_ref")
-            with attention.kv_capture(models.transformer_ref) as cap:
+            with attention.kv_capture(models.transformer_ref, stop_early) as cap:
                 ref_kvs = [attention.reference_kv(models.transformer_ref, cap, x_ref, t.expand(b), prompt, pooled)
                            for t in timesteps]
             use("transformer")
 
-        with attention.kv_capture(models.transformer_ref) as cap:
+        with attention.kv_capture(models.transformer_ref, stop_early) as cap:
             for k, t in enumerate(timesteps):
                 tb = t.expand(b)
                 if ref_kvs is None:

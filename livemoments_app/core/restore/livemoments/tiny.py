@@ -63,13 +63,14 @@ def randomize(module: nn.Module, gen: torch.Generator) -> None:
         for m in module.modules():
             for name, p in m.named_parameters(recurse=False):
                 shape = p.shape
+                dev = gen.device
                 if isinstance(m, (nn.Linear, nn.Conv2d)) and name == "weight":
                     fan_in = shape[1] * (shape[2] * shape[3] if p.ndim == 4 else 1)
-                    v = torch.randn(shape, generator=gen) / fan_in ** 0.5
+                    v = torch.randn(shape, generator=gen, device=dev) / fan_in ** 0.5
                 elif isinstance(m, (nn.LayerNorm, nn.GroupNorm)) and name == "weight":
-                    v = 1 + 0.02 * torch.randn(shape, generator=gen)
+                    v = 1 + 0.02 * torch.randn(shape, generator=gen, device=dev)
                 else:
-                    v = 0.02 * torch.randn(shape, generator=gen)
+                    v = 0.02 * torch.randn(shape, generator=gen, device=dev)
                 p.copy_(v.to(p.dtype))
 
 
@@ -85,23 +86,25 @@ def _vae(spec: Spec):
 
 def random_models(spec: Spec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                   seed: int = 0) -> loader.LiveMomentsModels:
-    """The whole model set with random weights, in memory, on ``device``."""
-    gen = torch.Generator().manual_seed(seed)
-    parts = []
-    for fused in (True, False):
-        model = loader.build_transformer(spec.transformer, fused)
-        randomize(model, gen)
-        parts.append(_to(model, device, dtype).eval().requires_grad_(False))
-    width = spec.transformer["num_attention_heads"] * spec.transformer["attention_head_dim"]
-    if spec.motion_stem[-1] != width:
-        raise ValueError("the motion encoder must end at the transformer width")
-    motion = MotionEncoder(list(spec.motion_stem), num_blocks=spec.motion_blocks)
-    randomize(motion, gen)
-    vae = _vae(spec)
-    randomize(vae, gen)
-    prompt = torch.randn(1, spec.text_tokens, spec.transformer["joint_attention_dim"], generator=gen)
-    pooled = torch.randn(1, spec.transformer["pooled_projection_dim"], generator=gen)
+    """The whole model set with random weights, in memory, on ``device`` (built and initialised there, so a
+    real-size set on a GPU takes seconds; on the CPU the same seed always gives the same weights)."""
     dev = torch.device(device)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    parts = []
+    with dev:
+        for fused in (True, False):
+            model = loader.build_transformer(spec.transformer, fused)
+            randomize(model, gen)
+            parts.append(_to(model, dev, dtype).eval().requires_grad_(False))
+        width = spec.transformer["num_attention_heads"] * spec.transformer["attention_head_dim"]
+        if spec.motion_stem[-1] != width:
+            raise ValueError("the motion encoder must end at the transformer width")
+        motion = MotionEncoder(list(spec.motion_stem), num_blocks=spec.motion_blocks)
+        randomize(motion, gen)
+        vae = _vae(spec)
+        randomize(vae, gen)
+    prompt = torch.randn(1, spec.text_tokens, spec.transformer["joint_attention_dim"], generator=gen, device=dev)
+    pooled = torch.randn(1, spec.transformer["pooled_projection_dim"], generator=gen, device=dev)
     return loader.LiveMomentsModels(
         transformer=parts[0], transformer_ref=parts[1], motion_encoder=motion.to(dev, dtype).eval(),
         vae=_to(vae, dev, dtype).eval().requires_grad_(False), schedule=schedule.schedule_from_config(spec.scheduler),

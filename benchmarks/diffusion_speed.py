@@ -1,0 +1,346 @@
+"""LiveMoments diffusion speed: one 1024-px tile end to end and a 12 MP image, per dtype, eager and compiled.
+
+    python -m benchmarks.diffusion_speed [--tiny] [--dtypes bfloat16,float16] [--compile auto|on|off]
+                                         [--batch N] [--megapixels 12] [--json OUT]
+
+Builds the real SD3-medium-sized LiveMoments architecture (two 24-block MMDiT transformers, motion encoder, VAE)
+with random weights -- no download -- on the best device. Without a CUDA/MPS device it runs the tiny fixture
+config instead (a smoke test of this script; ``--real`` forces the real size anywhere).
+
+Reported, per dtype and compile mode:
+- s/tile of one tile end to end (motion encoder, two VAE encodes, 6 x (reference + main pass), VAE decode), run
+  one tile at a time exactly like the release (the baseline), and per tile inside the batched 12 MP run;
+- the 12 MP image end to end (tiling, all tiles in batches, C² stitching, colour fix), against the 20 s target;
+- transformer utilisation: counted matmul FLOPs of the denoising loop / its measured time, as a share of the
+  matmul throughput measured in the same run with a large square matmul in the same dtype (target >= 50 %);
+- peak device memory in the default mode and, on CUDA, for one tile in the low-memory mode (targets 16 / 12 GB).
+Timings on a shared machine are noisy: each timing is the median of ``--repeats`` runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+TARGET_12MP_S = 20.0
+TARGET_UTILISATION = 0.5
+TARGET_PEAK_GB = {"default": 16.0, "low": 12.0}
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def _timed(fn, device, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _reset_peak(device) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_gb(device) -> float | None:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 1e9
+    if device.type == "mps":
+        return torch.mps.driver_allocated_memory() / 1e9
+    return None
+
+
+def matmul_tflops(device, dtype, n: int, repeats: int) -> float:
+    """Dense matmul throughput (TFLOP/s) measured now, the yardstick for utilisation."""
+    import torch
+
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    inner = 10 if device.type != "cpu" else 2
+    t = _timed(lambda: [a @ b for _ in range(inner)], device, repeats)
+    return 2 * n ** 3 * inner / t / 1e12
+
+
+def tile_inputs(models, batch: int, tile: int, device, seed: int = 0):
+    import torch
+
+    from livemoments_app.core.restore.livemoments import sampler
+
+    g = torch.Generator().manual_seed(seed)
+    lq = torch.rand(batch, 3, tile, tile, generator=g) * 2 - 1
+    ref = torch.rand(batch, 3, tile, tile, generator=g) * 2 - 1
+    flow = torch.randn(batch, 2, tile, tile, generator=g) * 3
+    lh = tile // models.latent_factor
+    noise = sampler.TileNoise.draw(batch, (models.vae.config.latent_channels, lh, lh), g)
+    return lq, ref, flow, noise
+
+
+def transformer_loop(models, batch: int, tile: int, stop_early: bool):
+    """A closure running only the denoising loop (6 x reference + main pass) on random latents."""
+    import torch
+
+    from livemoments_app.core.restore.livemoments import attention, schedule
+
+    dev, dt = models.device, models.dtype
+    lh = tile // models.latent_factor
+    c = models.transformer.config.in_channels
+    x_ref = torch.randn(batch, c, lh, lh, device=dev, dtype=dt)
+    x0 = torch.randn(batch, c, lh, lh, device=dev, dtype=dt)
+    motion = [torch.randn(batch, (lh // models.transformer.config.patch_size) ** 2,
+                          models.motion_encoder.out_channels, device=dev, dtype=dt)] * models.motion_encoder.num_embeddings
+    prompt = models.prompt_embeds.expand(batch, -1, -1)
+    pooled = models.pooled_prompt_embeds.expand(batch, -1)
+    sig = models.schedule.sigmas.to(dev)
+
+    def run():
+        with torch.inference_mode(), attention.kv_capture(models.transformer_ref, stop_early) as cap:
+            x = x0
+            for k, t in enumerate(models.schedule.timesteps.to(dev)):
+                tb = t.expand(batch)
+                kv = attention.reference_kv(models.transformer_ref, cap, x_ref, tb, prompt, pooled)
+                pred = attention.main_prediction(models.transformer, x, tb, prompt, pooled, kv, motion)
+                x = schedule.euler_step(x, pred, sig[k], sig[k + 1])
+        return x
+    return run
+
+
+def loop_flops(models, batch: int, tile: int) -> float:
+    from livemoments_app.core.restore.livemoments.restorer import flops_per_tile
+
+    cfg = models.transformer.config
+    tokens = (tile // models.token_factor) ** 2
+    width = cfg.num_attention_heads * cfg.attention_head_dim
+    return batch * flops_per_tile(cfg.num_layers, width, tokens, models.prompt_embeds.shape[1],
+                                  models.schedule.steps)
+
+
+def image_run(models, height: int, width: int, tile: int, overlap: int, batch: int, device, stop_early: bool):
+    """A closure restoring a synthetic ``height`` x ``width`` image end to end (tiles, batches, stitch, colour)."""
+    import numpy as np
+    import torch
+
+    from livemoments_app.core.align import tiles as tiling
+    from livemoments_app.core.restore.livemoments import restorer, sampler
+    from livemoments_app.core.restore.livemoments.inputs import FullInputs, tile_inputs as make_tiles
+
+    rng = np.random.default_rng(0)
+    small = rng.random((height // 64 + 1, width // 64 + 1, 3)).astype(np.float32)
+    import cv2
+
+    lq = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    full = FullInputs(lq01=lq, ref01=lq[::-1].copy(), flow_to_ref=np.full((height, width, 2), 3.0, np.float32),
+                      flow_from_ref=np.full((height, width, 2), -3.0, np.float32))
+    tiled = make_tiles(full, tile, overlap)
+    latent = models.vae.config.latent_channels
+    lh = tile // models.latent_factor
+
+    def run():
+        gen = torch.Generator().manual_seed(42)
+        out = []
+        n = len(tiled.origins)
+        for start in range(0, n, batch):
+            ks = range(start, min(n, start + batch))
+            arrays = [tiled.tile_arrays(k) for k in ks]
+            to_t = lambda i: torch.from_numpy(np.stack([a[i] for a in arrays])).permute(0, 3, 1, 2)  # noqa: E731
+            noise = sampler.TileNoise.draw(len(ks), (latent, lh, lh), gen)
+            dec = sampler.sample_tiles(models, (to_t(0) * 2 - 1).clamp(-1, 1), (to_t(1) * 2 - 1).clamp(-1, 1),
+                                       to_t(2), noise, stop_early=stop_early)
+            out += [d.permute(1, 2, 0).cpu().numpy() for d in dec]
+        return restorer.finish(out, tiled, full.lq01, np.uint8, str(device))
+    return run, len(tiled.origins), tiling
+
+
+def compile_models(models) -> None:
+    """Regional compilation: each transformer block is compiled (identical blocks share the compiled code)."""
+    for tr in (models.transformer, models.transformer_ref):
+        for block in tr.transformer_blocks:
+            block.compile()
+
+
+def measure(args, device, dtype_name: str, compiled: bool) -> dict:
+    import torch
+
+    from livemoments_app.core.restore.livemoments import sampler, tiny
+
+    spec = tiny.TINY if args.tiny else tiny.REAL
+    dtype = getattr(torch, dtype_name)
+    t0 = time.perf_counter()
+    models = tiny.random_models(spec, device, dtype, seed=0)
+    _sync(device)
+    build_s = time.perf_counter() - t0
+    stop_early = not compiled
+    if compiled:
+        compile_models(models)
+    row = {"dtype": dtype_name, "compiled": compiled, "build_s": round(build_s, 2)}
+
+    # one tile end to end, the release's way (one tile at a time)
+    lq, ref, flow, noise = tile_inputs(models, 1, args.tile, device)
+    one = lambda: sampler.sample_tiles(models, lq, ref, flow, noise, stop_early=stop_early)  # noqa: E731
+    t0 = time.perf_counter()
+    one()                                                  # warm-up (and compilation)
+    _sync(device)
+    row["warmup_s"] = round(time.perf_counter() - t0, 2)
+    _reset_peak(device)
+    row["tile_s"] = _timed(one, device, args.repeats)
+    row["tile_peak_gb"] = _peak_gb(device)
+
+    # denoising loop only, batched: utilisation against the measured matmul throughput
+    loop = transformer_loop(models, args.batch, args.tile, stop_early)
+    loop()
+    row["loop_s"] = _timed(loop, device, args.repeats)
+    row["loop_tflops"] = loop_flops(models, args.batch, args.tile) / row["loop_s"] / 1e12
+
+    # the whole image
+    if args.megapixels > 0:
+        h = int(round((args.megapixels * 1e6 * 3 / 4) ** 0.5))
+        w = int(round(h * 4 / 3))
+        run, n, _ = image_run(models, h, w, args.tile, args.overlap, args.batch, device, stop_early)
+        _reset_peak(device)
+        row.update(image_hw=[h, w], image_tiles=n, image_s=_timed(run, device, max(1, args.repeats - 1)),
+                   image_peak_gb=_peak_gb(device))
+        row["image_s_per_tile"] = row["image_s"] / n
+    del models
+    _reset_peak(device)
+    return row
+
+
+def low_memory_peak(args, device, dtype_name: str) -> dict:
+    """Peak memory of one tile in the low-memory mode (model offload between the branches, tiled VAE)."""
+    import torch
+
+    from livemoments_app.core.restore.livemoments import restorer, sampler, tiny
+
+    models = tiny.random_models(tiny.TINY if args.tiny else tiny.REAL, "cpu", getattr(torch, dtype_name), seed=0)
+    restorer.set_vae_tiling(models.vae, True)
+    off = restorer._Offloader(models, device)
+    lq, ref, flow, noise = tile_inputs(models, 1, args.tile, device)
+    _reset_peak(device)
+    t = time.perf_counter()
+    sampler.sample_tiles(models, lq, ref, flow, noise, offload=off.use)
+    _sync(device)
+    return {"dtype": dtype_name, "mode": "low", "tile_s": time.perf_counter() - t, "peak_gb": _peak_gb(device)}
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.diffusion_speed", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--tiny", action="store_true", help="the fixture's tiny config (CPU smoke test)")
+    size.add_argument("--real", action="store_true", help="real size even without a GPU")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtypes", help="comma-separated (default: bfloat16,float16 on CUDA, float16 on MPS, "
+                                    "float32 on CPU)")
+    p.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                   help="auto: also compiled on CUDA (first dtype only, to stay within 5 minutes)")
+    p.add_argument("--tile", type=int)
+    p.add_argument("--overlap", type=int)
+    p.add_argument("--batch", type=int, default=0, help="tiles per batch (default 4 on CUDA, else 1)")
+    p.add_argument("--megapixels", type=float, help="image size for the whole-image run (default 12; tiny: 0.01)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--json", help="write the results here too")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    import diffusers
+    import torch
+
+    from livemoments_app.core.restore import devices
+
+    if args.device == "auto":
+        acc, words = devices.accelerator()
+        device = torch.device(acc or "cpu")
+    else:
+        device, words = torch.device(args.device), args.device
+    if device.type == "cpu" and not args.real and not args.tiny:
+        print("[diffusion_speed] no CUDA/MPS device: running the tiny config as a smoke test (--real forces the "
+              "real size)")
+        args.tiny = True
+    args.tile = args.tile or (64 if args.tiny else 1024)
+    args.overlap = args.overlap if args.overlap is not None else (16 if args.tiny else 64)
+    args.batch = args.batch or (4 if device.type == "cuda" else 1)
+    if args.megapixels is None:
+        args.megapixels = 0.01 if args.tiny else 12.0
+    if args.dtypes:
+        dtypes = args.dtypes.split(",")
+    else:
+        dtypes = {"cuda": ["bfloat16", "float16"], "mps": ["float16"]}.get(device.type, ["float32"])
+    if args.tiny and device.type == "cpu":
+        torch.set_num_threads(1)   # tiny matrices: more threads only contend
+    compile_dtypes = {"on": dtypes, "off": []}.get(args.compile, dtypes[:1] if device.type == "cuda" else [])
+
+    print(f"[diffusion_speed] {words} | torch {torch.__version__} | diffusers {diffusers.__version__} | "
+          f"{'tiny' if args.tiny else 'real-size'} | tile {args.tile}/{args.overlap} | batch {args.batch}")
+    started = time.perf_counter()
+    results = {"device": words, "config": "tiny" if args.tiny else "real", "tile": args.tile, "batch": args.batch,
+               "matmul_tflops": {}, "runs": [], "low_memory": []}
+    for dt in dtypes:
+        n = 8192 if device.type == "cuda" else 1024
+        results["matmul_tflops"][dt] = matmul_tflops(device, getattr(torch, dt), n, args.repeats)
+        print(f"  matmul {dt}: {results['matmul_tflops'][dt]:.3g} TFLOP/s ({n}x{n})")
+    for dt in dtypes:
+        for compiled in ([False, True] if dt in compile_dtypes else [False]):
+            try:
+                row = measure(args, device, dt, compiled)
+            except torch.OutOfMemoryError:
+                row = {"dtype": dt, "compiled": compiled, "error": "out of memory"}
+            except Exception as exc:  # a compile failure must not hide the eager numbers
+                row = {"dtype": dt, "compiled": compiled, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            if "loop_tflops" in row:
+                row["utilisation"] = row["loop_tflops"] / results["matmul_tflops"][dt]
+            results["runs"].append(row)
+            _print_row(row)
+    if device.type == "cuda":
+        for dt in dtypes[:1]:
+            low = low_memory_peak(args, device, dt)
+            results["low_memory"].append(low)
+            print(f"  low-memory mode {dt}: one tile {low['tile_s']:.2f} s, peak {low['peak_gb']:.2f} GB "
+                  f"(target <= {TARGET_PEAK_GB['low']:.0f} GB)")
+    results["total_s"] = time.perf_counter() - started
+    print(f"[diffusion_speed] total {results['total_s']:.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    return 0 if all("error" not in r for r in results["runs"]) else 1
+
+
+def _print_row(row: dict) -> None:
+    name = f"{row['dtype']}{' compiled' if row['compiled'] else ''}"
+    if "error" in row:
+        print(f"  {name}: FAILED ({row['error']})")
+        return
+    peak = f", peak {row['tile_peak_gb']:.2f} GB" if row.get("tile_peak_gb") is not None else ""
+    print(f"  {name}: build {row['build_s']:.1f} s, warm-up {row['warmup_s']:.1f} s")
+    print(f"    one tile, release-style (batch 1): {row['tile_s']:.3f} s/tile{peak}")
+    print(f"    denoising loop: {row['loop_tflops']:.3g} TFLOP/s = {100 * row['utilisation']:.0f} % of matmul "
+          f"(target >= {100 * TARGET_UTILISATION:.0f} %)")
+    if "image_s" in row:
+        h, w = row["image_hw"]
+        peak = f", peak {row['image_peak_gb']:.2f} GB" if row.get("image_peak_gb") is not None else ""
+        print(f"    {h * w / 1e6:.2f} MP image ({row['image_tiles']} tiles): {row['image_s']:.2f} s "
+              f"= {row['image_s_per_tile']:.3f} s/tile, {row['tile_s'] / row['image_s_per_tile']:.2f}x the "
+              f"release-style s/tile (target {TARGET_12MP_S:.0f} s at 12 MP){peak}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
