@@ -325,20 +325,23 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
 
 
 def _smooth_pair(forward: np.ndarray, backward: np.ndarray, fb_raw: np.ndarray, src: np.ndarray,
-                 dst: np.ndarray | None, options: AlignOptions, prior: float | None = None
+                 dst: np.ndarray | None, options: AlignOptions, prior: float | None = None, *,
+                 src_texture: np.ndarray | None = None, smooth_backward: bool = True
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted smoothing of a forward/backward pair: trusted vectors are textured and round-trip consistent
     (weights from ``src`` for the forward field and from ``dst`` -- or ``src`` carried along the backward field --
     for the backward one). ``fb_raw`` is the forward field's round-trip error before smoothing."""
     if options.smooth_sigma_px <= 0:
         return forward, backward
-    fb_b = conf_mod.forward_backward_error(backward, forward)
-    tex_f = _texture_weight(src)
-    tex_b = _texture_weight(dst) if dst is not None else _warp_by(tex_f, backward)
+    tex_f = _texture_weight(src) if src_texture is None else src_texture
     wf = tex_f * conf_mod.tolerance_factor(fb_raw, 0.5)
+    forward_s = smooth_field(forward, wf, options.smooth_sigma_px, prior=prior)
+    if not smooth_backward:
+        return forward_s, backward
+    fb_b = conf_mod.forward_backward_error(backward, forward)
+    tex_b = _texture_weight(dst) if dst is not None else _warp_by(tex_f, backward)
     wb = tex_b * conf_mod.tolerance_factor(fb_b, 0.5)
-    return (smooth_field(forward, wf, options.smooth_sigma_px, prior=prior),
-            smooth_field(backward, wb, options.smooth_sigma_px, prior=prior))
+    return forward_s, smooth_field(backward, wb, options.smooth_sigma_px, prior=prior)
 
 
 def _warp_by(image: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -401,19 +404,34 @@ def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None,
         valid = reg.valid
         photo = reg.photo_distance
     else:
-        gx, gy = grid(shape)
-        qx = gx + flow[..., 0]
-        qy = gy + flow[..., 1]
+        # The checks run on a half-resolution grid for large clips (a new frame must stay interactive); the
+        # confidence is a smooth map and is brought back to clip resolution at the end.
+        work = _work_scale(shape)
+        wh, ww = output_size(shape, work)
+        gx, gy = grid(shape, work)
+        f = flow if work == 1.0 else cv2.resize(flow, (ww, wh), interpolation=cv2.INTER_LINEAR)
+        qx = gx + f[..., 0]
+        qy = gy + f[..., 1]
+        fb_flow_w = fb_flow   # already on the work grid
         fb_res = cv2.remap(reg.fb_error, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        fb = np.sqrt(fb_flow * fb_flow + fb_res * fb_res)
-        inside = conf_mod.inside(flow, shape)
+        fb = np.sqrt(fb_flow_w * fb_flow_w + fb_res * fb_res)
+        h, w = shape
+        inside = (qx >= -0.5) & (qx <= w - 0.5) & (qy >= -0.5) & (qy <= h - 0.5)
         valid = inside & (cv2.remap(reg.valid.astype(np.uint8), qx, qy, cv2.INTER_NEAREST,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0)
         warped = cv2.remap(reg.warped, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        chosen_f = _as_rgb_float(chosen)
+        chosen_w = chosen if work == 1.0 else cv2.resize(chosen, (ww, wh), interpolation=cv2.INTER_AREA)
+        chosen_f = _as_rgb_float(chosen_w)
         warped = conf_mod.colour_match(warped, chosen_f, valid & (fb < options.fb_tolerance_px))
-        photo = conf_mod.photometric_distance(warped, chosen_f)
-    confidence = conf_mod.confidence_map(fb, photo, valid, options.fb_tolerance_px, options.photo_tolerance)
+        photo = conf_mod.photometric_distance(warped, chosen_f, blur_sigma=1.5 * work)
+        if work != 1.0:
+            conf_w = conf_mod.confidence_map(fb, photo, valid, options.fb_tolerance_px, options.photo_tolerance)
+            confidence = np.clip(cv2.resize(conf_w, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+            fb = cv2.resize(fb, (w, h), interpolation=cv2.INTER_LINEAR)
+            valid = cv2.resize(valid.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+            photo = None
+    if photo is not None:
+        confidence = conf_mod.confidence_map(fb, photo, valid, options.fb_tolerance_px, options.photo_tolerance)
     share = conf_mod.aligned_share(confidence)
     fb_share = float(np.count_nonzero(valid & (fb < options.fb_tolerance_px))) / float(fb.size)
     timings = dict(timings)
@@ -422,6 +440,11 @@ def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None,
                      reg.residual, reg.residual_back, confidence, fb, share, fb_share, reg.inliers, reg.matches,
                      reg.reprojection_error, reg.refine_inliers, reg.refine_rms, estimator_name, reg.method,
                      timings)
+
+
+def _work_scale(shape: tuple[int, int]) -> float:
+    """Grid of the per-frame checks: half resolution for clips of 720 px and more on the short side."""
+    return 0.5 if min(shape) >= 720 else 1.0
 
 
 def _estimator(options: AlignOptions) -> FlowEstimator:
@@ -551,8 +574,19 @@ def align(live_photo: "LivePhoto", frame_index: int, options: AlignOptions | Non
         flow = est(chosen, key)
         progress.set(0.75, "Computing motion")
         flow_back = est(key, chosen)
-        fb_flow = conf_mod.forward_backward_error(flow, flow_back) * _texture_weight(chosen)
-        flow, flow_back = _smooth_pair(flow, flow_back, fb_flow, chosen, key, options)
+        # Checks and smoothing weights on a half-resolution grid for large clips (DIS resolves flow at half
+        # resolution anyway); the backward field only serves the inverse map and is left as estimated.
+        work = _work_scale(chosen.shape[:2])
+        gx, gy = grid(chosen.shape[:2], work)
+        f_w = flow if work == 1.0 else cv2.resize(flow, (gx.shape[1], gx.shape[0]), interpolation=cv2.INTER_LINEAR)
+        b_w = sample_field(flow_back, gx + f_w[..., 0], gy + f_w[..., 1])
+        fb_raw = np.hypot(f_w[..., 0] + b_w[..., 0], f_w[..., 1] + b_w[..., 1])
+        chosen_w = chosen if work == 1.0 else cv2.resize(chosen, (gx.shape[1], gx.shape[0]),
+                                                          interpolation=cv2.INTER_AREA)
+        tex = _texture_weight(chosen_w, full_at=4.0 / work)
+        fb_flow = fb_raw * tex
+        flow, flow_back = _smooth_pair(flow, flow_back, fb_raw, chosen, key, options, src_texture=tex,
+                                       smooth_backward=False)
     flow_s = time.perf_counter() - t_flow
     progress.set(0.9, "Checking the alignment")
     timings = {"registration_s": reg_s, "registration_first_s": reg.seconds, "flow_s": flow_s}

@@ -42,14 +42,14 @@ def inside(field: np.ndarray | None, shape: tuple[int, int], margin: float = 0.0
 def _as_float(image: np.ndarray) -> np.ndarray:
     a = np.asarray(image)
     if a.dtype == np.uint8:
-        return a.astype(np.float32) * (1.0 / 255.0)
+        return a.astype(np.float32) * np.float32(1.0 / 255.0)
     if a.dtype == np.uint16:
-        return a.astype(np.float32) * (1.0 / 65535.0)
-    return a.astype(np.float32)
+        return a.astype(np.float32) * np.float32(1.0 / 65535.0)
+    return np.asarray(a, dtype=np.float32)   # no copy when already float32
 
 
 def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None,
-                 max_samples: int = 200_000) -> np.ndarray:
+                 max_samples: int = 20_000) -> np.ndarray:
     """``src`` (float32 RGB, 0..1) after a per-channel affine map fitted to ``ref`` on ``mask``.
 
     The still and the clip differ by tone curve and white balance, not by content; the fit uses lightly blurred
@@ -68,7 +68,8 @@ def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
         return s
     if idx.size > max_samples:
         idx = idx[:: idx.size // max_samples + 1]
-    out = np.empty_like(s)
+    gains = np.ones(s.shape[2], np.float32)
+    offsets = np.zeros(s.shape[2], np.float32)
     for c in range(s.shape[2]):
         x = sb[..., c].ravel()[idx]
         y = rb[..., c].ravel()[idx]
@@ -82,7 +83,8 @@ def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
             b = float(np.mean(ys) - a * np.mean(xs))
             res = np.abs(a * x + b - y)
             keep = res <= np.quantile(res, 0.8)
-        out[..., c] = s[..., c] * a + b
+        gains[c], offsets[c] = a, b
+    out = s * gains + offsets
     return np.clip(out, 0.0, 1.0, out=out)
 
 

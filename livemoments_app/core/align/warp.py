@@ -169,7 +169,7 @@ def remap_image(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, density
 
 
 def smooth_field(field: np.ndarray, weight: np.ndarray, sigma: float, levels: int = 5,
-                 prior: float | None = None) -> np.ndarray:
+                 prior: float | None = None, work_side: int = 360) -> np.ndarray:
     """Weighted (normalised-convolution) Gaussian smoothing of a displacement field, filled coarse to fine.
 
     Trusted vectors (``weight`` high: textured, consistent) are averaged over ``sigma`` pixels, which removes the
@@ -179,6 +179,18 @@ def smooth_field(field: np.ndarray, weight: np.ndarray, sigma: float, levels: in
     estimator's own when ``prior`` is None."""
     w = np.ascontiguousarray(weight, dtype=np.float32)
     f = np.ascontiguousarray(field, dtype=np.float32)
+    full = f.shape[:2]
+    if w.shape[:2] != full:
+        # weights given on a coarser grid: work there
+        f = cv2.resize(f, (w.shape[1], w.shape[0]), interpolation=cv2.INTER_AREA)
+        sigma = sigma * w.shape[1] / full[1]
+    elif min(full) >= work_side * 2:
+        # The estimators resolve flow at half resolution at best (DIS's finest scale 1); smoothing there costs a
+        # quarter and loses nothing.
+        half = (full[1] // 2, full[0] // 2)
+        f = cv2.resize(f, half, interpolation=cv2.INTER_AREA)
+        w = cv2.resize(w, half, interpolation=cv2.INTER_AREA)
+        sigma = sigma / 2.0
     ws = [w]
     wfs = [f * w[..., None]]
     fs = [f]
@@ -206,4 +218,6 @@ def smooth_field(field: np.ndarray, weight: np.ndarray, sigma: float, levels: in
         est *= alpha
         est += base
         result = est
+    if result.shape[:2] != full:
+        result = cv2.resize(result, (full[1], full[0]), interpolation=cv2.INTER_LINEAR)
     return result
