@@ -46,7 +46,7 @@ def _action(window: QMainWindow, text: str, shortcuts=(), slot=None, icon: str |
             tip: str = "", repeat: bool = False) -> QAction:
     action = QAction(text, window)
     if icon:
-        action.setIcon(theme.icon(icon))
+        theme.bind_icon(action, icon)
     keys = [QKeySequence(k) if isinstance(k, str) else QKeySequence(k) for k in shortcuts]
     if keys:
         action.setShortcuts(keys)

@@ -3,6 +3,7 @@ tinted to the palette's text colour."""
 
 from __future__ import annotations
 
+import weakref
 from functools import lru_cache
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def apply_theme(app: QApplication, name: str) -> str:
     app.setPalette(_palette(_current))
     app.setStyleSheet(_stylesheet(_current))
     _tinted.cache_clear()
+    _retint()
     return chosen
 
 
@@ -131,3 +133,21 @@ def _tinted(name: str, colour: str) -> QIcon:
 
 def icon(name: str, colour: str | None = None) -> QIcon:
     return _tinted(name, colour or _current["text"])
+
+
+_bound: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def bind_icon(target, name: str) -> None:
+    """Gives ``target`` (a QAction or a button) the icon ``name`` in the text colour, re-tinted when the theme
+    changes."""
+    _bound[target] = name
+    target.setIcon(icon(name))
+
+
+def _retint() -> None:
+    for target, name in list(_bound.items()):
+        try:
+            target.setIcon(icon(name))
+        except RuntimeError:      # the C++ object is gone
+            _bound.pop(target, None)

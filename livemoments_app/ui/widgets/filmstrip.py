@@ -12,7 +12,6 @@ from livemoments_app.ui.viewmodels.timeline import TimelineModel
 
 KEY_COLOUR = QColor(245, 197, 66)       # the original key photo
 CHOSEN_COLOUR = QColor(64, 156, 255)    # the frame the user picked
-PLAYHEAD_COLOUR = QColor(255, 255, 255)
 
 _MARGIN = 14
 _TICKS_H = 8
@@ -132,9 +131,10 @@ class Filmstrip(QWidget):
         x = self.x_of_index(self.timeline.current)
         painter.setPen(QPen(QColor(0, 0, 0, 120), 4))
         painter.drawLine(QPointF(x, rect.top() - 2), QPointF(x, rect.bottom() + 2))
-        painter.setPen(QPen(PLAYHEAD_COLOUR, 2))
+        playhead = self.palette().color(self.foregroundRole())
+        painter.setPen(QPen(playhead, 2))
         painter.drawLine(QPointF(x, rect.top() - 2), QPointF(x, rect.bottom() + 2))
-        painter.setBrush(PLAYHEAD_COLOUR)
+        painter.setBrush(playhead)
         painter.drawEllipse(QPointF(x, rect.bottom() + 2), 4, 4)
 
     # Scrubbing ----------------------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ class RestorePanel(QWidget):
         self.restore_button.setProperty("primary", True)
         self.restore_button.setToolTip("Restore the chosen frame with the key photo's detail (Ctrl+R)")
         self.restore_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.cancel_button = QPushButton(theme.icon("cancel"), "  Cancel", self)
+        self.cancel_button = QPushButton("  Cancel", self)
+        theme.bind_icon(self.cancel_button, "cancel")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.setToolTip("Stop the restore (Esc)")
         buttons = QHBoxLayout()
@@ -136,4 +137,4 @@ class RestorePanel(QWidget):
         if not ok and not m.running and why:
             self.status.setText(why)
         self.timing.setText(m.elapsed_text())
-        self.timing.setVisible(m.job is not None)
+        self.timing.setVisible(m.running)

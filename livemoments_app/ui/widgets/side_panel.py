@@ -55,7 +55,8 @@ class SidePanel(QFrame):
         self.restore_panel.restoreRequested.connect(workspace.start_restore)
         export_title = QLabel("Export", self)
         export_title.setObjectName("SectionTitle")
-        self.export_button = QPushButton(theme.icon("export"), "  Export…", self)
+        self.export_button = QPushButton("  Export…", self)
+        theme.bind_icon(self.export_button, "export")
         self.export_button.setToolTip("Save the restored photo (Ctrl+E)")
         self.export_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.export_button.clicked.connect(self.exportRequested)
@@ -101,7 +102,7 @@ class SidePanel(QFrame):
             self.info.setToolTip(ws.document.path or "")
             muted = theme.colours()["muted"]
             self.info.setText(
-                f"<b>{html.escape(name)}</b> &nbsp;<span style='color:{muted}'>{_FORMAT_NAMES.get(fmt, fmt)}</span>"
+                f"<b>{html.escape(name)}</b><br><span style='color:{muted}'>{_FORMAT_NAMES.get(fmt, fmt)}</span>"
                 f"<br>Key photo {live.still.width} × {live.still.height} · clip {clip.width} × {clip.height}, "
                 f"{clip.frame_count} frames, {clip.duration_s:.2f} s"
                 f"<br><span style='color:{muted}'>Key moment {_KEY_SOURCES.get(source, source)}</span>")

@@ -35,7 +35,8 @@ class StartScreen(QWidget):
         self.open_button.setMinimumWidth(150)
         self.open_button.setToolTip("Open a Live Photo pair (still + MOV), a Motion Photo, or a still and a video "
                                     "(Ctrl+O)")
-        self.demo_button = QPushButton(theme.icon("demo"), "  Try the demo", self)
+        self.demo_button = QPushButton("  Try the demo", self)
+        theme.bind_icon(self.demo_button, "demo")
         self.demo_button.setMinimumWidth(150)
         self.demo_button.setToolTip("Open a small Live Photo the app makes itself")
         hint = QLabel("…or drop files anywhere in this window", self)

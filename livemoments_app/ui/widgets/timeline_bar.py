@@ -62,7 +62,7 @@ class TimelineBar(QFrame):
 
     def _tool(self, icon_name: str, tip: str, slot) -> QToolButton:
         button = QToolButton(self)
-        button.setIcon(theme.icon(icon_name))
+        theme.bind_icon(button, icon_name)
         button.setIconSize(QSize(18, 18))
         button.setToolTip(tip)
         button.setAutoRaise(True)
@@ -71,7 +71,7 @@ class TimelineBar(QFrame):
         return button
 
     def _on_playing(self, playing: bool) -> None:
-        self.play_button.setIcon(theme.icon("pause" if playing else "play"))
+        theme.bind_icon(self.play_button, "pause" if playing else "play")
 
     def refresh(self) -> None:
         tl = self.timeline
