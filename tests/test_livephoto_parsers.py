@@ -237,3 +237,45 @@ def test_apple_maker_note_round_trip():
                                   build_exif(maker_note=b"Nikon\0garbage")])
 def test_exif_without_apple_note(exif):
     assert apple.read_maker_note(exif) is None
+
+
+# ---------------------------------------------------------------------------------------------- HEIF items
+
+
+@pytest.mark.parametrize("prefix", [
+    struct.pack(">I", 6) + b"Exif\x00\x00",      # the offset field skips the 'Exif\0\0' prefix (the standard)
+    struct.pack(">I", 0) + b"Exif\x00\x00",      # the quirk: offset 0 but the prefix kept
+    struct.pack(">I", 0),                         # no prefix at all
+])
+def test_heif_exif_item_header_variants(prefix):
+    from livemoments_app.core.livephoto import heif
+
+    tiff = build_exif(maker_note=apple_maker_note("C3754624-A05F-474D-9F16-E9C47B5F892D"))
+    data = b"pad" + prefix + tiff
+    item = heif.HeifItem(1, "Exif", extents=[(3, len(data) - 3)])
+    exif = heif.exif_payload(ByteSource(data), {1: item})
+    assert exif == tiff
+    assert apple.read_maker_note(exif).content_identifier == "C3754624-A05F-474D-9F16-E9C47B5F892D"
+
+
+def test_heif_item_outside_the_file_is_refused():
+    from livemoments_app.core.livephoto import heif
+
+    item = heif.HeifItem(1, "Exif", extents=[(10, 10 ** 6)])
+    with pytest.raises(CorruptFileError):
+        heif.exif_payload(ByteSource(b"x" * 100, path="a.heic"), {1: item})
+
+
+def test_second_app1_xmp_block_is_read(tmp_path):
+    from livemoments_app.core.livephoto import LiveFormat, inspect_live_photo
+    from livemoments_app.core.synth import write_motion_photo_jpeg
+
+    path = write_motion_photo_jpeg(tmp_path / "two.jpg", key_index=7)
+    data = path.read_bytes()
+    other = (b'http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+             b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+             b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="image/jpeg"/></rdf:RDF></x:xmpmeta>')
+    path.write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(other) + 2) + other + data[2:])
+    parse = inspect_live_photo(path)
+    assert parse.format == LiveFormat.GOOGLE_MOTION_PHOTO
+    assert parse.key_time_s == pytest.approx(7 / 30, abs=1e-6)
