@@ -52,6 +52,7 @@ def create_window(settings=None, theme_name: str | None = None):
     settings = settings or SettingsModel()
     app = QApplication.instance()
     theme.apply_theme(app, theme_name or settings.theme)
+    app.setWindowIcon(theme.app_icon())
     settings.themeChanged.connect(lambda name: theme.apply_theme(app, name))
     return MainWindow(settings, reporter())
 

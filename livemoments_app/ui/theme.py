@@ -131,6 +131,11 @@ def _tinted(name: str, colour: str) -> QIcon:
     return icon
 
 
+def app_icon() -> QIcon:
+    """The application's icon (a copy of packaging/icons/livemoments.svg, shipped inside the package)."""
+    return QIcon(str(ICON_DIR.parent / "livemoments.svg"))
+
+
 def icon(name: str, colour: str | None = None) -> QIcon:
     return _tinted(name, colour or _current["text"])
 
