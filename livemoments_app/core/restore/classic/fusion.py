@@ -24,20 +24,23 @@ def _up(img: np.ndarray, like: np.ndarray) -> np.ndarray:
 def fuse(base: np.ndarray, detail: np.ndarray, weight: np.ndarray, levels: int) -> np.ndarray:
     """Float32 H x W x C images ``base`` (the frame, upscaled) and ``detail`` (the warped still) and an H x W
     weight in [0, 1] -> the fused image. Bands finer than ``levels`` octaves mix by the weight at their scale;
-    the coarsest residual (light, colour, what changed) always comes from ``base``."""
+    the coarsest residual (light, colour, what changed) always comes from ``base``.
+
+    Laplacian bands are linear, so mixing the bands of both images equals adding the weighted bands of their
+    difference to ``base``: one pyramid instead of two."""
+    diff = detail - base
     if levels <= 0:
         w = weight[..., None] if base.ndim == 3 else weight
-        return base + w * (detail - base)
-    gb = _gaussian_pyramid(base, levels)
-    gd = _gaussian_pyramid(detail, levels)
+        return base + w * diff
+    gd = _gaussian_pyramid(diff, levels)
     gw = _gaussian_pyramid(weight.astype(np.float32), levels)
-    out = gb[levels]
+    acc = None
     for lv in range(levels - 1, -1, -1):
-        lb = gb[lv] - _up(gb[lv + 1], gb[lv])
-        ld = gd[lv] - _up(gd[lv + 1], gd[lv])
+        band = gd[lv] - _up(gd[lv + 1], gd[lv])
         w = gw[lv][..., None] if base.ndim == 3 else gw[lv]
-        out = _up(out, gb[lv]) + lb + w * (ld - lb)
-    return out
+        band *= w
+        acc = band if acc is None else _up(acc, gd[lv]) + band
+    return base + acc
 
 
 def pyramid_margin(levels: int) -> int:

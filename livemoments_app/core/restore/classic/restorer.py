@@ -86,7 +86,7 @@ class ClassicRestorer:
         return Availability(True)
 
     def restore(self, request: RestoreRequest, progress: Progress) -> RestoredImage:
-        from livemoments_app.core.align.warp import frame_to_still_map, grid, output_size, remap_image, sample_field
+        from livemoments_app.core.align.warp import frame_to_still_map, output_size, remap_image
 
         started = time.monotonic()
         opts = ClassicOptions.from_dict(request.options)
@@ -99,9 +99,12 @@ class ClassicRestorer:
         oh, ow = output_size(frame.shape, scale)
         progress.set(0.0, "Matching colours")
 
-        # 1. The still at frame resolution (prefiltered), the colour map and the mapped frame.
+        # 1. The still at frame resolution (prefiltered), the colour map and the mapped frame. The still
+        #    position of every frame pixel is kept: output tiles interpolate it (the map is smooth -- a
+        #    homography and a bilinearly sampled flow -- so this equals evaluating it per output pixel).
         mx, my = frame_to_still_map(geo.still_to_key, geo.total_flow, frame.shape, 1.0)
         still_small, valid_small = remap_image(still, mx, my, density=density)
+        still_map = np.dstack([mx, my])
         del mx, my
         frame01 = _to_float01(frame)
         still_small01 = _to_float01(still_small)
@@ -127,19 +130,26 @@ class ClassicRestorer:
         peak = 65535.0 if out_dtype == np.uint16 else 255.0
         out = np.empty((oh, ow, 3), out_dtype)
         local_density = density / scale
+        sx, sy = fw / ow, fh / oh
         tiles = [(x0, y0) for y0 in range(0, oh, opts.tile) for x0 in range(0, ow, opts.tile)]
         for n, (x0, y0) in enumerate(tiles):
             x1, y1 = min(x0 + opts.tile, ow), min(y0 + opts.tile, oh)
             rx0, ry0 = max(0, x0 - margin), max(0, y0 - margin)
             rx1, ry1 = min(ow, x1 + margin), min(oh, y1 + margin)
-            region = (rx0, ry0, rx1, ry1)
-            px, py = grid(frame.shape, scale, region)
-            base = cv2.remap(mapped, np.ascontiguousarray(px), np.ascontiguousarray(py), cv2.INTER_LANCZOS4,
-                             borderMode=cv2.BORDER_REPLICATE)
-            weight = sample_field(trust, px, py)
-            smx, smy = frame_to_still_map(geo.still_to_key, geo.total_flow, frame.shape, scale, region)
-            warped, valid = remap_image(still, smx, smy, density=local_density, interpolation=cv2.INTER_CUBIC)
-            del smx, smy, px, py
+            size = (rx1 - rx0, ry1 - ry0)
+            # output pixel u of this tile sits at frame position (u + r0 + 0.5) * s - 0.5
+            to_frame = np.float64([[sx, 0.0, (rx0 + 0.5) * sx - 0.5], [0.0, sy, (ry0 + 0.5) * sy - 0.5]])
+
+            def sample(img: np.ndarray, interpolation: int) -> np.ndarray:
+                return cv2.warpAffine(img, to_frame, size, flags=interpolation | cv2.WARP_INVERSE_MAP,
+                                      borderMode=cv2.BORDER_REPLICATE)
+
+            base = sample(mapped, cv2.INTER_CUBIC)
+            weight = sample(trust, cv2.INTER_LINEAR)
+            smap = sample(still_map, cv2.INTER_LINEAR)
+            warped, valid = remap_image(still, smap[..., 0], smap[..., 1], density=local_density,
+                                        interpolation=cv2.INTER_CUBIC)
+            del smap
             weight *= valid
             fused = fuse(base, _to_float01(warped), weight, levels)
             inner = fused[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]
