@@ -340,3 +340,21 @@ def test_corrupted_clip_bytes_raise_decode_errors_not_crashes(tmp_path):
                     fs.frame(i)
         except LivePhotoError as exc:
             assert f"bad{k}.mp4" in str(exc)
+
+
+def test_byte_range_views_are_closed(tmp_path):
+    import os
+
+    clip = numbered_clip(tmp_path, n=6, gop=3, faststart=True).read_bytes()
+    host = tmp_path / "host.heic"
+    host.write_bytes(b"\x00" * 100 + clip)
+    br = ByteRange(host, 100, len(clip))
+    fds = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    for _ in range(10):
+        with FrameSource.open(host, br) as fs:
+            fs.frame(3)
+            fs.thumbnail(2)
+            for _i, _a in fs.iter_frames(0, 2):
+                pass
+    if fds is not None:
+        assert len(os.listdir("/proc/self/fd")) <= fds + 1

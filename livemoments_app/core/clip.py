@@ -115,6 +115,7 @@ class FrameSource:
         self._decoder: _Decoder | None = None
         self._thumb_decoder: _Decoder | None = None
         self._closed = False
+        self._views: dict[int, _RangeFile] = {}   # id(container) → the byte-range view it reads through
         # What the decoders did (tests check caching behaviour by counts, not timing).
         self.stats = {"seeks": 0, "decoded": 0, "skipped": 0, "converted": 0}
         self._last_request = -1
@@ -159,8 +160,15 @@ class FrameSource:
             br = self.byte_range
             if br.offset < 0 or br.length <= 0 or br.offset + br.length > size:
                 raise self._error(f"lies outside the file ({size} bytes)")
-            return av.open(_RangeFile(self.path, br.offset, br.length), "r", format="mp4", options=opts,
-                           metadata_errors="ignore")
+            view = _RangeFile(self.path, br.offset, br.length)
+            try:
+                container = av.open(view, "r", format="mp4", options=opts, metadata_errors="ignore")
+            except BaseException:
+                view.close()
+                raise
+            # PyAV does not close file objects it was given: the decoder that owns the container does.
+            self._views[id(container)] = view
+            return container
         except PermissionError as exc:
             raise UnreadableFileError(f"cannot read the file ({exc.strerror})", self.path) from exc
         except DecodeError:
@@ -168,23 +176,30 @@ class FrameSource:
         except _av_errors() as exc:
             raise self._error("is not a readable video", exc) from exc
 
+    def _close_container(self, container) -> None:
+        container.close()
+        view = self._views.pop(id(container), None)
+        if view is not None:
+            view.close()
+
     def _open(self) -> None:
         container = self._open_container()
         try:
             self._read_tracks(container)
             self._index(container)
         except _av_errors() as exc:
-            container.close()
+            self._close_container(container)
             raise self._error("cannot be read", exc) from exc
         except BaseException:
-            container.close()
+            self._close_container(container)
             raise
         # The first picture is decoded at open (it proves the clip decodes and carries the display matrix)
         # by the light single-threaded decoder that serves thumbnails, reusing the indexing container; the
         # frame-threaded decoder for random access starts on the first ``frame()`` call.
         self._thumb_decoder = _Decoder(self, container, threads=False, raw_cache=2)
         first = self._thumb_decoder.decode_to(0)
-        self.rotation = (-int(round(first.rotation or 0))) % 360
+        # frame.rotation is counter-clockwise; we keep the clockwise turn that shows the picture upright.
+        self.rotation = int(round(-(first.rotation or 0) / 90.0)) * 90 % 360
         self._stored_size = (first.width, first.height)
         if self.rotation in (90, 270):
             self.width, self.height = first.height, first.width
@@ -466,7 +481,7 @@ class _Decoder:
             self._frames.close()
             self._frames = None
         self._raw.clear()
-        self.container.close()
+        self.owner._close_container(self.container)
 
     def _keep(self, idx: int, frame) -> None:
         if self._raw_cap <= 0:
