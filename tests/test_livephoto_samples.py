@@ -208,3 +208,28 @@ def test_inspect_is_fast():
         start = time.perf_counter()
         inspect_live_photo(sample(name))
         assert time.perf_counter() - start < 0.3, name
+
+
+def test_movie_offsets_are_absolute_file_offsets():
+    # The exporter moves the key photo by patching the MOV in place, so the parsed edit list and the
+    # identifier must point at the right bytes of the original file.
+    import struct
+
+    from livemoments_app.core.livephoto import apple
+
+    parse = inspect_live_photo(sample("apple_iphone15pro_IMG_4394.mov"))
+    data = sample("apple_iphone15pro_IMG_4394.mov").read_bytes()
+    track = apple.still_image_time_track(parse.movie)
+    empty = track.edits[0]
+    assert struct.unpack(">Ii", data[empty.offset:empty.offset + 8]) == (740, -1)
+    item = parse.movie.keys["com.apple.quicktime.content.identifier"]
+    assert data[item.value_offset:item.value_offset + item.value_size] == IMG_4394_CID.encode()
+    embedded = inspect_live_photo(sample("samsung_s22_oneui6_motionphoto.heic"))
+    video = embedded.movie.main_video_track()
+    assert data_at(sample("samsung_s22_oneui6_motionphoto.heic"), video.box.start + 4, 4) == b"trak"
+
+
+def data_at(path, offset, length):
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(length)

@@ -23,12 +23,15 @@ class ByteSource:
     """Bounded random access to a file or to bytes in memory."""
 
     def __init__(self, data: bytes | bytearray | memoryview | None = None, *, path: str | os.PathLike | None = None,
-                 fileobj: BinaryIO | None = None, size: int | None = None):
+                 fileobj: BinaryIO | None = None, size: int | None = None, base: int = 0):
+        """``data`` may be a window of a file that starts at offset ``base`` (e.g. a 'moov' box read into
+        memory): offsets stay absolute, and reads before ``base`` are refused like reads past the end."""
         self.path = Path(path) if path is not None else None
         self._data = bytes(data) if data is not None else None
         self._file = fileobj
+        self.base = base
         if self._data is not None:
-            self.size = len(self._data)
+            self.size = base + len(self._data)
         elif fileobj is not None:
             if size is None:
                 fileobj.seek(0, os.SEEK_END)
@@ -72,10 +75,10 @@ class ByteSource:
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly ``length`` bytes at ``offset``; a read reaching outside the data is a CorruptFileError."""
-        if offset < 0 or length < 0 or offset + length > self.size:
+        if offset < self.base or length < 0 or offset + length > self.size:
             raise self.error(f"data at bytes {offset}..{offset + length} lies outside the file ({self.size} bytes)")
         if self._data is not None:
-            return self._data[offset:offset + length]
+            return self._data[offset - self.base:offset - self.base + length]
         if self._file is None:
             raise ValueError("ByteSource is closed")
         self._file.seek(offset)
@@ -86,7 +89,7 @@ class ByteSource:
 
     def read_upto(self, offset: int, length: int) -> bytes:
         """At most ``length`` bytes at ``offset``, clipped to the end of the data."""
-        offset = max(0, min(offset, self.size))
+        offset = max(self.base, min(offset, self.size))
         return self.read(offset, max(0, min(length, self.size - offset)))
 
     def u32(self, offset: int) -> int:

@@ -318,7 +318,8 @@ def _read_movie_file(path: Path, start: int = 0, end: int | None = None) -> Movi
         if moov.size > 64 << 20:
             raise CorruptFileError(f"the movie header is implausibly large ({moov.size} bytes)", path)
         data = src.read(moov.start, moov.size)
-    return read_movie(ByteSource(data, path=path))
+    # Offsets inside stay absolute file offsets (the exporter patches the MOV in place from them).
+    return read_movie(ByteSource(data, path=path, base=moov.start), moov.start, moov.end)
 
 
 def _apple(meta: StillMeta, video: Path, *, explicit: bool) -> LiveParse:
@@ -331,6 +332,10 @@ def _apple(meta: StillMeta, video: Path, *, explicit: bool) -> LiveParse:
     details = dict(meta.details)
     details["apple_keys"] = {k: v.value for k, v in movie.keys.items()
                              if isinstance(v.value, (str, int, float)) and k.startswith("com.apple.quicktime.")}
+    sit = apple.still_image_time_track(movie)
+    if sit is not None:
+        details["still_image_time_track"] = {"track_id": sit.track_id, "movie_timescale": movie.movie_timescale,
+                                             "edit_list": [(e.segment_duration, e.media_time) for e in sit.edits]}
     if still_cid and video_cid:
         if still_cid != video_cid:
             raise PairingError(one_line(f"the still's ContentIdentifier {still_cid[:64]} does not match "
