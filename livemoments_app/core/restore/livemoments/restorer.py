@@ -102,6 +102,10 @@ class LiveMomentsRestorer:
         full = inputs_mod.build(request.still, request.frame, request.alignment, scale)
         tiled = inputs_mod.tile_inputs(full, run.tile, run.overlap)
         n = len(tiled.origins)
+        estimate = None
+        if plan.device == "cpu":
+            estimate = n * _tile_flops(models, run.tile) / measured_cpu_flops()
+            progress.set(0.09, f"On the CPU: about {_duration(estimate)} for {n} tile(s)")
         tile_progress = progress.sub(0.1, 0.85)
 
         while True:
@@ -124,7 +128,7 @@ class LiveMomentsRestorer:
                              info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
                                    "tiles": n, "tiles_per_batch": plan.tiles_per_batch, "seed": run.seed,
                                    "tile": run.tile, "overlap": run.overlap, "scale": scale,
-                                   "models": str(paths.transformer.parent)})
+                                   "models": str(paths.transformer.parent), "cpu_estimate_s": estimate})
 
     # ----- pieces
     def _plan(self, request: RestoreRequest, opts: dict, paths: ModelPaths) -> devices.DevicePlan:
@@ -306,6 +310,37 @@ def flops_per_tile(blocks: int, width: int, image_tokens: int, text_tokens: int,
     attn_ref = 2 * 2 * s * s * width
     attn_main = 2 * 2 * s * (2 * s) * width + 2 * width * width * image_tokens   # + point_proj
     return steps * blocks * (2 * linear + attn_ref + attn_main)
+
+
+def _tile_flops(models, tile: int) -> float:
+    cfg = models.transformer.config
+    return flops_per_tile(cfg.num_layers, cfg.num_attention_heads * cfg.attention_head_dim,
+                          (tile // models.token_factor) ** 2, models.prompt_embeds.shape[1], models.schedule.steps)
+
+
+_measured: dict[str, float] = {}
+
+
+def measured_cpu_flops() -> float:
+    """float32 matmul FLOP/s of this CPU, measured once (about 0.1 s); the basis of the CPU time estimate."""
+    if "cpu" not in _measured:
+        import torch
+
+        a = torch.randn(512, 512)
+        a @ a
+        t = time.perf_counter()
+        for _ in range(8):
+            a @ a
+        _measured["cpu"] = 8 * 2 * 512**3 / max(time.perf_counter() - t, 1e-6)
+    return _measured["cpu"]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def cpu_estimate_text(flops_per_second: float = _CPU_FLOPS_GUESS) -> str:
