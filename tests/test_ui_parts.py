@@ -259,3 +259,19 @@ def test_signal_emit_keeps_reference_counts():
     for _ in range(200):
         emitter.fired.emit(None)
     assert (sys.getrefcount(True), sys.getrefcount(None)) == before
+
+
+def test_exceptions_in_slots_reach_the_reporter(qtbot):
+    from PySide6.QtCore import QTimer
+
+    old = install_hooks()
+    try:
+        def broken_slot():
+            raise RuntimeError("slot broke")
+
+        with qtbot.waitSignal(reporter().reported, timeout=3000) as reported:
+            QTimer.singleShot(0, broken_slot)
+        assert "slot broke" in reported.args[0].message
+        assert "broken_slot" in reported.args[0].details
+    finally:
+        restore_hooks(old)
