@@ -98,14 +98,16 @@ def measure_open(path: Path, repeats: int) -> dict:
         except LivePhotoError as exc:
             return exc
 
-    times, source = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
+    times, cpu, source = [], [], None
+    for k in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
         source = open_clip()
         times.append(time.perf_counter() - t)
-        if not isinstance(source, LivePhotoError) and _ < repeats - 1:
+        cpu.append(time.process_time() - c)
+        if not isinstance(source, LivePhotoError) and k < repeats - 1:
             source.close()
     row["clip_open_s"] = statistics.median(times)
+    row["clip_open_cpu_s"] = statistics.median(cpu)
     row["open_s"] = row["parse_s"] + row["clip_open_s"]
     if isinstance(source, LivePhotoError):
         row["error"] = str(source)
@@ -153,12 +155,14 @@ def measure_access(row: dict, seeks: int, steps: int = 10) -> None:
     rng = random.Random(1234)
     picks = [rng.randrange(n) for _ in range(seeks)]
 
-    ours = []
+    ours, cpu = [], []
     for i in picks:
         fs.clear_cache()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fs.frame(i)
         ours.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    row["seek_cpu_s"] = statistics.median(cpu)
     base = []
     for i in picks[: max(3, seeks // 3)]:            # the naive decode is slow: fewer samples
         t = time.perf_counter()
@@ -171,19 +175,22 @@ def measure_access(row: dict, seeks: int, steps: int = 10) -> None:
     start = max(0, n // 2 - steps // 2)
     fs.clear_cache()
     fs.frame(start)
-    nxt = []
+    nxt, nxt_cpu = [], []
     for i in range(start + 1, start + 1 + steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fs.frame(i)
         nxt.append(time.perf_counter() - t)
+        nxt_cpu.append(time.process_time() - c)
     fs.clear_cache()
     fs.frame(start + steps)
-    prv = []
+    prv, prv_cpu = [], []
     for i in range(start + steps - 1, start - 1, -1):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fs.frame(i)
         prv.append(time.perf_counter() - t)
+        prv_cpu.append(time.process_time() - c)
     row["next_s"], row["prev_s"] = statistics.median(nxt), statistics.median(prv)
+    row["next_cpu_s"], row["prev_cpu_s"] = statistics.median(nxt_cpu), statistics.median(prv_cpu)
     naive = NaiveSeeker(data, stream_index)
     base_steps = []
     pts = fs._pts  # the presentation timestamps FrameSource indexed (ticks)
@@ -282,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             fs.close()
         rows.append(row)
+    if rows:
+        print("\nCPU time of the same operations (process time, all threads; less sensitive to other load):")
+        for row in rows:
+            print(f"  {row['clip'].path.name:<44} clip open {_ms(row['clip_open_cpu_s'])} ms   seek "
+                  f"{_ms(row['seek_cpu_s'])} ms   next {_ms(row['next_cpu_s'])} ms   prev {_ms(row['prev_cpu_s'])} ms")
     if seq_row is not None:
         ours, base = measure_sequential(seq_row)
         fs = seq_row["source"]

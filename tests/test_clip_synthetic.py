@@ -120,6 +120,7 @@ def test_untagged_clip_gets_the_size_default_matrix(tmp_path):
     out.close()
     with FrameSource.open(path) as fs:
         assert fs.colour["matrix"] == "smpte170m" and fs.colour["range"] == "limited"
+        assert fs.colour["as_tagged"]["matrix"] == "unspecified"
         got = fs.frame(0)[8:24, 8:40].reshape(-1, 3).mean(axis=0)
     np.testing.assert_allclose(got, expected_rgb(y, u, v, "601", False), atol=2.5)
 

@@ -206,7 +206,15 @@ class FrameSource:
         else:
             self.width, self.height = first.width, first.height
         self._colour = self._frame_colour(first)
+        # What conversion uses (unspecified tags filled in), plus the tags exactly as the stream carries them.
         self.colour = self._colour.describe()
+        self.colour["as_tagged"] = {
+            "primaries": col.PRIMARIES_NAMES.get(int(first.color_primaries), str(int(first.color_primaries))),
+            "transfer": col.TRANSFER_NAMES.get(int(first.color_trc), str(int(first.color_trc))),
+            "matrix": col.MATRIX_NAMES.get(int(first.colorspace), str(int(first.colorspace))),
+            "range": col.RANGE_NAMES.get(int(first.color_range), str(int(first.color_range))),
+            "pixel_format": first.format.name,
+        }
 
     def _read_tracks(self, container) -> None:
         videos = [s for s in container.streams.video if s.codec_context is not None]
