@@ -161,7 +161,7 @@ def iter_boxes(src: ByteSource | bytes, start: int = 0, end: int | None = None, 
     """
     src = ByteSource.of(src)
     end = src.size if end is None else min(end, src.size)
-    pos = start
+    pos = max(start, src.base)     # a window of a file has nothing before its base
     while pos + 8 <= end:
         box = read_box_header(src, pos, end, allow_truncated=allow_truncated)
         yield box
