@@ -193,3 +193,19 @@ def test_a_named_file_must_match_the_format(tmp_path):
         export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path / "x.jpg", ExportOptions(format="png"))
     assert export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path / "x.png").format == "png"
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
+
+
+def test_cancelled_export_leaves_nothing(tmp_path):
+    from livemoments_app.core.jobs import CancelToken, Cancelled, Progress
+
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path, progress=Progress(token=token))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_output_folder_is_an_export_error(tmp_path):
+    with pytest.raises(ExportError, match="folder does not exist"):
+        export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path / "missing" / "x.jpg")
+    assert list(tmp_path.iterdir()) == []

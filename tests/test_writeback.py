@@ -170,3 +170,21 @@ def test_a_written_samsung_jpeg_can_itself_be_written_back(tmp_path):
     with open_live_photo(second_gen) as gen2:
         assert gen2.format == LiveFormat.SAMSUNG_MOTION_PHOTO and gen2.key_frame_index == 30
         assert gen2.clip.frame_count == 42
+
+
+def test_a_clip_whose_key_track_has_no_empty_edit_is_refused_cleanly(tmp_path):
+    from livemoments_app.core.errors import CorruptFileError
+    from livemoments_app.core.export.writeback_apple import plan_mov_patch
+    from livemoments_app.core.livephoto import apple
+    from livemoments_app.core.livephoto.bmff import ByteSource
+    from livemoments_app.core.livephoto.movie import read_movie
+
+    data = bytearray(sample("apple_iphone15pro_IMG_4394.mov").read_bytes())
+    with ByteSource(bytes(data)) as src:
+        edit = apple.still_image_time_track(read_movie(src)).edits[0]
+        assert edit.media_time == -1 and edit.entry_size == 12
+        plan = plan_mov_patch(src, 0.4)
+        assert plan.still_time_ticks == 240 and len(plan.edits) == 3
+    data[edit.offset + 4:edit.offset + 8] = struct.pack(">i", 0)      # the empty edit now plays media
+    with ByteSource(bytes(data)) as src, pytest.raises(CorruptFileError, match="empty edit"):
+        plan_mov_patch(src, 0.4)
