@@ -87,6 +87,28 @@ class ColourMap:
         return np.clip(out, 0.0, 1.0, out=out)
 
 
+def _prefilter_outliers(x: np.ndarray, y: np.ndarray, w: np.ndarray, k: float = 3.0) -> np.ndarray:
+    """Inlier mask from a stiff model (per channel: quadratic in its own channel, linear cross-talk) fitted
+    robustly. The flexible LUT fitted afterwards could otherwise bend to follow a changed object whose colours
+    nothing else in the picture has (a red coat over a grey wall would be "mapped" to grey)."""
+    keep = np.ones(len(x), bool)
+    for c in range(3):
+        others = [o for o in range(3) if o != c]
+        feats = np.column_stack([np.ones(len(x)), x[:, c], x[:, c] ** 2, x[:, others]])
+        rw = np.ones(len(x))
+        res = np.zeros(len(x))
+        scale = 0.05
+        for _ in range(4):
+            sw = np.sqrt(w * rw)
+            coef, *_ = np.linalg.lstsq(feats * sw[:, None], y[:, c] * sw, rcond=None)
+            res = y[:, c] - feats @ coef
+            scale = max(1.4826 * float(np.median(np.abs(res))), 0.01)
+            u = res / (4.685 * scale)
+            rw = np.where(np.abs(u) < 1.0, (1.0 - u * u) ** 2, 0.0)
+        keep &= np.abs(res) < k * scale
+    return keep
+
+
 def fit_colour_map(frame01: np.ndarray, still01: np.ndarray, weight: np.ndarray, *, blur_sigma: float = 1.5,
                    seed: int = 0) -> ColourMap:
     """Fits the map frame -> still on pixels where ``weight`` (alignment confidence) is high.
@@ -109,6 +131,10 @@ def fit_colour_map(frame01: np.ndarray, still01: np.ndarray, weight: np.ndarray,
     x = fb.reshape(-1, 3)[cand].astype(np.float64)
     y = sb.reshape(-1, 3)[cand].astype(np.float64)
     base_w = w.ravel()[cand].astype(np.float64)
+    inliers = _prefilter_outliers(x, y, base_w)
+    if inliers.sum() < _MIN_SAMPLES:
+        return ColourMap.identity()
+    x, y, base_w = x[inliers], y[inliers], base_w[inliers]
     anchors = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
     n_data = len(x)
     x = np.vstack([x, anchors])

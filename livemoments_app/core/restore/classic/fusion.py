@@ -17,6 +17,20 @@ def _gaussian_pyramid(img: np.ndarray, levels: int) -> list[np.ndarray]:
     return pyr
 
 
+_KERNEL = np.ones((5, 5), np.uint8)
+
+
+def _weight_pyramid(weight: np.ndarray, levels: int) -> list[np.ndarray]:
+    """Gaussian pyramid of the weight, eroded by the kernel's reach before every reduction: a coarse band then
+    blends only where all of its support was trusted, so distrusted regions (an object the still does not show)
+    get no coarse-scale bleed of the still (a low-frequency ghost), while transitions stay smooth."""
+    pyr = [weight.astype(np.float32)]
+    for _ in range(levels):
+        pyr.append(cv2.pyrDown(cv2.erode(pyr[-1], _KERNEL, borderType=cv2.BORDER_REPLICATE),
+                               borderType=cv2.BORDER_REFLECT101))
+    return pyr
+
+
 def _up(img: np.ndarray, like: np.ndarray) -> np.ndarray:
     return cv2.pyrUp(img, dstsize=(like.shape[1], like.shape[0]), borderType=cv2.BORDER_REFLECT101)
 
@@ -33,7 +47,7 @@ def fuse(base: np.ndarray, detail: np.ndarray, weight: np.ndarray, levels: int) 
         w = weight[..., None] if base.ndim == 3 else weight
         return base + w * diff
     gd = _gaussian_pyramid(diff, levels)
-    gw = _gaussian_pyramid(weight.astype(np.float32), levels)
+    gw = _weight_pyramid(weight, levels)
     acc = None
     for lv in range(levels - 1, -1, -1):
         band = gd[lv] - _up(gd[lv + 1], gd[lv])
