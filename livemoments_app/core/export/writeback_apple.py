@@ -143,6 +143,8 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
     if paired is None:
         raise ExportError("the key photo has no Apple ContentIdentifier to re-key, so the new pair would not "
                           "pair; export the still alone instead", live_photo.still_path)
+    if patch.old_identifier is None:
+        skipped.append("the clip has no ContentIdentifier key to re-key; the two files pair by name only")
     if options.strip_location and patch.clip_has_location:
         skipped.append("location stripped from the still only: the clip keeps its own (it is copied, not rewritten)")
     progress.set(0.05, f"Encoding {fmt.upper()}")
