@@ -279,3 +279,14 @@ def test_second_app1_xmp_block_is_read(tmp_path):
     parse = inspect_live_photo(path)
     assert parse.format == LiveFormat.GOOGLE_MOTION_PHOTO
     assert parse.key_time_s == pytest.approx(7 / 30, abs=1e-6)
+
+
+def test_a_window_of_a_file_keeps_absolute_offsets():
+    data = box(b"ftyp", b"qt  ") + box(b"mdat", b"m" * 100) + box(b"moov", box(b"mvhd", b"h" * 12))
+    moov_at = data.index(b"moov") - 4
+    window = ByteSource(data[moov_at:], base=moov_at)
+    assert [b.type for b in bmff.iter_boxes(window)] == ["moov"]
+    mvhd = bmff.find(window, "moov/mvhd")
+    assert mvhd.start == moov_at + 8 and data[mvhd.payload_start:mvhd.end] == b"h" * 12
+    with pytest.raises(CorruptFileError):
+        window.read(0, 4)                      # before the window: refused like a read past the end
