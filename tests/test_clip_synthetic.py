@@ -359,3 +359,26 @@ def test_byte_range_views_are_closed(tmp_path):
                 pass
     if fds is not None:
         assert len(os.listdir("/proc/self/fd")) <= fds + 1
+
+
+def test_plain_mpegts_video_opens(tmp_path):
+    # Not ISO-BMFF (no moov index): opened with FFmpeg's normal probing; times come from the packets.
+    frames = [np.stack([np.full((32, 48), 20 + 8 * i, np.uint8), np.full((32, 48), 128, np.uint8),
+                        np.full((32, 48), 128, np.uint8)]) for i in range(8)]
+    ts = tmp_path / "clip.ts"
+    out = av.open(str(ts), "w", format="mpegts")
+    stream = out.add_stream("libx264", rate=25)
+    stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv444p"
+    stream.options = {"qp": "0"}
+    stream.codec_context.color_range = 2   # full range, like numbered_clip
+    for i, p in enumerate(frames):
+        f = planar_frame(p, "yuv444p")
+        f.pts = i
+        for packet in stream.encode(f):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    with FrameSource.open(ts) as fs:
+        assert fs.frame_count == 8 and (fs.width, fs.height) == (48, 32)
+        assert frame_number(fs.frame(5)) == 5

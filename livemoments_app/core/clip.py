@@ -152,9 +152,12 @@ class FrameSource:
             raise UnreadableFileError("file not found", self.path)
         # Everything a QuickTime/MP4 demuxer needs is in the moov box: minimal probing keeps FFmpeg from
         # decoding frames just to "analyse" streams (80 ms for an H.264 clip on a slow laptop).
+        # (Other containers, e.g. MPEG-TS, need real probing to find their streams.)
         opts = {"probesize": "32", "analyzeduration": "0"}
         try:
             if self.byte_range is None:
+                if not _looks_like_bmff(self.path):
+                    opts = {}
                 return av.open(str(self.path), "r", options=opts, metadata_errors="ignore")
             size = self.path.stat().st_size
             br = self.byte_range
@@ -587,6 +590,16 @@ class _Decoder:
                 yield idx, frame
         except _av_errors() as exc:
             raise owner._error("could not be decoded", exc) from exc
+
+
+def _looks_like_bmff(path: Path) -> bool:
+    """QuickTime / MP4 (ISO-BMFF): the first box is one of the usual top-level boxes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 
 
 def _rotate(rgb: np.ndarray, clockwise: int) -> np.ndarray:
