@@ -1,0 +1,115 @@
+"""`livemoments restore`: the plain-image form end to end on small images, errors as one line, and the Live
+Photo form on a real sample."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from livemoments_app.cli import main
+from tests.conftest import sample
+
+
+def _scene(h=480, w=640, seed=0) -> np.ndarray:
+    """Shapes with corners and texture: enough features for the aligner."""
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.uniform(60, 200, (h // 16, w // 16, 3)).astype(np.float32), (w, h),
+                     interpolation=cv2.INTER_CUBIC)
+    img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+    for _ in range(120):
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x, y), (x + int(rng.integers(6, 40)), y + int(rng.integers(6, 40))), colour, -1)
+        else:
+            cv2.circle(img, (x, y), int(rng.integers(3, 20)), colour, -1)
+    return img
+
+
+@pytest.fixture
+def pair(tmp_path):
+    still = _scene()
+    small = cv2.resize(still, (320, 240), interpolation=cv2.INTER_AREA)
+    frame = np.clip((small.astype(np.float32) / 255) ** 1.1 * 255, 0, 255).astype(np.uint8)
+    ref, tgt = tmp_path / "key.png", tmp_path / "frame.png"
+    Image.fromarray(still).save(ref)
+    Image.fromarray(frame).save(tgt)
+    return still, ref, tgt
+
+
+def test_plain_images_are_restored_at_the_reference_density(pair, tmp_path, capsys):
+    still, ref, tgt = pair
+    out = tmp_path / "out.png"
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "-o", str(out)]) == 0
+    result = np.asarray(Image.open(out).convert("RGB"))
+    assert abs(result.shape[1] - 640) <= 4 and abs(result.shape[0] - 480) <= 3
+    captured = capsys.readouterr()
+    assert "out.png" in captured.out and captured.err == ""      # no progress bar when not on a terminal
+    bicubic = cv2.resize(np.asarray(Image.open(tgt)), (result.shape[1], result.shape[0]),
+                         interpolation=cv2.INTER_CUBIC)
+    ref_crop = cv2.resize(still, (result.shape[1], result.shape[0]), interpolation=cv2.INTER_AREA)
+    err = lambda a: float(np.mean(np.abs(a.astype(np.float32) - ref_crop.astype(np.float32))))
+    assert err(result) < 0.7 * err(bicubic)
+
+
+def test_scale_sets_the_output_size(pair, tmp_path):
+    _, ref, tgt = pair
+    out = tmp_path / "half.jpg"
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "--scale", "1.5", "-o", str(out)]) == 0
+    assert Image.open(out).size == (480, 360)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--reference", "{ref}"], "--target"),
+    (["--reference", "{missing}", "--target", "{tgt}"], "does not exist"),
+    (["--reference", "{ref}", "--target", "{tgt}", "--frame", "3"], "apply to a Live Photo"),
+    (["--reference", "{ref}", "--target", "{tgt}", "--scale", "100"], "--scale"),
+])
+def test_bad_arguments_fail_with_one_line(pair, tmp_path, capsys, args, words):
+    _, ref, tgt = pair
+    values = {"ref": ref, "tgt": tgt, "missing": tmp_path / "nope.jpg"}
+    argv = ["restore", *[a.format(**values) for a in args], "-o", str(tmp_path / "x.png")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_existing_output_is_not_replaced_without_overwrite(pair, tmp_path, capsys):
+    _, ref, tgt = pair
+    out = tmp_path / "out.png"
+    out.write_bytes(b"keep me")
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "-o", str(out)]) == 1
+    assert out.read_bytes() == b"keep me"
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "-o", str(out), "--overwrite"]) == 0
+    assert Image.open(out).size[0] > 600
+
+
+def test_unrelated_images_fail_to_align_with_one_line(tmp_path, capsys):
+    ref, tgt = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(_scene(seed=1)).save(ref)
+    Image.fromarray(cv2.resize(_scene(seed=2), (320, 240))).save(tgt)
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "-o", str(tmp_path / "o.png")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "b.png" in err
+
+
+@pytest.mark.samples
+@pytest.mark.slow
+def test_live_photo_frame_is_restored(tmp_path, capsys):
+    path = sample("apple_iphone15pro_IMG_4394.HEIC")
+    out = tmp_path / "restored.jpg"
+    assert main(["restore", str(path), "--frame", "22", "--restorer", "classic", "--scale", "0.5",
+                 "-o", str(out)]) == 0
+    assert Image.open(out).size == (720, 960)
+    assert "frame 22" in capsys.readouterr().out
+
+
+@pytest.mark.samples
+def test_live_photo_time_outside_the_clip_is_one_line(tmp_path, capsys):
+    path = sample("apple_iphone15pro_IMG_4394.HEIC")
+    assert main(["restore", str(path), "--time", "99", "-o", str(tmp_path / "o.jpg")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "outside the clip" in err
