@@ -79,11 +79,11 @@ def _block_bytes(block: SefBlock, data: bytes) -> bytes:
     return struct.pack("<HHI", 0, block.type, len(block.name)) + block.name + data
 
 
-def build_sef(blocks: list[SefBlock], motion_data: bytes, *, before: int = 0) -> tuple[bytes, int]:
+def build_sef(blocks: list[SefBlock], motion_data: bytes) -> tuple[bytes, int]:
     """SEF blocks + directory; the 0x0a30 block carries ``motion_data``.
 
-    Returns the bytes and where ``motion_data`` starts in them. ``before`` is unused space the caller puts in
-    front (directory offsets count back from SEFH, so they do not depend on it).
+    Returns the bytes and where ``motion_data`` starts in them. Directory offsets count back from SEFH, so the
+    trailer does not depend on where it lands in the file.
     """
     body = bytearray()
     table = []
@@ -128,8 +128,8 @@ def _patch_primary_length(data: bytes, packet: bytes | None, length: int) -> byt
     return data.replace(packet, edited)
 
 
-def assemble_heic(still: bytes, packet: bytes | None, mp4: bytes, blocks: list[SefBlock] | None,
-                  timestamp_us: int) -> tuple[bytes, list[str]]:
+def assemble_heic(still: bytes, packet: bytes | None, mp4: bytes, blocks: list[SefBlock] | None
+                  ) -> tuple[bytes, list[str]]:
     """HEIC + mpvd(MP4) [+ sefd]; the directory was written with placeholders that are final here."""
     notes: list[str] = []
     mpvd = _box(b"mpvd", mp4)
@@ -149,11 +149,11 @@ def assemble_heic(still: bytes, packet: bytes | None, mp4: bytes, blocks: list[S
     return bytes(out), notes
 
 
-def _heic_layout(mp4_len: int, has_sef: bool, blocks: list[SefBlock] | None) -> tuple[int, int, int]:
+def _heic_layout(mp4_len: int, blocks: list[SefBlock] | None) -> tuple[int, int, int]:
     """(primary padding, video length, video padding) of the HEIC layout built by :func:`assemble_heic`."""
-    header = len(_box(b"mpvd", b"")) if mp4_len + 8 < 1 << 32 else 16
+    header = 8 if mp4_len + 8 < 1 << 32 else 16
     tail = 0
-    if has_sef and blocks is not None:
+    if blocks is not None:
         tail = len(_box(b"sefd", build_sef(blocks, b"mpv2" + b"\0" * 8)[0]))
     return header, mp4_len + tail, tail
 
@@ -179,10 +179,10 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
         fmt = "heic" if (meta.mime or "").endswith(("heic", "heif")) else "jpeg"
     progress.set(0.05, f"Encoding {fmt.upper()}")
     if fmt == "heic":
-        pad, vlen, vpad = _heic_layout(len(mp4), blocks is not None, blocks)
+        pad, vlen, vpad = _heic_layout(len(mp4), blocks)
         fields = _motion_fields(timestamp_us, "image/heic", PRIMARY_PLACEHOLDER, pad, vlen, vpad)
         encoded = encode(pixels, meta, options, fmt="heic", xmp_motion=fields)
-        data, notes = assemble_heic(encoded.data, encoded.xmp, mp4, blocks, timestamp_us)
+        data, notes = assemble_heic(encoded.data, encoded.xmp, mp4, blocks)
     else:
         if blocks is not None:
             sef_bytes, motion_at = build_sef(blocks, mp4)
