@@ -409,3 +409,44 @@ def test_drop_files_opens_them(qtbot, window):
         window.dropEvent(event)
     assert window.workspace.document.path == str(still)
     assert window.workspace.document.partner == str(video)
+
+
+@pytest.mark.slow
+def test_diffusion_restore_with_the_tiny_checkpoint_cancels_within_a_step(qtbot, window, fixture_dir, monkeypatch):
+    """The LiveMoments restorer driven through the UI with the fixture's tiny random checkpoint. This machine has
+    no CUDA/MPS device, so availability is overridden to let the (slow, CPU) run go; what is checked is the UI's
+    part: step progress reaches the panel and Cancel stops the run within one diffusion step."""
+    from livemoments_app.core.restore.base import Availability
+    from livemoments_app.core.restore.livemoments import restorer as lm_restorer
+
+    monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "availability",
+                        lambda self, options=None: Availability(True, "test: CPU allowed"))
+    open_demo(qtbot, window)
+    ws = window.workspace
+    window.settings.model_dirs = [str(fixture_dir)]
+    window.settings.device = "cpu"
+    qtbot.waitUntil(lambda: not ws.restore.restorers_loading and bool(ws.restore.restorers), timeout=60000)
+    assert ws.restore.info("livemoments").ok
+    ws.restore.select("livemoments")
+    ws.restore.size_key = "half"
+    ws.timeline.step(-10)
+    ws.timeline.choose_current()
+    qtbot.waitUntil(lambda: ws.timeline.chosen in ws.alignment.cache, timeout=60000)
+    job = ws.start_restore()
+    assert job is not None
+    steps = []
+    job.progressed.connect(lambda f, text: steps.append((time_now(), text)) if "step" in text else None)
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=240000)
+    step_s = steps[1][0] - steps[0][0]
+    assert "step" in window.side_panel.restore_panel.status.text()
+    clicked = time_now()
+    with qtbot.waitSignal(job.cancelled, timeout=120000):
+        window.side_panel.restore_panel.cancel_button.click()
+    assert job.ended_at - clicked <= step_s * 1.5 + 0.5
+    assert ws.timeline.chosen not in ws.restore.results
+    assert errors() == []
+
+
+def time_now() -> float:
+    import time
+    return time.monotonic()
