@@ -104,3 +104,18 @@ def test_an_unwritable_output_folder_fails_cleanly(tmp_path, capsys):
     assert rc == 1
     assert "cannot create the output folder" in capsys.readouterr().err
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_interrupt_stops_the_batch_without_starting_the_rest(tmp_path, monkeypatch, capsys):
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (tmp_path / name).write_bytes(b"\xff\xd8\xff")
+    started = []
+
+    def interrupted(path, args, out_dir, progress):
+        started.append(path.name)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "process", interrupted)
+    rc = main(["restore", str(tmp_path), "--frame", "1", "--out", str(tmp_path / "out")])
+    assert rc == 130 and started == ["a.jpg"]
+    assert list((tmp_path / "out").iterdir()) == []

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livemoments_app.core.errors import LivePhotoError
-from livemoments_app.core.jobs import Cancelled, Progress
+from livemoments_app.core.jobs import CancelToken, Cancelled, Progress
 
 DEFAULT_OUT = "livemoments-out"
 _GLOB_CHARS = set("*?[")
@@ -242,21 +242,29 @@ def run(args: argparse.Namespace) -> int:
     bar = _bar(len(paths))
     lock = threading.Lock()
 
+    token = CancelToken()
+
     def one(i: int) -> ItemResult:
         with lock:
             bar.set_description_str(paths[i].name)
         if args.dry_run:
             return plan(paths[i], args, out_dir)
-        return process(paths[i], args, out_dir, Progress())
+        return process(paths[i], args, out_dir, Progress(token=token))
 
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
     try:
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = {pool.submit(one, i): i for i in range(len(paths))}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                with lock:
-                    bar.update(1)
+        futures = {pool.submit(one, i): i for i in range(len(paths))}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            with lock:
+                bar.update(1)
+    except BaseException:
+        # Ctrl-C or a cancel: photos not started are dropped, running ones stop at their next step.
+        token.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         bar.close()
     done = missing + [r for r in results if r is not None]
     summary(done, dry_run=args.dry_run)
