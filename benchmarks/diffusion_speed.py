@@ -179,12 +179,13 @@ def compile_models(models) -> None:
 def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     import torch
 
-    from livemoments_app.core.restore.livemoments import sampler, tiny
+    from livemoments_app.core.restore.livemoments import restorer, sampler, tiny
 
     spec = tiny.TINY if args.tiny else tiny.REAL
     dtype = getattr(torch, dtype_name)
     t0 = time.perf_counter()
     models = tiny.random_models(spec, device, dtype, seed=0)
+    restorer.set_vae_tiling(models.vae, False)     # what the restorer does in the default mode
     _sync(device)
     build_s = time.perf_counter() - t0
     stop_early = not compiled
@@ -215,7 +216,7 @@ def measure(args, device, dtype_name: str, compiled: bool) -> dict:
         w = int(round(h * 4 / 3))
         run, n, _ = image_run(models, h, w, args.tile, args.overlap, args.batch, device, stop_early)
         _reset_peak(device)
-        row.update(image_hw=[h, w], image_tiles=n, image_s=_timed(run, device, max(1, args.repeats - 1)),
+        row.update(image_hw=[h, w], image_tiles=n, image_s=_timed(run, device, max(1, args.repeats - 2)),
                    image_peak_gb=_peak_gb(device))
         row["image_s_per_tile"] = row["image_s"] / n
     del models

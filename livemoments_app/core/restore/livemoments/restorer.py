@@ -198,39 +198,42 @@ class LiveMomentsRestorer:
 
 
 class _Offloader:
-    """Keeps one big component on the device at a time (model offload between the two branches)."""
+    """Keeps one transformer on the device at a time (model offload between the two branches); the VAE, the
+    motion encoder and the prompt embeddings are small and stay on the device."""
 
     def __init__(self, models, device):
-        self.models, self.device, self.current = models, device, None
+        self.models, self.device, self.resident = models, device, None
+        # after an out-of-memory retry both transformers may still be on the device
+        models.transformer.to("cpu")
+        models.transformer_ref.to("cpu")
+        _free_device(str(device))
+        models.motion_encoder.to(device)
+        models.vae.to(device)
+        models.prompt_embeds = models.prompt_embeds.to(device)
+        models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
+        models.device = device
 
     def use(self, name: str) -> None:
-        if name == self.current:
-            return
         parts = {"transformer": self.models.transformer, "transformer_ref": self.models.transformer_ref}
-        for other, module in parts.items():
-            if other != name:
-                module.to("cpu")
-        _free_device(str(self.device))
-        self.models.motion_encoder.to(self.device)
-        self.models.vae.to(self.device)
-        if name in parts:
-            parts[name].to(self.device)
-        self.models.prompt_embeds = self.models.prompt_embeds.to(self.device)
-        self.models.pooled_prompt_embeds = self.models.pooled_prompt_embeds.to(self.device)
-        self.models.device = self.device
-        self.current = name
+        if name not in parts or name == self.resident:
+            return
+        if self.resident is not None:
+            parts[self.resident].to("cpu")
+            _free_device(str(self.device))
+        parts[name].to(self.device)
+        self.resident = name
 
 
 def set_vae_tiling(vae, on: bool, tile_px: int = 512) -> None:
-    """Low-memory mode: the VAE works on overlapping 512-px tiles, one batch item at a time."""
+    """The VAE always encodes/decodes one batch item at a time (slicing: same numbers, a quarter of the peak
+    memory of a batch of four 1024-px tiles); the low-memory mode also makes it work on overlapping 512-px tiles."""
+    vae.enable_slicing()
     if on:
         vae.enable_tiling()
-        vae.enable_slicing()
         vae.tile_sample_min_size = min(vae.config.sample_size, tile_px)
         vae.tile_latent_min_size = vae.tile_sample_min_size // 2 ** (len(vae.config.block_out_channels) - 1)
     else:
         vae.disable_tiling()
-        vae.disable_slicing()
 
 
 def models_on(models, device) -> None:
