@@ -119,3 +119,9 @@ def test_interrupt_stops_the_batch_without_starting_the_rest(tmp_path, monkeypat
     rc = main(["restore", str(tmp_path), "--frame", "1", "--out", str(tmp_path / "out")])
     assert rc == 130 and started == ["a.jpg"]
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_file_name_as_batch_output_is_refused(tmp_path, capsys):
+    rc = main(["restore", str(tmp_path / "a.jpg"), "--frame", "1", "--write-back", "-o", str(tmp_path / "x.jpg")])
+    assert rc == 2 and "folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -231,6 +231,10 @@ def run(args: argparse.Namespace) -> int:
         print("livemoments: error: no photos given (files, folders or globs)", file=sys.stderr)
         return 2
     out_dir = Path(args.out or getattr(args, "output", None) or DEFAULT_OUT).expanduser()
+    if out_dir.suffix.lower() in (".jpg", ".jpeg", ".heic", ".heif", ".png", ".mov") and not out_dir.is_dir():
+        print(f"livemoments: error: {out_dir} looks like a file name; with many photos, --write-back, --jobs or "
+              f"--dry-run the output is a folder", file=sys.stderr)
+        return 2
     if not args.dry_run:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
