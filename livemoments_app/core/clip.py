@@ -34,6 +34,9 @@ COLOUR_TARGETS = tuple(col.TARGETS)
 # Live Photo / Motion Photo clips are seconds long and at most 4K: far larger means a damaged or hostile file.
 MAX_FRAMES = 20_000
 MAX_PIXELS = 8192 * 8192
+# Memory budgets of the two caches (decoded pictures, converted RGB frames).
+RAW_CACHE_BYTES = 192 << 20
+RGB_CACHE_BYTES = 160 << 20
 
 
 class _RangeFile(io.RawIOBase):
@@ -204,6 +207,7 @@ class FrameSource:
         # frame.rotation is counter-clockwise; we keep the clockwise turn that shows the picture upright.
         self.rotation = int(round(-(first.rotation or 0) / 90.0)) * 90 % 360
         self._stored_size = (first.width, first.height)
+        self._stored_pixels = first.width * first.height
         if self.rotation in (90, 270):
             self.width, self.height = first.height, first.width
         else:
@@ -350,7 +354,7 @@ class FrameSource:
             rgb = self._convert(picture)
             rgb.setflags(write=False)
             self._rgb_cache[i] = rgb
-            while len(self._rgb_cache) > self._cache_frames:
+            while len(self._rgb_cache) > max(2, min(self._cache_frames, RGB_CACHE_BYTES // rgb.nbytes)):
                 self._rgb_cache.popitem(last=False)
             return rgb
 
@@ -483,7 +487,12 @@ class _Decoder:
         self._frames = None          # generator of decoded frames in presentation order
         self._skip_before = -(1 << 62)  # disposable pictures before this PTS are not decoded
         self._last = -1              # index of the last frame the generator produced (-1: none / unknown)
-        cap = max(4, min(owner._max_gop + 2, 48)) if raw_cache is None else raw_cache
+        if raw_cache is None:
+            # A GOP's worth of decoded pictures (what stepping backwards needs), within a memory budget.
+            per_picture = max(1, owner._stored_pixels * 3 // 2 * (2 if owner._colour.bit_depth > 8 else 1))
+            cap = max(4, min(owner._max_gop + 2, 48, RAW_CACHE_BYTES // per_picture))
+        else:
+            cap = raw_cache
         self._raw_cap = cap
         self._raw: OrderedDict[int, object] = OrderedDict()
 
