@@ -97,6 +97,13 @@ def _av_errors() -> tuple[type[BaseException], ...]:
 class FrameSource:
     """Random and sequential access to the frames of one video track of a clip.
 
+    Attributes (set by ``open``): ``times`` (float64 seconds, movie time, ascending, read-only),
+    ``frame_count``, ``duration_s``, ``fps_avg``, ``width``/``height`` (as displayed, after rotation),
+    ``rotation`` (clockwise degrees applied to show the stored picture upright: 0/90/180/270), ``codec``,
+    ``video_tracks`` (dicts: index, codec, width/height as stored, frame_count, selected), ``colour``
+    (primaries/transfer/matrix/range/bit_depth used for conversion, and ``as_tagged``), ``colour_target``,
+    ``keyframe_indices``, ``stats`` (seeks/decoded/skipped/converted counters).
+
     ``frame(i)`` returns a read-only cached array (H×W×3 uint8 RGB, upright); copy it before modifying.
     Thread safety: random access (``frame``/``frame_at``) is serialised by a lock around one decoder;
     ``thumbnail`` uses a second decoder and ``iter_frames`` its own container, so a UI thread, a thumbnail
