@@ -209,3 +209,17 @@ def test_missing_output_folder_is_an_export_error(tmp_path):
     with pytest.raises(ExportError, match="folder does not exist"):
         export_still(np.zeros((8, 8, 3), np.uint8), None, tmp_path / "missing" / "x.jpg")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_xmp_orientation_and_dimensions_follow_the_pixels():
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+              b'xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:Camera="http://ns.google.com/photos/1.0/camera/" '
+              b'tiff:Orientation="6" exif:PixelXDimension="4032" Camera:MicroVideo="1" Camera:MicroVideoOffset="9">'
+              b'<exif:PixelYDimension>3024</exif:PixelYDimension></rdf:Description></rdf:RDF></x:xmpmeta>')
+    out, problems = xmp_edit.edit(packet, size=(300, 400))
+    assert problems == []
+    assert b'tiff:Orientation="1"' in out and b'exif:PixelXDimension="300"' in out
+    assert b"<exif:PixelYDimension>400</exif:PixelYDimension>" in out
+    assert b"MicroVideo" not in out
+    assert out.startswith(b"<?xpacket begin=") and out.endswith(b'<?xpacket end="w"?>')

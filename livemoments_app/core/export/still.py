@@ -228,7 +228,7 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
         skipped += rebuilt.skipped
         exif = rebuilt.data
     xmp, problems = xmp_edit.edit(meta.xmp, strip_location=options.strip_location, drop_motion=True,
-                                  motion=xmp_motion, padding=xmp_padding)
+                                  motion=xmp_motion, padding=xmp_padding, size=(width, height))
     skipped += problems
     icc = meta.icc_profile or None
     if pixels.dtype == np.uint16 and not (options.high_bit_depth and fmt in ("png", "heic")):

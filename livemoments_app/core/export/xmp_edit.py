@@ -106,12 +106,22 @@ def _new_root() -> ET.Element:
     return root
 
 
-def _fix_orientation(desc: ET.Element) -> None:
-    key = f"{{{NS_TIFF}}}Orientation"
+def _set_if_present(desc: ET.Element, key: str, value: str) -> None:
     if key in desc.attrib:
-        desc.attrib[key] = "1"
+        desc.attrib[key] = value
     for child in desc.findall(key):
-        child.text = "1"
+        child.text = value
+
+
+def _fix_layout(desc: ET.Element, size: tuple[int, int] | None) -> None:
+    """Upright pixels (Orientation 1) and, where the packet states them, the new dimensions."""
+    _set_if_present(desc, f"{{{NS_TIFF}}}Orientation", "1")
+    if size is not None:
+        width, height = (str(v) for v in size)
+        for ns, wkey, hkey in ((NS_TIFF, "ImageWidth", "ImageLength"),
+                               (NS_EXIF, "PixelXDimension", "PixelYDimension")):
+            _set_if_present(desc, f"{{{ns}}}{wkey}", width)
+            _set_if_present(desc, f"{{{ns}}}{hkey}", height)
 
 
 def _motion_description(fields: MotionFields) -> ET.Element:
@@ -134,7 +144,8 @@ def _motion_description(fields: MotionFields) -> ET.Element:
 
 
 def edit(xmp: bytes | None, *, strip_location: bool = False, drop_motion: bool = True,
-         motion: MotionFields | None = None, padding: int = PACKET_PADDING) -> tuple[bytes | None, list[str]]:
+         motion: MotionFields | None = None, padding: int = PACKET_PADDING,
+         size: tuple[int, int] | None = None) -> tuple[bytes | None, list[str]]:
     """The XMP packet to write, and the problems met (a packet that cannot be parsed is left out and reported).
 
     ``drop_motion`` removes Motion Photo / MicroVideo fields and the container directory (a plain still has no
@@ -173,7 +184,7 @@ def edit(xmp: bytes | None, *, strip_location: bool = False, drop_motion: bool =
                 if _drop(*_split(child.tag), strip_location=strip_location,
                          drop_motion=drop_motion or motion is not None):
                     desc.remove(child)
-            _fix_orientation(desc)
+            _fix_layout(desc, size)
             if len(desc) == 0 and set(desc.attrib) <= {f"{{{NS_RDF}}}about"}:
                 rdf.remove(desc)
         if motion is not None:
