@@ -188,3 +188,23 @@ def test_a_clip_whose_key_track_has_no_empty_edit_is_refused_cleanly(tmp_path):
     data[edit.offset + 4:edit.offset + 8] = struct.pack(">i", 0)      # the empty edit now plays media
     with ByteSource(bytes(data)) as src, pytest.raises(CorruptFileError, match="empty edit"):
         plan_mov_patch(src, 0.4)
+
+
+def test_sef_trailer_we_build_is_read_back_by_the_reader():
+    from livemoments_app.core.export.writeback_motion import SefBlock, build_sef
+    from livemoments_app.core.livephoto import sef
+    from livemoments_app.core.livephoto.bmff import ByteSource
+
+    blocks = [SefBlock(0x0A01, b"Image_UTC_Data", b"1705124333853"), SefBlock(0x0A30, b"MotionPhoto_Data", b""),
+              SefBlock(0x0AA1, b"MCC_Data", b"310")]
+    prefix = b"\xff\xd9" + b"x" * 37                       # whatever precedes the trailer in a file
+    motion = b"\x00\x00\x00\x18ftypmp42" + bytes(range(200))
+    trailer, motion_at = build_sef(blocks, motion)
+    data = prefix + trailer
+    parsed = sef.read_sef(ByteSource(data), 0, len(data))
+    assert parsed is not None and parsed.stale_entries == 0
+    assert [(e.type, e.name) for e in parsed.entries] == [(b.type, b.name.decode()) for b in blocks]
+    entry = parsed.find(sef.TYPE_MOTION_PHOTO)
+    assert entry.data_offset == len(prefix) + motion_at
+    assert data[entry.data_offset:entry.data_offset + entry.data_size] == motion
+    assert data[parsed.find(0x0A01).data_offset:][:13] == b"1705124333853"
