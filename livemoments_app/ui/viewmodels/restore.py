@@ -11,6 +11,8 @@ from livemoments_app.ui.imaging import Picture, upscale_like
 from livemoments_app.ui.workers import Job, Lanes
 
 SIZES = (("full", "Key photo resolution", 1.0), ("half", "Half resolution (faster)", 0.5))
+# Numeric precision of the diffusion restorer ("auto": half precision on a GPU, full on the CPU).
+PRECISIONS = (("auto", "Automatic"), ("float32", "Full (fp32, slower)"))
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
             for e in registry.available_restorers(model_dirs=model_dirs or None)]
 
 
-def _restore(live, index: int, alignment, restorer_name: str, device: str, size: float, model_dirs, progress):
+def _restore(live, index: int, alignment, restorer_name: str, device: str, size: float, model_dirs, options,
+             progress):
     from livemoments_app.core.restore import registry
     from livemoments_app.core.restore.base import RestoreRequest
 
@@ -52,7 +55,8 @@ def _restore(live, index: int, alignment, restorer_name: str, device: str, size:
     frame = live.clip.frame(index)
     restorer = registry.create(restorer_name, model_dirs=model_dirs or None)
     scale = None if size >= 1.0 else alignment.default_scale * size
-    request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=scale, device=device)
+    request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=scale, device=device,
+                             options=dict(options))
     result = restorer.restore(request, progress.sub(0.15, 0.8))
     progress.set(0.96, "Preparing the comparison")
     h, w = result.pixels.shape[:2]
@@ -76,6 +80,7 @@ class RestoreModel(QObject):
         self.selected = "classic"
         self.device = "auto"
         self.size_key = "full"
+        self.precision = "auto"
         self.model_dirs: list[str] = []
         self.results: dict[int, RestoreResult] = {}
         self.job: Job | None = None
@@ -155,8 +160,9 @@ class RestoreModel(QObject):
         live, name, device = self.live, self.selected, self.device
         size = dict((k, v) for k, _l, v in SIZES)[self.size_key]
         dirs, size_key = list(self.model_dirs), self.size_key
+        options = {"dtype": self.precision} if name != "classic" and self.precision != "auto" else {}
         job = self.lanes.work.run(
-            lambda p: _restore(live, index, alignment, name, device, size, dirs, p),
+            lambda p: _restore(live, index, alignment, name, device, size, dirs, options, p),
             name=f"Restoring frame {index + 1}")
         self.job, self.job_frame, self.fraction, self.status = job, index, 0.0, "Starting…"
         job.progressed.connect(self._on_progress)

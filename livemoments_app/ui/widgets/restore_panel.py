@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPro
                                QVBoxLayout, QWidget)
 
 from livemoments_app.ui import theme
-from livemoments_app.ui.viewmodels.restore import SIZES, RestoreModel
+from livemoments_app.ui.viewmodels.restore import PRECISIONS, SIZES, RestoreModel
 from livemoments_app.ui.viewmodels.settings import DEVICES
 from livemoments_app.ui.viewmodels.timeline import TimelineModel
 
@@ -35,7 +35,12 @@ class RestorePanel(QWidget):
         self.size_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for key, label, _v in SIZES:
             self.size_combo.addItem(label, key)
-        for combo in (self.restorer_combo, self.device_combo, self.size_combo):
+        self.precision_combo = QComboBox(self)
+        self.precision_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.precision_combo.setToolTip("Numeric precision of the diffusion model")
+        for key, label in PRECISIONS:
+            self.precision_combo.addItem(label, key)
+        for combo in (self.restorer_combo, self.device_combo, self.size_combo, self.precision_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
         self.reason = QLabel(self)
@@ -47,6 +52,8 @@ class RestorePanel(QWidget):
         form.addRow("Restorer", self.restorer_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Output", self.size_combo)
+        form.addRow("Precision", self.precision_combo)
+        self.form = form
 
         self.restore_button = QPushButton(theme.icon("restore", "#ffffff"), "  Restore frame", self)
         self.restore_button.setProperty("primary", True)
@@ -83,6 +90,8 @@ class RestorePanel(QWidget):
             lambda i: model.select(self.restorer_combo.itemData(i)))
         self.device_combo.activated.connect(lambda i: setattr(model, "device", self.device_combo.itemData(i)))
         self.size_combo.activated.connect(lambda i: setattr(model, "size_key", self.size_combo.itemData(i)))
+        self.precision_combo.activated.connect(
+            lambda i: setattr(model, "precision", self.precision_combo.itemData(i)))
         self.restore_button.clicked.connect(self.restoreRequested)
         self.cancel_button.clicked.connect(model.cancel)
         model.restorersChanged.connect(self._fill_restorers)
@@ -121,6 +130,8 @@ class RestorePanel(QWidget):
         info = m.info(m.selected)
         gpu_capable = info is not None and info.name != "classic"
         self.device_combo.setEnabled(gpu_capable and not m.running)
+        self.form.setRowVisible(self.precision_combo, gpu_capable)
+        self.precision_combo.setEnabled(not m.running)
         self.device_combo.setToolTip("" if gpu_capable else "The classic restorer runs on the CPU")
         self.restorer_combo.setEnabled(not m.running)
         self.size_combo.setEnabled(not m.running)
