@@ -178,8 +178,8 @@ def test_fusion_takes_coarse_scales_from_the_base_and_fine_ones_from_the_detail_
     rng = np.random.default_rng(2)
     detail = rng.uniform(0, 1, (64, 64, 3)).astype(np.float32)
     base = cv2.GaussianBlur(detail, (0, 0), 3) + 0.1             # soft and brighter
-    full = fuse(base, detail, np.ones((64, 64), np.float32), 3)
-    none = fuse(base, detail, np.zeros((64, 64), np.float32), 3)
+    full = fuse(base.copy(), detail.copy(), np.ones((64, 64), np.float32), 3)
+    none = fuse(base.copy(), detail.copy(), np.zeros((64, 64), np.float32), 3)
     assert np.allclose(none, base, atol=1e-5)
     assert abs(float(full.mean() - base.mean())) < 0.01          # light from the base
     assert np.abs(full - detail - 0.1).mean() < 0.05             # detail from the detail image

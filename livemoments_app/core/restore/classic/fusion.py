@@ -41,20 +41,27 @@ def fuse(base: np.ndarray, detail: np.ndarray, weight: np.ndarray, levels: int) 
     the coarsest residual (light, colour, what changed) always comes from ``base``.
 
     Laplacian bands are linear, so mixing the bands of both images equals adding the weighted bands of their
-    difference to ``base``: one pyramid instead of two."""
-    diff = detail - base
+    difference to ``base``: one pyramid instead of two. ``base`` and ``detail`` are used as work buffers."""
+    diff = np.subtract(detail, base, out=detail)     # the caller's detail buffer is not needed afterwards
     if levels <= 0:
         w = weight[..., None] if base.ndim == 3 else weight
-        return base + w * diff
+        diff *= w
+        return np.add(base, diff, out=base)
     gd = _gaussian_pyramid(diff, levels)
     gw = _weight_pyramid(weight, levels)
+    # bands fine to coarse, in place (each needs the next Gaussian level intact), then summed coarse to fine
+    for lv in range(levels):
+        np.subtract(gd[lv], _up(gd[lv + 1], gd[lv]), out=gd[lv])
+        gd[lv] *= gw[lv][..., None] if base.ndim == 3 else gw[lv]
     acc = None
     for lv in range(levels - 1, -1, -1):
-        band = gd[lv] - _up(gd[lv + 1], gd[lv])
-        w = gw[lv][..., None] if base.ndim == 3 else gw[lv]
-        band *= w
-        acc = band if acc is None else _up(acc, gd[lv]) + band
-    return base + acc
+        band = gd[lv]
+        if acc is None:
+            acc = band
+        else:
+            acc = _up(acc, band)
+            acc += band
+    return np.add(base, acc, out=base)
 
 
 def pyramid_margin(levels: int) -> int:

@@ -113,7 +113,7 @@ class ClassicRestorer:
             cmap = fit_colour_map(frame01, still_small01, geo.confidence * valid_small)
         else:
             cmap = ColourMap.identity()
-        mapped = cmap.apply(frame01)
+        mapped = cmap.apply_u8(frame)
         progress.set(0.08, "Checking where the key photo agrees")
 
         # 2. Trust: alignment confidence x photometric agreement, grown at the borders of what disagrees.
