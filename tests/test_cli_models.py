@@ -175,6 +175,20 @@ def test_download_explains_the_gated_licence(monkeypatch, tmp_path, capsys):
     assert "gated" in err and "accept" in err and "licence" in err and "HF_TOKEN" in err
 
 
+@pytest.mark.parametrize("name, status, words", [("RepositoryNotFoundError", 404, "not found or not accessible"),
+                                                  ("RevisionNotFoundError", 404, "no longer exists"),
+                                                  ("HfHubHTTPError", 500, "cannot download")])
+def test_download_other_hub_errors(monkeypatch, tmp_path, capsys, name, status, words):
+    from huggingface_hub import errors
+
+    FakeHub(error=_http_error(getattr(errors, name), status)).install(monkeypatch)
+    assert main(["models", "download", "--models", str(tmp_path), "--only", "sd3"]) == 1
+    err = capsys.readouterr().err
+    assert words in err
+    if name == "RepositoryNotFoundError":
+        assert "licence" in err  # SD3-medium is gated: a 404 usually means "not accepted / no token"
+
+
 def test_download_fails_clearly_offline(monkeypatch, tmp_path, capsys):
     import httpx2
 

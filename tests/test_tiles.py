@@ -79,7 +79,8 @@ def test_stitching_released_behaviour_and_border_fix(tiling):
     # the border rows/columns now carry the tiles' own values instead of 0
     assert np.abs(fixed[rows[0]]).mean() > 0.1
     stride = tile - meta["tile_overlap"]
-    assert np.array_equal(fixed[0, :stride], tile_list[0][0, :stride])  # covered by tile 0 alone
+    n = min(stride, size[1])
+    assert np.array_equal(fixed[0, :n], tile_list[0][0, :n])  # covered by tile 0 alone
     # top-left corner pixel lies on one tile only
     assert np.array_equal(fixed[0, 0], tile_list[0][0, 0])
 
