@@ -38,6 +38,7 @@ from livemoments_app.core.align.warp import (
     frame_to_still_map,
     grid,
     invert_field,
+    resize_matrix,
     local_density,
     output_size,
     remap_image,
@@ -58,7 +59,7 @@ class AlignOptions:
     raft_weights: str | None = None        # state dict for the RAFT estimator
     residual: bool = True                  # residual flow still -> key frame after the homography
     residual_passes: int = 1               # >1 re-warps the still and re-estimates the residual (more precise)
-    feature_side: int = 720                # long side for feature detection
+    feature_side: int = 640                # long side for feature detection
     min_inliers: int = 24
     fb_tolerance_px: float = 1.0           # forward-backward error giving confidence 0.5
     photo_tolerance: float = 0.1           # colour distance (0..1) giving confidence 0.5
@@ -222,7 +223,7 @@ class _StillRegistration:
     residual: np.ndarray | None         # frame -> still-in-frame-geometry
     residual_back: np.ndarray | None
     fb_error: np.ndarray                # residual's raw forward-backward error x texture weight
-    warped: np.ndarray                  # float32 RGB 0..1: the still in frame geometry, colour-matched to the frame
+    warped: np.ndarray                  # uint8 RGB: the still in frame geometry, colour-matched to the frame
     valid: np.ndarray                   # the still covers the pixel
     photo_distance: np.ndarray
     inliers: int
@@ -234,24 +235,21 @@ class _StillRegistration:
     seconds: float
 
 
-def _as_rgb_float(image: np.ndarray) -> np.ndarray:
+def _rgb_u8(image: np.ndarray) -> np.ndarray:
+    """8-bit RGB (alignment needs no more; 16-bit stills are reduced)."""
     a = np.asarray(image)
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
     if a.dtype == np.uint8:
-        return a.astype(np.float32) * (1.0 / 255.0)
+        return a
     if a.dtype == np.uint16:
-        return a.astype(np.float32) * (1.0 / 65535.0)
-    return a.astype(np.float32)
-
-
-def _to_u8(image: np.ndarray) -> np.ndarray:
-    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return (a >> 8).astype(np.uint8)
+    return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _warp_small(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray, residual: np.ndarray | None,
                 frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The downscaled still sampled at frame geometry through ``matrix`` (+ ``residual``); float32 RGB + valid."""
+    """The downscaled still sampled at frame geometry through ``matrix`` (+ ``residual``), and where it is valid."""
     h, w = frame_shape
     if residual is None:
         m = to_small @ np.linalg.inv(matrix)
@@ -265,7 +263,7 @@ def _warp_small(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray, res
         warped = cv2.remap(small, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     sh, sw = small.shape[:2]
     valid = (sx >= -0.5) & (sx <= sw - 0.5) & (sy >= -0.5) & (sy <= sh - 0.5)
-    return _as_rgb_float(warped), valid
+    return warped, valid
 
 
 def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions, estimator: FlowEstimator,
@@ -279,34 +277,33 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
     matrix, fm = register_features(still, frame, min_inliers=options.min_inliers, max_side=options.feature_side,
                                    path=path, frame_label=frame_label, still_small=(small, to_small))
     progress.set(0.3, "Registering the key photo")
-    frame_f = _as_rgb_float(frame)
+    small = _rgb_u8(small)
+    frame_u8 = _rgb_u8(frame)
     residual = residual_back = None
     fb = np.zeros(frame_shape, np.float32)
     refine_inliers, refine_rms = 0, float("nan")
     if options.residual:
-        warped, valid = _warp_small(small, to_small, matrix, None, frame_shape)
-        warped = conf_mod.colour_match(warped, frame_f, valid)
-        warped_u8 = _to_u8(warped)
-        residual = estimator(frame, warped_u8)
-        progress.set(0.55, "Registering the key photo")
-        residual_back = estimator(warped_u8, frame)
-        fb_raw = conf_mod.forward_backward_error(residual, residual_back)
-        # Refine the homography on the reliable residual vectors, then re-express the residual against it.
-        reliable = valid & (fb_raw < 0.5) & conf_mod.inside(residual, frame_shape, margin=2.0) & _textured(frame)
-        fit = refine_homography(residual, reliable)
+        # Refine the homography on dense flow first (half resolution is plenty: thousands of vectors are fitted
+        # by least squares), so the residual flow that follows is measured against the refined transform.
+        fit = _refine_on_flow(small, to_small, matrix, frame_u8)
         if fit is not None:
             c, refine_inliers, refine_rms = fit
             candidate = c @ matrix
             candidate /= candidate[2, 2]
             if transform_problem(candidate, still.shape[:2], frame_shape) is None:
                 matrix = candidate
-                residual, residual_back = _reexpress(residual, residual_back, c)
+        progress.set(0.45, "Registering the key photo")
+        warped, valid = _warp_small(small, to_small, matrix, None, frame_shape)
+        warped_u8 = conf_mod.colour_match(warped, frame_u8, valid)
+        residual = estimator(frame, warped_u8)
+        progress.set(0.6, "Registering the key photo")
+        residual_back = estimator(warped_u8, frame)
+        fb_raw = conf_mod.forward_backward_error(residual, residual_back)
         residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options.residual_smooth_px, prior=0.0)
         for _ in range(options.residual_passes - 1):
             progress.set(0.75, "Refining the residual flow")
             warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
-            warped = conf_mod.colour_match(warped, frame_f, valid)
-            warped_u8 = _to_u8(warped)
+            warped_u8 = conf_mod.colour_match(warped, frame_u8, valid)
             delta = estimator(frame, warped_u8)
             delta_back = estimator(warped_u8, frame)
             fb_raw = conf_mod.forward_backward_error(delta, delta_back)
@@ -316,8 +313,15 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options.residual_smooth_px, prior=0.0)
         fb = fb_raw * _texture_weight(frame)
     warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
-    warped = conf_mod.colour_match(warped, frame_f, valid & (fb < options.fb_tolerance_px))
-    photo = conf_mod.photometric_distance(warped, frame_f)
+    warped = conf_mod.colour_match(warped, frame_u8, valid & (fb < options.fb_tolerance_px))
+    work = _work_scale(frame_shape)
+    if work == 1.0:
+        photo = conf_mod.photometric_distance(warped, frame_u8)
+    else:
+        half = (frame_shape[1] // 2, frame_shape[0] // 2)
+        photo = conf_mod.photometric_distance(cv2.resize(warped, half, interpolation=cv2.INTER_AREA),
+                                              cv2.resize(frame_u8, half, interpolation=cv2.INTER_AREA), 0.75)
+        photo = cv2.resize(photo, (frame_shape[1], frame_shape[0]), interpolation=cv2.INTER_LINEAR)
     # reprojection error of the feature inliers under the final transform, in frame pixels
     reproj = float("nan")
     if len(fm.src_points):
@@ -369,6 +373,32 @@ def _texture_weight(image: np.ndarray, full_at: float = 4.0) -> np.ndarray:
     return np.clip(mag / full_at, 0.0, 1.0)
 
 
+_REFINE_DIS = DISFlow()
+
+
+def _refine_on_flow(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray, frame: np.ndarray
+                    ) -> tuple[np.ndarray, int, float] | None:
+    """Homography correction (frame pixels) from dense flow between the frame and the still warped by
+    ``matrix``, both at half resolution for large frames."""
+    h, w = frame.shape[:2]
+    f = _work_scale((h, w))
+    wh, ww = output_size((h, w), f)
+    to_work = resize_matrix(ww / w, wh / h)
+    m = to_work @ matrix
+    warped, valid = _warp_small(small, to_small, m, None, (wh, ww))
+    frame_w = frame if f == 1.0 else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
+    warped = conf_mod.colour_match(warped, frame_w, valid)
+    flow = _REFINE_DIS(frame_w, warped)
+    reliable = valid & conf_mod.inside(flow, (wh, ww), margin=2.0) & _textured(frame_w)
+    fit = refine_homography(flow, reliable, step=4)
+    if fit is None:
+        return None
+    c, n, rms = fit
+    # the correction was fitted in work pixels: express it in frame pixels
+    c = np.linalg.inv(to_work) @ c @ to_work
+    return c / c[2, 2], n, rms / f
+
+
 def _small_to_full(points: np.ndarray, to_small: np.ndarray) -> np.ndarray:
     x, y = apply_homography(np.linalg.inv(to_small), points[:, 0], points[:, 1])
     return np.stack([x, y], axis=1).astype(np.float64)
@@ -384,19 +414,6 @@ def _textured(image: np.ndarray, min_gradient: float = 4.0) -> np.ndarray:
         gx *= 255.0 if image.dtype != np.uint16 else 255.0 / 65535.0
         gy *= 255.0 if image.dtype != np.uint16 else 255.0 / 65535.0
     return np.hypot(gx, gy) >= min_gradient
-
-
-def _reexpress(residual: np.ndarray, residual_back: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Residual fields against the refined homography ``C @ M``: a warped-grid point ``r`` becomes ``C r``."""
-    h, w = residual.shape[:2]
-    gx, gy = grid((h, w))
-    rx, ry = apply_homography(c, gx + residual[..., 0], gy + residual[..., 1])
-    new_res = np.stack([rx - gx, ry - gy], axis=2)
-    # backward: new-grid r' -> key q = r + B_old(r) with r = C^-1 r'
-    ix, iy = apply_homography(np.linalg.inv(c), gx, gy)
-    b = sample_field(residual_back, ix, iy)
-    new_back = np.stack([ix + b[..., 0] - gx, iy + b[..., 1] - gy], axis=2)
-    return new_res.astype(np.float32), new_back.astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------------- stage 2
@@ -426,10 +443,9 @@ def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None,
         valid = inside & (cv2.remap(reg.valid.astype(np.uint8), qx, qy, cv2.INTER_NEAREST,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0)
         warped = cv2.remap(reg.warped, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        chosen_w = chosen if work == 1.0 else cv2.resize(chosen, (ww, wh), interpolation=cv2.INTER_AREA)
-        chosen_f = _as_rgb_float(chosen_w)
-        warped = conf_mod.colour_match(warped, chosen_f, valid & (fb < options.fb_tolerance_px))
-        photo = conf_mod.photometric_distance(warped, chosen_f, blur_sigma=1.5 * work)
+        chosen_w = _rgb_u8(chosen if work == 1.0 else cv2.resize(chosen, (ww, wh), interpolation=cv2.INTER_AREA))
+        warped = conf_mod.colour_match(warped, chosen_w, valid & (fb < options.fb_tolerance_px))
+        photo = conf_mod.photometric_distance(warped, chosen_w, blur_sigma=1.5 * work)
         if work != 1.0:
             conf_w = conf_mod.confidence_map(fb, photo, valid, options.fb_tolerance_px, options.photo_tolerance)
             confidence = np.clip(cv2.resize(conf_w, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)

@@ -50,41 +50,44 @@ def _as_float(image: np.ndarray) -> np.ndarray:
 
 def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None,
                  max_samples: int = 20_000) -> np.ndarray:
-    """``src`` (float32 RGB, 0..1) after a per-channel affine map fitted to ``ref`` on ``mask``.
+    """``src`` after a per-channel affine map fitted to ``ref`` on ``mask``: uint8 in, uint8 out (through a
+    lookup table); anything else in, float32 RGB 0..1 out.
 
-    The still and the clip differ by tone curve and white balance, not by content; the fit uses lightly blurred
-    images and is refitted once without the worst 20 % of pixels so moving objects do not bias it."""
-    s = _as_float(src)
-    r = _as_float(ref)
-    # fit on a 4x area-downscaled copy: the mapping is global, and averaging removes noise and small shifts
-    h, w = s.shape[:2]
+    The still and the clip differ by tone curve and white balance, not by content; the fit uses 4x
+    area-downscaled images (the mapping is global; averaging removes noise and small shifts) and is refitted once
+    without the worst 20 % of pixels so moving objects do not bias it."""
+    h, w = src.shape[:2]
     size = (max(1, w // 4), max(1, h // 4))
-    sb = cv2.resize(s, size, interpolation=cv2.INTER_AREA)
-    rb = cv2.resize(r, size, interpolation=cv2.INTER_AREA)
+    sb = _as_float(cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA))
+    rb = _as_float(cv2.resize(np.asarray(ref), size, interpolation=cv2.INTER_AREA))
     m = np.ones((h, w), np.uint8) if mask is None else mask.astype(np.uint8)
     m = cv2.resize(m * 255, size, interpolation=cv2.INTER_AREA) >= 255
     idx = np.flatnonzero(m.ravel())
-    if idx.size < 50:
-        return s
-    if idx.size > max_samples:
-        idx = idx[:: idx.size // max_samples + 1]
-    gains = np.ones(s.shape[2], np.float32)
-    offsets = np.zeros(s.shape[2], np.float32)
-    for c in range(s.shape[2]):
-        x = sb[..., c].ravel()[idx]
-        y = rb[..., c].ravel()[idx]
-        keep = np.ones(x.size, bool)
-        a, b = 1.0, 0.0
-        for _ in range(2):
-            xs, ys = x[keep], y[keep]
-            vx = float(np.var(xs))
-            a = float(np.cov(xs, ys, bias=True)[0, 1] / vx) if vx > 1e-8 else 1.0
-            a = min(max(a, 0.2), 5.0)
-            b = float(np.mean(ys) - a * np.mean(xs))
-            res = np.abs(a * x + b - y)
-            keep = res <= np.quantile(res, 0.8)
-        gains[c], offsets[c] = a, b
-    out = s * gains + offsets
+    channels = sb.shape[2]
+    gains = np.ones(channels, np.float32)
+    offsets = np.zeros(channels, np.float32)
+    if idx.size >= 50:
+        if idx.size > max_samples:
+            idx = idx[:: idx.size // max_samples + 1]
+        for c in range(channels):
+            x = sb[..., c].ravel()[idx]
+            y = rb[..., c].ravel()[idx]
+            keep = np.ones(x.size, bool)
+            a, b = 1.0, 0.0
+            for _ in range(2):
+                xs, ys = x[keep], y[keep]
+                vx = float(np.var(xs))
+                a = float(np.cov(xs, ys, bias=True)[0, 1] / vx) if vx > 1e-8 else 1.0
+                a = min(max(a, 0.2), 5.0)
+                b = float(np.mean(ys) - a * np.mean(xs))
+                res = np.abs(a * x + b - y)
+                keep = res <= np.quantile(res, 0.8)
+            gains[c], offsets[c] = a, b
+    if src.dtype == np.uint8:
+        levels = np.arange(256, dtype=np.float32)[:, None] / 255.0
+        lut = np.clip((levels * gains + offsets) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return cv2.LUT(np.ascontiguousarray(src), lut.reshape(256, 1, channels))
+    out = _as_float(src) * gains + offsets
     return np.clip(out, 0.0, 1.0, out=out)
 
 
