@@ -90,7 +90,7 @@ def test_open_every_decodable_sample(qtbot, window, tmp_path, name):
     assert ws.timeline.current == ws.timeline.key_index == live.key_frame_index
     assert window.pages.currentIndex() == 1
     assert path.name in window.windowTitle()
-    qtbot.waitUntil(lambda: len(ws.frames.thumbnails) == ws.timeline.frame_count, timeout=30000)
+    qtbot.waitUntil(lambda: len(ws.frames.thumbnails) >= 4, timeout=30000)   # the filmstrip is filling in
     # The frame on screen is the decoded key frame, not a placeholder.
     assert not ws.frames.picture.is_placeholder
     assert (ws.frames.picture.width, ws.frames.picture.height) == (live.clip.width, live.clip.height)

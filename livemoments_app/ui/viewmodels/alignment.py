@@ -25,7 +25,8 @@ MODE_HELP = {
     "checkerboard": "Alternating squares of the frame and the warped key photo: edges should continue across.",
     "edges": "Edges of the frame in magenta and of the key photo in green: white where they line up.",
     "flow": "How each pixel moved between the key moment and this frame (colour = direction, strength = distance).",
-    "confidence": "Where the key photo can be trusted: bright is aligned, dark is not (motion, occlusion, edges).",
+    "confidence": "Where the key photo can be trusted: green is aligned, yellow uncertain, red not (motion, "
+                  "occlusion, or outside the key photo).",
 }
 _CACHE = 6
 _DEBOUNCE_MS = 120
