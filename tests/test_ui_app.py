@@ -206,6 +206,7 @@ def test_restore_compare_and_export(qtbot, window, tmp_path):
         screenshot(window, tmp_path, "restore_running")
     result = ws.restore.results[chosen]
     assert ws.view == "compare" and ws.compare.available
+    assert window.timeline_bar.filmstrip.restored == {chosen}
     after = result.image.pixels
     assert (result.after.width, result.after.height) == (after.shape[1], after.shape[0])
     assert (result.before.width, result.before.height) == (result.after.width, result.after.height)

@@ -88,6 +88,9 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         self._update_enabled()
         ws.compare.picturesChanged.connect(self._update_enabled)
+        strip = self.timeline_bar.filmstrip
+        ws.restore.resultReady.connect(lambda _i: strip.set_restored(ws.restore.results))
+        ws.document.opened.connect(lambda _l: strip.set_restored(()))
         self._restore_window_state()
         # Checking restorers may import torch: do it in the background once the window is up.
         QTimer.singleShot(0, ws.restore.load_restorers)

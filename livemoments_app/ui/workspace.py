@@ -154,6 +154,7 @@ class Workspace(QObject):
     def shutdown(self) -> None:
         self.timeline.stop()
         self.lanes.cancel_all()
-        self.lanes.shutdown(3000)
+        # Cancellation is cooperative: a diffusion step may take seconds to reach its next check.
+        self.lanes.shutdown(15000)
         if self.document.live is not None:
             self.document.live.close()

@@ -23,6 +23,7 @@ class Filmstrip(QWidget):
         super().__init__(parent)
         self.timeline = timeline
         self.frames = frames
+        self.restored: set[int] = set()      # frames with a restored result (drawn as dots under the ticks)
         self.setMinimumHeight(96)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
@@ -108,6 +109,14 @@ class Filmstrip(QWidget):
         for t in self.timeline.times:
             x = round(self._x_of_time(float(t))) + 0.5
             painter.drawLine(QPointF(x, y0), QPointF(x, y0 + _TICKS_H - 3))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(CHOSEN_COLOUR)
+        for index in self.restored:
+            painter.drawEllipse(QPointF(self.x_of_index(index), y0 + 2), 3, 3)
+
+    def set_restored(self, indices) -> None:
+        self.restored = set(indices)
+        self.update()
 
     def _paint_marker(self, painter: QPainter, index: int, colour: QColor, _name: str) -> None:
         if index < 0:
