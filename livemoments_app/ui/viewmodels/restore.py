@@ -197,6 +197,7 @@ class RestoreModel(QObject):
         self.fraction = 1.0
         self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
         self.resultReady.emit(index)
+        self.stateChanged.emit()
 
     def _set_status(self, text: str) -> None:
         self.status = text
