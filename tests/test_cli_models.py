@@ -267,3 +267,69 @@ def test_manifest_pins_the_revisions():
     assert (sd3["repo_id"], sd3["revision"]) == ("stabilityai/stable-diffusion-3-medium-diffusers",
                                                  "ea42f8cef0f178587cf766dc8129abd379c90671")
     assert sd3["gated"] and not lm["gated"]
+
+
+def _tiny_sd3_text_encoders(root: Path) -> None:
+    """A tiny SD3-medium diffusers folder with random CLIP-L/CLIP-G/T5 encoders and real tokenizers."""
+    from tokenizers import Tokenizer, models as tok_models, pre_tokenizers
+    from transformers import (CLIPTextConfig, CLIPTextModelWithProjection, CLIPTokenizer, T5Config, T5EncoderModel,
+                              T5TokenizerFast)
+
+    from livemoments_app.core.restore.livemoments import tiny
+
+    torch.manual_seed(0)
+    src = root / "src"
+    src.mkdir(parents=True)
+    (src / "vocab.json").write_text(json.dumps({"<|startoftext|>": 0, "<|endoftext|>": 1, "!": 2, "a</w>": 3}))
+    (src / "merges.txt").write_text("#version: 0.2\n")
+    for sub, pad in (("", "<|endoftext|>"), ("_2", "!")):
+        CLIPTokenizer(str(src / "vocab.json"), str(src / "merges.txt"), pad_token=pad,
+                      model_max_length=77).save_pretrained(root / f"tokenizer{sub}")
+        cfg = CLIPTextConfig(vocab_size=4, hidden_size=8, intermediate_size=16, num_hidden_layers=2,
+                             num_attention_heads=2, projection_dim=8, max_position_embeddings=77, bos_token_id=0,
+                             eos_token_id=1, pad_token_id=1)
+        CLIPTextModelWithProjection(cfg).save_pretrained(root / f"text_encoder{sub}")
+    t5 = Tokenizer(tok_models.Unigram([("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("\u2581", -1.0)], unk_id=2))
+    t5.pre_tokenizer = pre_tokenizers.Metaspace()
+    t5.save(str(src / "t5.json"))
+    T5TokenizerFast(tokenizer_file=str(src / "t5.json"), eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+                    extra_ids=0, model_max_length=512).save_pretrained(root / "tokenizer_3")
+    T5EncoderModel(T5Config(vocab_size=4, d_model=32, d_kv=8, d_ff=64, num_layers=1,
+                            num_heads=2)).save_pretrained(root / "text_encoder_3")
+    index = {"_class_name": "StableDiffusion3Pipeline", "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+             "text_encoder": ["transformers", "CLIPTextModelWithProjection"],
+             "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"],
+             "text_encoder_3": ["transformers", "T5EncoderModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+             "tokenizer_2": ["transformers", "CLIPTokenizer"], "tokenizer_3": ["transformers", "T5TokenizerFast"],
+             "transformer": ["diffusers", "SD3Transformer2DModel"], "vae": ["diffusers", "AutoencoderKL"],
+             "image_encoder": [None, None], "feature_extractor": [None, None]}
+    (root / "model_index.json").write_text(json.dumps(index))
+    (root / "scheduler").mkdir()
+    (root / "scheduler" / "scheduler_config.json").write_text(json.dumps(tiny.SCHEDULER))
+    import shutil
+    shutil.rmtree(src)
+
+
+def test_prepare_runs_the_real_text_encoders_path(monkeypatch, tmp_path, capsys):
+    """`prepare` end to end through diffusers' encode_prompt, with tiny random text encoders."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("diffusers")
+    _tiny_sd3_text_encoders(tmp_path / "sd3")
+    manifest = manage.load_manifest()
+    manifest["derived"].update(t5_max_sequence_length=8,
+                               shapes={"prompt_embeds.pt": [1, 85, 32], "pooled_prompt_embeds.pt": [1, 16]})
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv(manage.MANIFEST_ENV, str(tmp_path / "manifest.json"))
+    monkeypatch.setattr(manage, "available_memory", lambda: 64 * manage.GiB)
+    assert main(["models", "prepare", "--models", str(tmp_path)]) == 0, capsys.readouterr().err
+    lm = tmp_path / "livemoments"
+    prompt = torch.load(lm / "prompt_embeds.pt", weights_only=True)
+    pooled = torch.load(lm / "pooled_prompt_embeds.pt", weights_only=True)
+    assert prompt.shape == (1, 85, 32) and pooled.shape == (1, 16)
+    # CLIP token embeddings are zero-padded from 8 + 8 to the T5 width; the T5 part follows the 77 CLIP tokens
+    assert torch.all(prompt[:, :77, 16:] == 0) and prompt[:, :77, :16].abs().sum() > 0
+    assert prompt[:, 77:].abs().sum() > 0
+    again = manage.encode_empty_prompt(tmp_path / "sd3", 8)
+    assert torch.equal(again[0], prompt) and torch.equal(again[1], pooled)
+    record = json.loads((lm / "prompt_embeds.json").read_text())
+    assert record["versions"]["transformers"] and record["files"]["pooled_prompt_embeds.pt"]["shape"] == [1, 16]
