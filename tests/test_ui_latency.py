@@ -3,7 +3,6 @@ and the demo photo opens from the start screen. Uses the generated demo photo (s
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -16,7 +16,6 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
 
-from livemoments_app.core.jobs import Cancelled  # noqa: E402
 from livemoments_app.ui.errors import install_hooks, reporter, restore_hooks  # noqa: E402
 from livemoments_app.ui.imaging import Picture, rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.latency import LatencyProbe  # noqa: E402

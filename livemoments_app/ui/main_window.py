@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QSplitter, QSta
                                QVBoxLayout, QWidget)
 
 from livemoments_app.ui import actions as actions_mod
-from livemoments_app.ui import theme
 from livemoments_app.ui.errors import ErrorReporter
 from livemoments_app.ui.viewmodels.document import split_still_and_video
 from livemoments_app.ui.viewmodels.settings import SettingsModel
