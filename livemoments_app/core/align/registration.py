@@ -64,19 +64,26 @@ def _normalised_gray(image: np.ndarray, max_side: int) -> tuple[np.ndarray, floa
 
 
 def match_features(src: np.ndarray, dst: np.ndarray, *, max_side: int = 720, n_features: int = 3000,
-                   ratio: float = 0.8, ransac_px: float = 3.0) -> FeatureMatch:
-    """Homography ``src -> dst`` (pixel coordinates of the given images) from SIFT matches; ``inliers`` is 0 when
-    there are too few matches to fit one. Features are computed with the long side reduced to ``max_side``."""
+                   ratio: float = 0.8, ransac_px: float = 3.0, detector: str = "sift") -> FeatureMatch:
+    """Homography ``src -> dst`` (pixel coordinates of the given images) from ``detector`` ("sift" or "orb")
+    matches; ``inliers`` is 0 when there are too few matches to fit one. Features are computed with the long side
+    reduced to ``max_side``."""
     cv2.setRNGSeed(20260412)   # matching and RANSAC are randomised: one photo must always align the same way
     gs, fs = _normalised_gray(src, max_side)
     gd, fd = _normalised_gray(dst, max_side)
-    sift = cv2.SIFT_create(nfeatures=n_features, contrastThreshold=0.02)
-    ks, ds = sift.detectAndCompute(gs, None)
-    kd, dd = sift.detectAndCompute(gd, None)
+    if detector == "orb":
+        feat = cv2.ORB_create(n_features, scaleFactor=1.2, nlevels=6, fastThreshold=10)
+    else:
+        feat = cv2.SIFT_create(nfeatures=n_features, contrastThreshold=0.02)
+    ks, ds = feat.detectAndCompute(gs, None)
+    kd, dd = feat.detectAndCompute(gd, None)
     counts = (len(ks), len(kd))
     if ds is None or dd is None or min(counts) < 8:
         return _no_match(counts)
-    pairs = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64}).knnMatch(ds, dd, k=2)
+    if detector == "orb":
+        pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(ds, dd, k=2)
+    else:
+        pairs = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64}).knnMatch(ds, dd, k=2)
     good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < ratio * n.distance]
     if len(good) < 8:
         return _no_match(counts, len(good))
@@ -169,7 +176,8 @@ def transform_problem(matrix: np.ndarray, still_shape: tuple[int, int], frame_sh
     return None
 
 
-FEATURELESS_KEYPOINTS = 150   # fewer keypoints than this in either image: a scene with nothing to misalign
+FEATURELESS_KEYPOINTS = 150   # fewer SIFT keypoints than this in either image: a scene with nothing to misalign
+ORB_ENOUGH = 150              # ORB inliers that make the SIFT pass unnecessary
 
 
 def register_features(still: np.ndarray, frame: np.ndarray, *, min_inliers: int = 24, max_side: int = 720,
@@ -183,7 +191,13 @@ def register_features(still: np.ndarray, frame: np.ndarray, *, min_inliers: int 
     Raises AlignmentError ("could not align ...") when a textured scene's features do not support a plausible
     transform (another scene, another moment)."""
     small, to_small = still_small if still_small is not None else downscale_still(still, frame.shape[:2])
-    fm = match_features(small, frame, max_side=max_side)
+    # ORB is ~4x cheaper than SIFT and finds plenty on ordinary scenes (the dense refinement that follows gives
+    # the precision); SIFT is the fallback for dark, low-contrast or hard scenes.
+    fm = match_features(small, frame, max_side=max_side, detector="orb")
+    if fm.inliers < max(min_inliers, ORB_ENOUGH):
+        sift = match_features(small, frame, max_side=max_side, detector="sift")
+        if sift.inliers >= fm.inliers or min(sift.keypoints) < FEATURELESS_KEYPOINTS:
+            fm = sift
     if fm.inliers < min_inliers:
         if min(fm.keypoints) < FEATURELESS_KEYPOINTS:
             fm = _featureless(small, frame, fm)
