@@ -45,6 +45,17 @@ class LiveMomentsModels:
         return self.latent_factor * self.transformer.config.patch_size
 
 
+def dtype_kwargs(dtype) -> dict:
+    """``from_pretrained``'s dtype argument: ``dtype`` in recent diffusers, ``torch_dtype`` before (0.32.x)."""
+    try:
+        from diffusers.utils import deprecation_utils
+        if hasattr(deprecation_utils, "_resolve_dtype"):
+            return {"dtype": dtype}
+    except ImportError:
+        pass
+    return {"torch_dtype": dtype}
+
+
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
@@ -164,7 +175,7 @@ def load_vae(folder: Path, dtype: torch.dtype, problems: list[str]):
     from diffusers import AutoencoderKL
 
     try:
-        vae = AutoencoderKL.from_pretrained(str(folder), torch_dtype=dtype, low_cpu_mem_usage=False)
+        vae = AutoencoderKL.from_pretrained(str(folder), low_cpu_mem_usage=False, **dtype_kwargs(dtype))
     except (OSError, ValueError, RuntimeError) as exc:
         problems.append(f"{folder}: cannot load the VAE ({str(exc).splitlines()[0]})")
         return None

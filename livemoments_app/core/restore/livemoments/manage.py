@@ -224,8 +224,10 @@ def encode_empty_prompt(sd3_root: Path, max_sequence_length: int):
     import torch
     from diffusers import StableDiffusion3Pipeline
 
+    from .loader import dtype_kwargs
+
     pipe = StableDiffusion3Pipeline.from_pretrained(str(sd3_root), transformer=None, vae=None,
-                                                    torch_dtype=torch.float32)
+                                                    **dtype_kwargs(torch.float32))
     with torch.inference_mode():
         prompt, _neg, pooled, _neg_pooled = pipe.encode_prompt(
             prompt="", prompt_2="", prompt_3="", device=torch.device("cpu"), num_images_per_prompt=1,
