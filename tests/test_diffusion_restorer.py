@@ -213,3 +213,15 @@ def test_availability_reasons(checkpoint, monkeypatch, tmp_path):
 def test_bad_tile_size_is_refused(pair, checkpoint):
     with pytest.raises(errors.RestoreError, match="multiple of 16"):
         lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint, tile=72), Progress())
+
+
+def test_sixteen_bit_still_gives_sixteen_bit_output(pair, checkpoint):
+    still, frame, alignment = pair
+    r = lm_restorer.LiveMomentsRestorer()
+    out8 = r.restore(_request(pair, checkpoint), Progress()).pixels
+    req16 = base.RestoreRequest(still=still.astype(np.uint16) * 257, frame=frame, alignment=alignment, scale=SCALE,
+                                device="cpu", options={**OPTIONS, "models": str(checkpoint)})
+    out16 = r.restore(req16, Progress()).pixels
+    assert out16.dtype == np.uint16 and out16.shape == out8.shape
+    # same picture; the 8-bit path quantises (and truncates) along the way, the 16-bit one does not
+    assert np.abs(out16.astype(float) / 257 - out8).mean() < 1.5
