@@ -266,6 +266,43 @@ def test_heif_item_outside_the_file_is_refused():
         heif.exif_payload(ByteSource(b"x" * 100, path="a.heic"), {1: item})
 
 
+def _heif_meta(xmp_links: dict[int, list[int]], primary: int = 1) -> tuple[bytes, dict[int, bytes]]:
+    """A HEIF 'meta' box: image items 1 and 2, one XMP 'mime' item per key of ``xmp_links`` (its 'cdsc' targets)."""
+    packets = {item_id: f"<x:xmpmeta>item {item_id}</x:xmpmeta>".encode() for item_id in xmp_links}
+    infe = [full(b"infe", 2, struct.pack(">HH4s", i, 0, b"hvc1") + b"\0") for i in (1, 2)]
+    infe += [full(b"infe", 2, struct.pack(">HH4s", i, 0, b"mime") + b"\0application/rdf+xml\0")
+             for i in packets]
+    iinf = full(b"iinf", 0, struct.pack(">H", len(infe)) + b"".join(infe))
+    refs = b"".join(box(b"cdsc", struct.pack(">HH", i, len(to)) + b"".join(struct.pack(">H", t) for t in to))
+                    for i, to in xmp_links.items() if to)
+    idat_payload = b"".join(packets.values())
+    locs, at = [], 0
+    for i, packet in packets.items():     # iloc version 1, construction method 1 (in 'idat'), 4-byte fields
+        locs.append(struct.pack(">HHHIHII", i, 1, 0, 0, 1, at, len(packet)))
+        at += len(packet)
+    iloc = full(b"iloc", 1, bytes([0x44, 0x40]) + struct.pack(">H", len(locs)) + b"".join(locs))
+    meta = full(b"meta", 0, full(b"pitm", 0, struct.pack(">H", primary)) + iinf + full(b"iref", 0, refs)
+                + iloc + box(b"idat", idat_payload))
+    return box(b"ftyp", b"heic\0\0\0\0") + meta, packets
+
+
+@pytest.mark.parametrize("links, expected", [
+    ({3: [2], 4: [1]}, [4]),          # the gain map's XMP first in the file: still the primary's is chosen
+    ({3: [2]}, []),                   # only another image's XMP: the primary has none
+    ({3: []}, [3]),                   # unlinked XMP describes the file, so it is the primary's too
+])
+def test_heif_xmp_is_the_primary_items(links, expected):
+    from livemoments_app.core.livephoto import heif
+
+    data, packets = _heif_meta(links)
+    src = ByteSource(data)
+    all_items = heif.items(src)
+    assert heif.primary_item_id(src) == 1
+    assert all_items[3].describes == links[3]
+    assert heif.xmp_payloads(src, all_items, heif.primary_item_id(src)) == [packets[i] for i in expected]
+    assert len(heif.xmp_payloads(src, all_items)) == len(links)     # without a primary: every packet
+
+
 def test_second_app1_xmp_block_is_read(tmp_path):
     from livemoments_app.core.livephoto import LiveFormat, inspect_live_photo
     from livemoments_app.core.synth import write_motion_photo_jpeg

@@ -93,6 +93,15 @@ def test_apple_still_metadata_is_kept():
     assert jpeg.still.mime == "image/jpeg" and jpeg.still.exif[:2] in (b"MM", b"II")
 
 
+def test_still_xmp_is_the_primary_images():
+    # IMG_4394's only XMP item is linked ('cdsc') to the HDR gain map (item 63), not to the primary (49):
+    # exiftool -XMP:all lists only HDRGainMap tags for it, so the photo itself has no XMP.
+    assert _open("apple_iphone15pro_IMG_4394.HEIC").still.xmp is None
+    for name in ("samsung_s22_oneui6_motionphoto.heic", "libmphoto_heic_motionphoto_pixel4video.heic"):
+        xmp = _open(name).still.xmp
+        assert xmp is not None and b"MotionPhoto" in xmp and b"HDRGainMap" not in xmp, name
+
+
 def test_key_time_is_nearest_not_floor():
     live = _open("apple_iphone6s_0FFBE909.jpeg")
     times = live.clip.times

@@ -1,4 +1,8 @@
-"""HEIF item table (meta/iinf + meta/iloc): find the Exif and XMP items of a HEIC without decoding it."""
+"""HEIF item table (meta/iinf + iloc + iref + pitm): find the primary image's Exif and XMP without decoding it.
+
+A HEIC holds metadata items for several images (Apple stores the HDR gain map's own XMP); an item's 'cdsc'
+reference says which image it describes, so the primary's metadata is the one linked to the 'pitm' item.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ class HeifItem:
     content_type: str = ""
     construction_method: int = 0
     extents: list[tuple[int, int]] = field(default_factory=list)   # (absolute offset, length)
+    describes: list[int] = field(default_factory=list)   # 'cdsc' targets: the items this metadata is about
 
 
 def _cstring(cur: bmff._Cursor) -> str:
@@ -88,8 +93,35 @@ def _parse_iloc(src: ByteSource, box: Box, idat: Box | None) -> dict[int, tuple[
     return out
 
 
+def _parse_iref(src: ByteSource, box: Box) -> list[tuple[str, int, list[int]]]:
+    """(reference type, from item, to items) of an 'iref' box; version 0 uses 16-bit item ids, 1 uses 32-bit."""
+    version, _ = bmff.full_box_header(src, box)
+    width = 2 if version == 0 else 4
+    out = []
+    for n, ref in enumerate(bmff.children(src, box)):
+        if n >= MAX_ITEMS:
+            break
+        cur = bmff._Cursor(bmff.payload(src, ref, 1 << 20), src, f"'{ref.type}' reference")
+        from_id = cur.uint(width)
+        count = cur.u16()
+        out.append((ref.type, from_id, [cur.uint(width) for _ in range(min(count, cur.remaining // width))]))
+    return out
+
+
+def primary_item_id(src: ByteSource, meta: Box | None = None) -> int | None:
+    """The 'pitm' item (the image a viewer shows), or None when the file does not say."""
+    meta = meta or bmff.find(src, "meta")
+    if meta is None:
+        return None
+    pitm = next((b for b in bmff.children(src, meta) if b.type == "pitm"), None)
+    if pitm is None:
+        return None
+    cur, version, _ = bmff._full(src, pitm)
+    return cur.u16() if version == 0 else cur.u32()
+
+
 def items(src: ByteSource, meta: Box | None = None) -> dict[int, HeifItem]:
-    """Items of the top-level 'meta' box, with their locations (checked later, at read time)."""
+    """Items of the top-level 'meta' box, with their locations (checked later, at read time) and references."""
     meta = meta or bmff.find(src, "meta")
     if meta is None:
         return {}
@@ -112,7 +144,17 @@ def items(src: ByteSource, meta: Box | None = None) -> dict[int, HeifItem]:
         for item_id, (method, extents) in _parse_iloc(src, iloc, idat).items():
             item = result.setdefault(item_id, HeifItem(item_id))
             item.construction_method, item.extents = method, extents
+    iref = next((b for b in kids if b.type == "iref"), None)
+    if iref is not None:
+        for ref_type, from_id, to_ids in _parse_iref(src, iref):
+            if ref_type == "cdsc" and from_id in result:
+                result[from_id].describes.extend(to_ids)
     return result
+
+
+def _about(item: HeifItem, primary: int | None) -> bool:
+    """Metadata of the primary image: linked to it, or linked to nothing (then it describes the file)."""
+    return primary is None or not item.describes or primary in item.describes
 
 
 def read_item(src: ByteSource, item: HeifItem, limit: int = 32 << 20) -> bytes:
@@ -124,12 +166,12 @@ def read_item(src: ByteSource, item: HeifItem, limit: int = 32 << 20) -> bytes:
     return b"".join(src.read(off, length) for off, length in item.extents)
 
 
-def exif_payload(src: ByteSource, all_items: dict[int, HeifItem]) -> bytes | None:
-    """The EXIF (TIFF header onwards) of the first 'Exif' item."""
+def exif_payload(src: ByteSource, all_items: dict[int, HeifItem], primary: int | None = None) -> bytes | None:
+    """The EXIF (TIFF header onwards) of the first 'Exif' item about the primary image."""
     from livemoments_app.core.livephoto.tiff import strip_exif_prefix
 
     for item in all_items.values():
-        if item.type != "Exif" or not item.extents:
+        if item.type != "Exif" or not item.extents or not _about(item, primary):
             continue
         data = read_item(src, item)
         if len(data) < 4:
@@ -148,6 +190,8 @@ def exif_payload(src: ByteSource, all_items: dict[int, HeifItem]) -> bytes | Non
     return None
 
 
-def xmp_payloads(src: ByteSource, all_items: dict[int, HeifItem]) -> list[bytes]:
+def xmp_payloads(src: ByteSource, all_items: dict[int, HeifItem], primary: int | None = None) -> list[bytes]:
+    """XMP packets about the primary image (with ``primary=None``: every packet in the file)."""
     return [read_item(src, item, 8 << 20) for item in all_items.values()
-            if item.type == "mime" and item.content_type.split(";")[0].strip() == XMP_MIME and item.extents]
+            if item.type == "mime" and item.content_type.split(";")[0].strip() == XMP_MIME and item.extents
+            and _about(item, primary)]

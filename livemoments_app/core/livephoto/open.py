@@ -232,8 +232,10 @@ def _jpeg_meta(src: ByteSource, meta: StillMeta) -> None:
 
 def _heif_meta(src: ByteSource, meta: StillMeta) -> None:
     items = heif.items(src)
-    meta.exif = heif.exif_payload(src, items)
-    packets = heif.xmp_payloads(src, items)
+    primary = heif.primary_item_id(src)
+    meta.exif = heif.exif_payload(src, items, primary)
+    # Only the primary's XMP: an iPhone HEIC's other packet describes its HDR gain map, not the photo.
+    packets = heif.xmp_payloads(src, items, primary)
     meta.xmp_packet = packets[0] if packets else None
     meta.xmp = xmp_mod.parse_xmp(packets, src.path)
     boxes = samsung.heic_boxes(src)
