@@ -225,3 +225,25 @@ def test_sixteen_bit_still_gives_sixteen_bit_output(pair, checkpoint):
     assert out16.dtype == np.uint16 and out16.shape == out8.shape
     # same picture; the 8-bit path quantises (and truncates) along the way, the 16-bit one does not
     assert np.abs(out16.astype(float) / 257 - out8).mean() < 1.5
+
+
+def test_weights_that_do_not_fit_are_loaded_for_offloading(pair, checkpoint, monkeypatch):
+    real = lm_restorer.LiveMomentsRestorer._load
+    plans = []
+
+    def load(self, paths, plan):
+        plans.append(plan.memory_mode)
+        if plan.memory_mode == "default":
+            raise torch.OutOfMemoryError("simulated")
+        return real(self, paths, plan)
+
+    monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_load", load)
+    out = lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
+    assert plans == ["default", "low"] and out.info["memory_mode"] == "low"
+
+    def never(self, paths, plan):
+        raise torch.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_load", never)
+    with pytest.raises(errors.RestoreError, match="do not fit"):
+        lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())

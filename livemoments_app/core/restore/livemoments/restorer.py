@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +95,7 @@ class LiveMomentsRestorer:
 
         progress.set(0.0, "Loading LiveMoments weights")
         plan = self._plan(request, opts, paths)
-        models = self._load(paths, plan)
+        models, plan = self._load_or_offload(paths, plan)
         self._check_tile(models, run.tile, run.overlap)
         progress.set(0.08, "Preparing reference and flows")
         scale = request.scale if request.scale is not None else request.alignment.default_scale
@@ -138,6 +138,30 @@ class LiveMomentsRestorer:
                                 opts.get("tiles_per_batch"))
         except ValueError as exc:
             raise RestoreError(f"LiveMoments cannot run here: {exc}") from None
+
+    def _load_or_offload(self, paths: ModelPaths, plan: devices.DevicePlan):
+        """Loads for ``plan``; when the weights do not fit on the device, loads for the low-memory mode instead."""
+        import torch
+
+        try:
+            return self._load(paths, plan), plan
+        except torch.OutOfMemoryError:
+            unload()
+            _free_device(plan.device)
+            if plan.memory_mode == "low":
+                raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory") from None
+            low = replace(plan, memory_mode="low", tiles_per_batch=1, reason="weights did not fit: offloading")
+            try:
+                return self._load(paths, low), low
+            except torch.OutOfMemoryError:
+                unload()
+                _free_device(plan.device)
+                raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory, even "
+                                   "offloading one branch at a time") from None
+        except MemoryError:
+            unload()
+            raise RestoreError("not enough memory to load the LiveMoments weights (about 9 GB in half "
+                               "precision, 17 GB in float32)") from None
 
     def _load(self, paths: ModelPaths, plan: devices.DevicePlan):
         from . import loader
