@@ -33,9 +33,13 @@ TARGET_S = 5.0
 TARGET_MB = 2048.0
 
 
-def run_restore(reference: str, target: str, output: str, restorer: str) -> dict:
-    """One end-to-end restoration (what a child process runs); returns stage timings."""
+def run_restore(reference: str, target: str, output: str, restorer: str, align_passes: int = 0) -> dict:
+    """One end-to-end restoration (what a child process runs); returns stage timings. ``align_passes`` > 0
+    overrides the aligner's residual passes for plain pairs (0: its default)."""
     from livemoments_app.cli.restore import RestoreJob, restore_job, write_result
+    from dataclasses import replace
+
+    from livemoments_app.core.align.alignment import PAIR_OPTIONS
     from livemoments_app.core.jobs import Progress
 
     stages: dict[str, float] = {}
@@ -49,8 +53,9 @@ def run_restore(reference: str, target: str, output: str, restorer: str) -> dict
             last[0], last[1] = now, text
 
     t0 = time.perf_counter()
-    outcome = restore_job(RestoreJob(reference=Path(reference), target=Path(target), restorer=restorer),
-                          Progress(on_progress))
+    options = replace(PAIR_OPTIONS, residual_passes=align_passes) if align_passes > 0 else None
+    outcome = restore_job(RestoreJob(reference=Path(reference), target=Path(target), restorer=restorer,
+                                     align_options=options), Progress(on_progress))
     on_progress(1.0, "Writing")
     write_result(outcome, output, overwrite=True, fmt="jpeg")
     on_progress(1.0, "done")
@@ -110,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--restorer", default="classic")
     parser.add_argument("--no-48mp", action="store_true")
+    parser.add_argument("--align-passes", type=int, default=0,
+                        help="residual passes of the pair aligner (0: its default, which is 2)")
     args = parser.parse_args(argv)
     if not SAMPLE.exists():
         print(f"{SAMPLE} is absent: this benchmark needs the real iPhone sample", file=sys.stderr)
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         size = None
         for i in range(args.repeats):
             res, mb, cpu = _child(mod + f"run_restore({paths['reference']!r}, {paths['target']!r}, "
-                                        f"{str(folder / 'out.jpg')!r}, {args.restorer!r})))")
+                                        f"{str(folder / 'out.jpg')!r}, {args.restorer!r}, {args.align_passes})))")
             size = res["size"]
             rows.append((res["total_s"], mb, cpu))
             stages = ", ".join(f"{k.lower()} {v:.2f}" for k, v in res["stages"].items() if k != "done")
@@ -150,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_48mp:
             try:
                 res, mb, cpu = _child(mod + f"run_restore({paths['reference48']!r}, {paths['target']!r}, "
-                                            f"{str(folder / 'out48.jpg')!r}, {args.restorer!r})))")
+                                            f"{str(folder / 'out48.jpg')!r}, {args.restorer!r}, {args.align_passes})))")
             except RuntimeError as exc:
                 print(f"FAIL  48 MP: {exc}")
                 ok = False

@@ -69,6 +69,7 @@ class RestoreJob:
     device: str = "auto"
     scale: float | None = None
     model_dirs: list[str] | None = None
+    align_options: object | None = None     # core.align.AlignOptions; None: the aligner's defaults
 
     def check(self) -> None:
         pair = self.reference is not None or self.target is not None
@@ -129,7 +130,7 @@ def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
         clip = live.clip
         index = pick_frame(live, job)
         progress.set(0.05, "Aligning")
-        alignment = align(live, index, progress=progress.sub(0.05, 0.2))
+        alignment = align(live, index, job.align_options, progress=progress.sub(0.05, 0.2))
         frame = clip.frame(index)
         request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=job.scale,
                                  device=job.device)
@@ -185,7 +186,7 @@ def _restore_pair(job: RestoreJob, progress: Progress) -> RestoreOutcome:
         frame = (frame >> 8).astype(np.uint8)
     progress.set(0.05, "Aligning")
     try:
-        alignment = align_pair(still.pixels, frame, progress=progress.sub(0.05, 0.2))
+        alignment = align_pair(still.pixels, frame, job.align_options, progress=progress.sub(0.05, 0.2))
     except LivePhotoError as exc:
         raise type(exc)(exc.reason, job.target) from None
     request = RestoreRequest(still=still.pixels, frame=frame, alignment=alignment, scale=job.scale,

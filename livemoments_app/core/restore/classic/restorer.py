@@ -4,9 +4,9 @@
    well-aligned pixels (:mod:`.colour_map`); map the frame's colours.
 2. Trust map at frame resolution: the alignment's confidence times a photometric check of the colour-mapped
    frame against the warped still, eroded so object borders keep the frame's pixels (no ghosts).
-3. Tile by tile at output resolution: Lanczos-upscale the mapped frame, warp the full-resolution still with the
-   alignment's exact per-pixel map, and fuse them in a Laplacian pyramid (:mod:`.fusion`) -- coarse scales
-   from the frame, fine scales from the still weighted by the trust map at each scale.
+3. Tile by tile at output resolution: bicubic-upscale the mapped frame, warp the full-resolution still with the
+   alignment's per-pixel map, and fuse them in a Laplacian pyramid (:mod:`.fusion`) -- coarse scales (light,
+   colour, what changed) from the frame, fine scales from the still weighted by the trust map at each scale.
 
 Memory stays bounded by the tile size (plus the still and the output themselves), so 48 MP stills work.
 """
@@ -90,6 +90,8 @@ class ClassicRestorer:
 
         started = time.monotonic()
         opts = ClassicOptions.from_dict(request.options)
+        if opts.tile < 16:
+            raise RestoreError(f"tile size {opts.tile} is too small (at least 16 pixels)")
         still, frame = request.still, request.frame
         _check_inputs(still, frame)
         fh, fw = frame.shape[:2]
