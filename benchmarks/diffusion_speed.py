@@ -169,13 +169,6 @@ def image_run(models, height: int, width: int, tile: int, overlap: int, batch: i
     return run, len(tiled.origins), tiling
 
 
-def compile_models(models) -> None:
-    """Regional compilation: each transformer block is compiled (identical blocks share the compiled code)."""
-    for tr in (models.transformer, models.transformer_ref):
-        for block in tr.transformer_blocks:
-            block.compile()
-
-
 def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     import torch
 
@@ -190,7 +183,7 @@ def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     build_s = time.perf_counter() - t0
     stop_early = not compiled
     if compiled:
-        compile_models(models)
+        restorer.compile_blocks(models)
     row = {"dtype": dtype_name, "compiled": compiled, "build_s": round(build_s, 2)}
 
     # one tile end to end, the release's way (one tile at a time)

@@ -35,6 +35,7 @@ class LiveMomentsModels:
     pooled_prompt_embeds: torch.Tensor  # (1, pooled_projection_dim)
     dtype: torch.dtype
     device: torch.device
+    compiled: bool = False              # transformer blocks wrapped by torch.compile
 
     @property
     def latent_factor(self) -> int:

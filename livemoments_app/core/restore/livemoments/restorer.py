@@ -2,7 +2,8 @@
 
 Options (``RestoreRequest.options``): ``models`` (folder), ``model_paths`` (dict overriding single paths, see
 :class:`ModelPaths`), ``seed`` (42, the release's), ``tile`` (1024) and ``overlap`` (64), ``memory``
-("auto" | "default" | "low"), ``dtype`` ("auto" | "float16" | "bfloat16" | "float32"), ``tiles_per_batch``.
+("auto" | "default" | "low"), ``dtype`` ("auto" | "float16" | "bfloat16" | "float32"), ``tiles_per_batch``,
+``compile`` (False: regional torch.compile of the transformer blocks, worth it for many photos).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class LiveMomentsRestorer:
 
     def __init__(self, paths: ModelPaths | None = None):
         self._paths = paths
+        self._compile = False
 
     # ----- availability
     def availability(self, options: dict | None = None) -> Availability:
@@ -86,6 +88,7 @@ class LiveMomentsRestorer:
         problems = problems_in(paths)
         if problems:
             raise ModelFilesError("LiveMoments weights are missing — Settings › Models:\n  " + "\n  ".join(problems))
+        self._compile = bool(opts.get("compile", False))
         run = _Run(request, paths, int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP)),
                    int(opts.get("seed", DEFAULT_SEED)))
 
@@ -175,6 +178,8 @@ class LiveMomentsRestorer:
                 models = loader.load_models(paths, "cpu" if plan.offload else plan.device, plan.torch_dtype())
                 _cache.update(key=key, models=models)
         set_vae_tiling(models.vae, plan.vae_tiling)
+        if self._compile and not getattr(models, "compiled", False):
+            compile_blocks(models)
         return models
 
     @staticmethod
@@ -216,6 +221,7 @@ class LiveMomentsRestorer:
 
             progress.set(start / n, f"Tile {ks[-1] + 1}/{n}: encoding")
             decoded = sampler.sample_tiles(models, lq, ref, flow, noise, on_step=on_step,
+                                           stop_early=not getattr(models, "compiled", False),
                                            offload=offload.use if offload else None)
             out += [d.permute(1, 2, 0).cpu().numpy() for d in decoded]
         return out
@@ -246,6 +252,15 @@ class _Offloader:
             _free_device(str(self.device))
         parts[name].to(self.device)
         self.resident = name
+
+
+def compile_blocks(models) -> None:
+    """Regional torch.compile of every transformer block (identical blocks share compiled code). Pays off over
+    many tiles (a batch of photos); the first tiles wait for the compiler."""
+    for tr in (models.transformer, models.transformer_ref):
+        for block in tr.transformer_blocks:
+            block.compile()
+    models.compiled = True
 
 
 def set_vae_tiling(vae, on: bool, tile_px: int = 512) -> None:
