@@ -32,7 +32,7 @@ def test_iphone15pro_key_frame_is_well_aligned(iphone15):
     assert a.aligned_share >= 0.92, a.summary()
     # the stabilised video is shifted by tens of pixels but hardly scaled against the still
     assert abs(a.default_scale - iphone15.still.width / iphone15.clip.width) < 0.03
-    assert a.reprojection_error < 1.5
+    assert a.refine_inliers >= 1000 and a.refine_rms < 0.5   # the dense refinement explains the key frame
 
 
 def test_iphone15pro_far_frame_reports_motion_and_share(iphone15):

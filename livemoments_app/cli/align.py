@@ -84,8 +84,9 @@ def run(args) -> int:
         print("still -> key frame transform:")
         for row in m:
             print("  [" + "  ".join(f"{v:12.6f}" for v in row) + " ]")
-        print(f"placement: {result.method}, {result.inliers} feature inliers of {result.matches} matches, "
-              f"reprojection error {result.reprojection_error:.2f} px")
+        print(f"placement: {result.method}, {result.inliers} feature inliers of {result.matches} matches "
+              f"(keypoint reprojection RMS {result.reprojection_error:.2f} px); refined on "
+              f"{result.refine_inliers} flow vectors, RMS {result.refine_rms:.2f} px")
         print(f"median flow from the key frame: {result.median_flow_px:.2f} px "
               f"(median residual still -> key frame {result.median_residual_px:.2f} px)")
         print(f"aligned share: {result.aligned_share:.1%} (forward-backward consistent: {result.fb_share:.1%})")

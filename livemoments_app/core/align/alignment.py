@@ -109,8 +109,10 @@ class Alignment:
     inliers: int
     matches: int
     reprojection_error: float               # RMS, key-frame pixels, of the feature inliers under still_to_key
+                                            # (keypoint localisation noise included: ORB at ~1/3 scale gives ~3 px)
     refine_inliers: int
-    refine_rms: float                       # RMS, key-frame pixels, of the dense points the homography explains
+    refine_rms: float                       # RMS, key-frame pixels, of the dense flow vectors the refined
+                                            # homography explains: the precision of the global transform
     estimator: str
     method: str = "features"                # how the still was placed: features / featureless-ecc / -centred
     timings: dict[str, float] = field(default_factory=dict)
