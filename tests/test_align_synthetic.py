@@ -269,3 +269,14 @@ def test_options_without_residual_still_align(scene):
     a = align_pair(scene.still, scene.key, AlignOptions(residual=False))
     assert a.residual is None
     assert np.sqrt(np.mean(homography_error(a.still_to_key, scene.h_true) ** 2)) <= 1.0
+
+
+def test_estimated_key_time_picks_the_best_fitting_neighbour(scene):
+    # the key time was estimated (no metadata) and points one frame off, at the frame with the occluder: the
+    # registration tries the neighbours and keeps the frame that fits the still best
+    clip = MemoryClip([scene.chosen, scene.key, scene.chosen])
+    lp = LivePhoto(LiveFormat.STILL_AND_VIDEO, Still(scene.still), clip, key_time_s=0.0,
+                   key_time_source=KeyTimeSource.IMAGE_SIMILARITY, still_path=Path("synthetic.jpg"))
+    a = align(lp, 2)
+    assert a.key_index == 1
+    assert np.sqrt(np.mean(homography_error(a.still_to_key, scene.h_true) ** 2)) <= 0.5

@@ -471,10 +471,17 @@ def _work_scale(shape: tuple[int, int]) -> float:
     return 0.5 if min(shape) >= 720 else 1.0
 
 
+_ESTIMATORS: dict[tuple, FlowEstimator] = {}
+
+
 def _estimator(options: AlignOptions) -> FlowEstimator:
     if options.estimator == "dis":
         return _DEFAULT_DIS
-    return make_estimator(options.estimator, raft_weights=options.raft_weights)
+    key = (options.estimator, options.raft_weights)
+    est = _ESTIMATORS.get(key)
+    if est is None:   # built once: RAFT loads its weights
+        est = _ESTIMATORS[key] = make_estimator(options.estimator, raft_weights=options.raft_weights)
+    return est
 
 
 _DEFAULT_DIS = DISFlow()
