@@ -169,11 +169,12 @@ class LiveParse:
             if source == KeyTimeSource.SPEC_FALLBACK_MIDPOINT:
                 key_time = spec_fallback_time(clip.times, clip.duration_s)
             elif source == KeyTimeSource.IMAGE_SIMILARITY:
-                from livemoments_app.core.livephoto.estimate import estimate_key_index
+                from livemoments_app.core.livephoto.estimate import estimate_key_frame
 
-                index, scores = estimate_key_index(decoded.pixels, clip, progress)
-                key_time = float(clip.times[index])
-                details["similarity_best"] = round(scores[index], 4)
+                estimate = estimate_key_frame(decoded.pixels, clip, progress)
+                key_time = float(clip.times[estimate.index])
+                details["similarity_best"] = round(estimate.score, 4)
+                details["key_time_estimate"] = estimate.details()   # "confident": False -> ask the user to check
             return LivePhoto(format=self.format, still=decoded, clip=clip, key_time_s=float(key_time),
                              key_time_source=source, still_path=self.still.path, video_path=self.video_path,
                              video_range=self.video_range, content_identifier=self.content_identifier,
