@@ -299,7 +299,7 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
         warped_u8 = conf_mod.colour_match(warped, frame_u8, valid)
         residual = estimator(frame, warped_u8)
         progress.set(0.6, "Registering the key photo")
-        residual_back = estimator(warped_u8, frame)
+        residual_back = (_BACKWARD_DIS if estimator is _DEFAULT_DIS else estimator)(warped_u8, frame)
         fb_raw = conf_mod.forward_backward_error(residual, residual_back)
         residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options.residual_smooth_px, prior=0.0)
         for _ in range(options.residual_passes - 1):
