@@ -216,3 +216,23 @@ def test_flow_colour_follows_the_middlebury_wheel():
     r, g, b = (int(v) for v in c[0, 2])
     assert b == 255 and g < 60 and r > 50               # up: violet
     assert flow_colour(None, shape=(2, 3)).min() == 255
+
+
+@pytest.mark.parametrize("still_hw, frame_hw", [((3024, 4032), (1440, 1920)), ((4000, 3000), (1440, 1080)),
+                                                ((900, 1200), (480, 640))])
+def test_downscale_still_matrix_predicts_where_content_lands(still_hw, frame_hw):
+    from livemoments_app.core.align.registration import downscale_still
+
+    h, w = still_hw
+    still = np.zeros((h, w, 3), np.uint8)
+    dot = (w * 0.37 + 0.3, h * 0.61 + 0.7)
+    cv2.circle(still, (int(round(dot[0] * 16)), int(round(dot[1] * 16))), 6 * 16, (255, 255, 255), -1,
+               cv2.LINE_AA, shift=4)
+    still = cv2.GaussianBlur(still, (0, 0), 3)
+    small, m = downscale_still(still, frame_hw)
+    assert small.shape[:2] == frame_hw
+    g = small[..., 0].astype(np.float64)
+    ys, xs = np.mgrid[0:g.shape[0], 0:g.shape[1]]
+    centroid = ((g * xs).sum() / g.sum(), (g * ys).sum() / g.sum())
+    px, py = apply_homography(m, np.array([dot[0]]), np.array([dot[1]]))
+    assert abs(float(px[0]) - centroid[0]) < 0.05 and abs(float(py[0]) - centroid[1]) < 0.05
