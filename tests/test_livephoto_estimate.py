@@ -121,3 +121,19 @@ def test_embedded_clip_given_as_an_explicit_pair(tmp_path):
         assert live.format == LiveFormat.STILL_AND_VIDEO
         assert live.key_time_source == KeyTimeSource.IMAGE_SIMILARITY
         assert live.details["key_time_estimate"]["confident"] is False
+
+
+@pytest.mark.samples
+def test_estimating_does_not_import_heavy_modules():
+    # The estimate borrows core.align's registration; opening a pair must still not pull in torch/diffusers/Qt.
+    import subprocess
+    import sys
+
+    code = ("import sys; from livemoments_app.core.livephoto import open_live_photo; "
+            f"live = open_live_photo({str(sample('libmphoto_heic_motionphoto_pixel4video.heic'))!r}, "
+            f"{str(sample('iphone14pro_dolbyvision_hlg_notlive.MOV'))!r}); "
+            "assert 'key_time_estimate' in live.details; "
+            "bad = [m for m in ('torch', 'diffusers', 'PySide6') if m in sys.modules]; print(bad); "
+            "sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
