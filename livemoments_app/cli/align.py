@@ -84,9 +84,12 @@ def run(args) -> int:
         print("still -> key frame transform:")
         for row in m:
             print("  [" + "  ".join(f"{v:12.6f}" for v in row) + " ]")
-        print(f"placement: {result.method}, {result.inliers} feature inliers of {result.matches} matches "
-              f"(keypoint reprojection RMS {result.reprojection_error:.2f} px); refined on "
-              f"{result.refine_inliers} flow vectors, RMS {result.refine_rms:.2f} px")
+        refined = (f"refined on {result.refine_inliers} flow vectors, RMS {result.refine_rms:.2f} px"
+                   if result.refine_inliers else "not refined (too few reliable flow vectors)")
+        keypoints = (f" (keypoint reprojection RMS {result.reprojection_error:.2f} px)"
+                     if result.inliers else "")
+        print(f"placement: {result.method}, {result.inliers} feature inliers of {result.matches} matches"
+              f"{keypoints}; {refined}")
         print(f"median flow from the key frame: {result.median_flow_px:.2f} px "
               f"(median residual still -> key frame {result.median_residual_px:.2f} px)")
         print(f"aligned share: {result.aligned_share:.1%} (forward-backward consistent: {result.fb_share:.1%})")
