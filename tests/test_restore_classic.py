@@ -143,6 +143,21 @@ def test_cancellation_stops_between_tiles():
     assert calls[-1] < 1.0
 
 
+def test_rgba_inputs_are_restored_as_rgb():
+    still, frame, alignment = _pair()
+    alpha = lambda img: np.dstack([img, np.full(img.shape[:2], 255, np.uint8)])
+    result = _restore(alpha(still), alpha(frame), alignment).pixels
+    assert result.shape == still.shape
+    assert quality.psnr(result, still) > 38
+
+
+def test_absurd_output_sizes_are_refused():
+    still, frame, alignment = _pair()
+    request = RestoreRequest(still=still, frame=frame, alignment=alignment, scale=150.0)
+    with pytest.raises(RestoreError, match="smaller scale"):
+        ClassicRestorer().restore(request, Progress())
+
+
 def test_bad_inputs_are_restore_errors():
     still, frame, alignment = _pair()
     with pytest.raises(RestoreError):

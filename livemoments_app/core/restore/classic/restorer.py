@@ -27,6 +27,9 @@ from livemoments_app.core.restore.classic.colour_map import ColourMap, fit_colou
 from livemoments_app.core.restore.classic.fusion import fuse, pyramid_margin
 
 
+MAX_OUTPUT_PIXELS = 200_000_000       # 4x a 48 MP still; the output array alone is 600 MB at 8 bits
+
+
 @dataclass(frozen=True)
 class ClassicOptions:
     tile: int = 1024                  # output pixels per tile side (interior, before the pyramid margin)
@@ -94,11 +97,15 @@ class ClassicRestorer:
             raise RestoreError(f"tile size {opts.tile} is too small (at least 16 pixels)")
         still, frame = request.still, request.frame
         _check_inputs(still, frame)
+        still, frame = still[..., :3], np.ascontiguousarray(frame[..., :3])
         fh, fw = frame.shape[:2]
         geo = _geometry(request.alignment, frame.shape)
         density = still_density(geo.still_to_key, frame.shape)
         scale = float(request.scale) if request.scale else density
         oh, ow = output_size(frame.shape, scale)
+        if oh * ow > MAX_OUTPUT_PIXELS:
+            raise RestoreError(f"an output of {ow}x{oh} ({ow * oh / 1e6:.0f} MP) is larger than the "
+                               f"{MAX_OUTPUT_PIXELS / 1e6:.0f} MP this restorer writes; choose a smaller scale")
         progress.set(0.0, "Matching colours")
 
         # 1. The still at frame resolution (prefiltered), the colour map and the mapped frame. The still
