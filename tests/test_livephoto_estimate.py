@@ -137,3 +137,22 @@ def test_estimating_does_not_import_heavy_modules():
             "sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_info_tells_the_user_when_the_estimate_is_uncertain(tmp_path, capsys):
+    from livemoments_app.cli import main
+
+    frames, still = phone_like_pair(15, moving=False)
+    still_path, _ = synth.write_apple_pair(tmp_path, frames=frames, still=still, key_index=15,
+                                           still_image_time=False, still_format="jpeg")
+    assert main(["info", str(still_path)]) == 0
+    assert "estimated; uncertain" in capsys.readouterr().out
+
+    frames, still = phone_like_pair(15, moving=True)
+    moving_dir = tmp_path / "moving"
+    moving_dir.mkdir()
+    still_path, _ = synth.write_apple_pair(moving_dir, frames=frames, still=still, key_index=15,
+                                           still_image_time=False, still_format="jpeg")
+    assert main(["info", str(still_path)]) == 0
+    out = capsys.readouterr().out
+    assert "(estimated)" in out and "uncertain" not in out

@@ -147,7 +147,10 @@ def _text(info: dict) -> str:
     if info.get("key_time_s") is not None:
         index = info.get("key_frame_index")
         frame = f" → frame #{index} of {video.get('frame_count')}" if index is not None else ""
-        estimated = " (estimated)" if info.get("key_time_estimated") else ""
+        estimated = ""
+        if info.get("key_time_estimated"):
+            confident = (info.get("details") or {}).get("key_time_estimate", {}).get("confident")
+            estimated = " (estimated; uncertain: check it)" if confident is False else " (estimated)"
         lines.append(f"  key photo     {info['key_time_s']:.4f} s via {info['key_time_source']}{estimated}{frame}")
     else:
         lines.append(f"  key photo     unknown ({info.get('key_time_source')})")
