@@ -96,6 +96,11 @@ def frame_to_still_map(still_to_key: np.ndarray, total_flow: np.ndarray | None, 
     if total_flow is not None:
         if scale == 1.0 and region is None:
             f = total_flow
+        elif region is None:
+            # the whole output: a resize samples exactly the grid positions (same pixel-centre convention) and
+            # is several times faster than a remap at 12-48 MP
+            f = cv2.resize(np.ascontiguousarray(total_flow, np.float32), (px.shape[1], px.shape[0]),
+                           interpolation=cv2.INTER_LINEAR)
         else:
             f = sample_field(total_flow, px, py)
         px = px + f[..., 0]
