@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, asdict
 
 import cv2
@@ -27,6 +28,7 @@ from livemoments_app.core.restore.classic.colour_map import ColourMap, fit_colou
 from livemoments_app.core.restore.classic.fusion import fuse, pyramid_margin
 
 
+_WORKERS = 2
 MAX_OUTPUT_PIXELS = 200_000_000       # 4x a 48 MP still; the output array alone is 600 MB at 8 bits
 
 
@@ -138,10 +140,16 @@ class ClassicRestorer:
         out_dtype = still.dtype if still.dtype in (np.uint8, np.uint16) else np.uint8
         peak = 65535.0 if out_dtype == np.uint16 else 255.0
         out = np.empty((oh, ow, 3), out_dtype)
-        local_density = density / scale
+        # A smaller output than the still's density: prefilter the still once (not per tile) so it cannot alias.
+        source, map_scale = still, (1.0, 1.0)
+        if density / scale > 1.5:
+            nw, nh = max(1, round(still.shape[1] * scale / density)), max(1, round(still.shape[0] * scale / density))
+            source = cv2.resize(still, (nw, nh), interpolation=cv2.INTER_AREA)
+            map_scale = (nw / still.shape[1], nh / still.shape[0])
         sx, sy = fw / ow, fh / oh
         tiles = [(x0, y0) for y0 in range(0, oh, opts.tile) for x0 in range(0, ow, opts.tile)]
-        for n, (x0, y0) in enumerate(tiles):
+
+        def restore_tile(x0: int, y0: int) -> None:
             x1, y1 = min(x0 + opts.tile, ow), min(y0 + opts.tile, oh)
             rx0, ry0 = max(0, x0 - margin), max(0, y0 - margin)
             rx1, ry1 = min(ow, x1 + margin), min(oh, y1 + margin)
@@ -156,14 +164,27 @@ class ClassicRestorer:
             base = sample(mapped, cv2.INTER_CUBIC)
             weight = sample(trust, cv2.INTER_LINEAR)
             smap = sample(still_map, cv2.INTER_LINEAR)
-            warped, valid = remap_image(still, smap[..., 0], smap[..., 1], density=local_density,
-                                        interpolation=cv2.INTER_CUBIC)
+            if map_scale != (1.0, 1.0):
+                smap = (smap + 0.5) * np.float32(map_scale) - 0.5
+            warped, valid = remap_image(source, smap[..., 0], smap[..., 1], interpolation=cv2.INTER_CUBIC)
             del smap
             weight *= valid
             fused = fuse(base, _to_float01(warped), weight, levels)
             inner = fused[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]
             out[y0:y1, x0:x1] = np.clip(inner * peak + 0.5, 0, peak).astype(out_dtype)
-            progress.set(0.12 + 0.88 * (n + 1) / len(tiles), "Restoring")
+
+        # Two tiles at a time: much of a tile's work is single-threaded numpy, and the tiles write disjoint
+        # parts of the output. Cancellation is checked as each tile completes; pending tiles are dropped.
+        with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+            futures = [pool.submit(restore_tile, x0, y0) for x0, y0 in tiles]
+            try:
+                for n, future in enumerate(as_completed(futures)):
+                    future.result()
+                    progress.set(0.12 + 0.88 * (n + 1) / len(tiles), "Restoring")
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
 
         info = {"scale": scale, "still_density": density, "levels": levels, "tiles": len(tiles),
                 "trusted_share": float(np.mean(trust >= 0.5)), "colour_residual": cmap.residual,
