@@ -26,7 +26,7 @@ def write_clip(path: Path, planes: list[np.ndarray], *, pix_fmt: str = "yuv444p"
     ``rotation_ccw`` goes into the display matrix exactly as PyAV reads it back (``frame.rotation``)."""
     out = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
     stream = out.add_stream(codec, rate=rate)
-    stream.height, stream.width = planes[0].shape[1:]
+    stream.height, stream.width = planes[0][0].shape
     stream.pix_fmt = pix_fmt
     cc = stream.codec_context
     cc.color_range = 2 if full_range else 1
@@ -51,14 +51,16 @@ def write_clip(path: Path, planes: list[np.ndarray], *, pix_fmt: str = "yuv444p"
     return path
 
 
-def planar_frame(planes: np.ndarray, pix_fmt: str) -> av.VideoFrame:
-    """A 4:4:4 frame from (3, H, W) planes, 8- or 16-bit samples, written plane by plane (line sizes honoured)."""
-    h, w = planes.shape[1:]
+def planar_frame(planes, pix_fmt: str) -> av.VideoFrame:
+    """A frame from its planes ((3, H, W) for 4:4:4, or a list of Y, U, V arrays of their own sizes for
+    subsampled chroma), 8- or 16-bit samples, written plane by plane (line sizes honoured)."""
+    h, w = planes[0].shape
     frame = av.VideoFrame(w, h, pix_fmt)
     for plane, data in zip(frame.planes, planes):
-        view = np.frombuffer(memoryview(plane), dtype=data.dtype)
-        view = view.reshape(h, plane.line_size // data.dtype.itemsize)
-        view[:, :w] = data
+        ph, pw = data.shape
+        view = np.frombuffer(memoryview(plane), dtype=data.dtype)[: plane.line_size // data.dtype.itemsize * ph]
+        view = view.reshape(ph, plane.line_size // data.dtype.itemsize)
+        view[:, :pw] = data
     return frame
 
 

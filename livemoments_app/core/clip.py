@@ -46,6 +46,10 @@ RGB_CACHE_BYTES = 160 << 20
 PICTURE_CACHE_BYTES = 512 << 20
 
 
+# Conversions of one decoded picture take turns (striped by object id: other pictures rarely wait).
+_FRAME_LOCKS = tuple(threading.Lock() for _ in range(16))
+
+
 class _RangeFile(io.RawIOBase):
     """A read-only, seekable view of ``length`` bytes at ``offset`` of a file (what PyAV reads an embedded
     clip through)."""
@@ -129,6 +133,7 @@ class FrameSource:
         self._target_primaries = col.TARGETS[colour_target]
         self._cache_frames = max(1, cache_frames)
         self._lock = threading.RLock()
+        self._local = threading.local()
         self._thumb_lock = threading.Lock()
         self._rgb_cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._thumbs: dict[tuple[int, int], np.ndarray] = {}
@@ -452,8 +457,10 @@ class FrameSource:
         decoder = _Decoder(self, self._open_container(), threads=True, raw_cache=0, fill_pictures=True)
         try:
             for idx, _frame in decoder.run_from(first):
+                if self._closed:
+                    break
                 if progress is not None:
-                    progress.set((idx + 1) / n, "Decoding the clip")
+                    progress.set(max(idx + 1, first) / n, "Decoding the clip")
         finally:
             decoder.close()
         return len(self._pictures)
@@ -477,16 +484,32 @@ class FrameSource:
         kwargs = dict(width=w, height=h, src_colorspace=c.sws_colorspace, dst_colorspace=c.sws_colorspace,
                       src_color_range=ColorRange.JPEG if c.full_range else ColorRange.MPEG,
                       dst_color_range=ColorRange.JPEG, interpolation=interp)
+        reformatter = self._reformatter(max_side is not None)
         try:
+            # One decoded picture may be converted by two threads at once (the thumbnail pass and a frame
+            # request share cached pictures): PyAV rewrites the frame's colour tags while converting it, so
+            # conversions of the same frame take turns.
+            with _FRAME_LOCKS[(id(frame) >> 4) % len(_FRAME_LOCKS)]:
+                sig = reformatter.reformat(frame, format="rgb48le" if c.is_hdr else "rgb24", **kwargs)
             if c.is_hdr:
-                sig = frame.reformat(format="rgb48le", **kwargs).to_ndarray()
-                rgb = col.hdr_to_sdr_u8(sig, c, self._target_primaries)
+                rgb = col.hdr_to_sdr_u8(sig.to_ndarray(), c, self._target_primaries)
             else:
-                rgb = frame.reformat(format="rgb24", **kwargs).to_ndarray()
-                rgb = col.convert_primaries_u8(rgb, c.primaries_name, self._target_primaries)
+                rgb = col.convert_primaries_u8(sig.to_ndarray(), c.primaries_name, self._target_primaries)
         except _av_errors() as exc:
             raise self._error("has a frame that cannot be converted to RGB", exc) from exc
         return _rotate(rgb, getattr(self, "rotation", 0))
+
+    def _reformatter(self, scaled: bool):
+        """This thread's swscale context for full-size or scaled conversions (``frame.reformat`` would keep one
+        per frame: shared between threads once frames are cached, and a context per cached picture)."""
+        from av.video.reformatter import VideoReformatter
+
+        mine = getattr(self._local, "reformatters", None)
+        if mine is None:
+            mine = self._local.reformatters = {}
+        if scaled not in mine:
+            mine[scaled] = VideoReformatter()
+        return mine[scaled]
 
     def clear_cache(self) -> None:
         """Drop every cached frame and decoded picture (memory pressure; benchmarks of cold access)."""
@@ -610,7 +633,7 @@ class _Decoder:
                 continue  # a picture outside the presentation (edit list) or without timestamp
             # Pictures shown before the keyframe decoding started from (open-GOP leading pictures) may
             # reference what was never decoded: they are not cached.
-            if self._fill and idx >= self._seek_key:
+            if self._fill and idx >= self._seek_key and not owner._closed:
                 owner._pictures.put_frame(idx, frame)
             return idx, frame
         return None, None
