@@ -5,9 +5,14 @@
 For every real sample in ../shared/samples (missing ones are skipped):
 * open: container parse (``inspect_live_photo``) + ``FrameSource.open`` (index by demux + first picture); the
   still's decode is timed on its own and reported separately. Target ≤ 0.3 s.
-* seek: ``frame(i)`` for random i with empty caches (exact: keyframe seek + decode forward + colour/rotation).
-  Baseline, same run: a naive exact access with plain PyAV, decoding from the start of the clip up to frame i
-  and converting it (``to_ndarray(format="rgb24")``). Target ≤ 100 ms median at 1920×1440.
+* seek (cold): ``frame(i)`` for random i with empty caches (exact: keyframe seek + decode forward +
+  colour/rotation). Baseline, same run: a naive exact access with plain PyAV, decoding from the start of the
+  clip up to frame i and converting it (``to_ndarray(format="rgb24")``). Target ≤ 100 ms median at 1920×1440;
+  not reachable cold for IMG_4394: decoding one of its HEVC I-frames alone takes 90-130 ms here.
+* prefetch: ``FrameSource.prefetch()`` from empty caches, decoding the whole clip once into the picture cache
+  (what the UI's filmstrip pass also does, through ``thumbnail``); its time and the cache's size.
+* seek (warm): the same random ``frame(i)`` after the prefetch, the RGB cache emptied before each (so each is
+  a colour conversion of a cached decoded picture, no seek, no decode).
 * next / prev: stepping one frame forward / backward from where the viewer is (cache of the current GOP and
   the decoder's position). Baseline: plain PyAV seek to the keyframe + decode forward for each step.
   Target ≤ 30 ms median.
@@ -170,6 +175,25 @@ def measure_access(row: dict, seeks: int, steps: int = 10) -> None:
         base.append(time.perf_counter() - t)
     row["seek_s"], row["seek_base_s"] = statistics.median(ours), statistics.median(base)
 
+    # Warm: the whole clip decoded once (as the filmstrip pass does), then the same random frames.
+    fs.clear_cache()
+    rss0 = _rss_bytes()
+    t, c = time.perf_counter(), time.process_time()
+    fs.prefetch()
+    row["prefetch_s"], row["prefetch_cpu_s"] = time.perf_counter() - t, time.process_time() - c
+    row["cache"] = fs.cache_info()
+    row["rss_delta"] = _rss_bytes() - rss0
+    warm, warm_cpu = [], []
+    decoded = fs.stats["decoded"]
+    for i in picks:
+        fs.clear_cache(pictures=False)
+        t, c = time.perf_counter(), time.process_time()
+        fs.frame(i)
+        warm.append(time.perf_counter() - t)
+        warm_cpu.append(time.process_time() - c)
+    assert fs.stats["decoded"] == decoded, "warm seeks decoded pictures: the picture cache did not serve them"
+    row["warm_s"], row["warm_cpu_s"] = statistics.median(warm), statistics.median(warm_cpu)
+
     # Stepping like a viewer does: land on a frame, then press → (or ←) repeatedly.
     steps = max(1, min(steps, n // 2 - 1))
     start = max(0, n // 2 - steps // 2)
@@ -219,6 +243,15 @@ def measure_sequential(row: dict) -> tuple[float, float]:
     return ours, base
 
 
+def _rss_bytes() -> int:
+    """Resident memory of this process (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _ms(x: float | None) -> str:
     return "-" if x is None else f"{x * 1000:7.1f}"
 
@@ -253,10 +286,11 @@ def main(argv: list[str] | None = None) -> int:
           f"medians of wall time; baselines run in the same process")
     print()
     header = (f"{'sample':<46} {'frames':>6} {'size':>10} {'parse':>7} {'clip':>7} {'open':>7} {'still':>7} "
-              f"{'seek':>7} {'naive':>7} {'ratio':>6} {'next':>7} {'prev':>7} {'naive':>7} {'ratio':>6}")
+              f"{'seek':>7} {'naive':>7} {'ratio':>6} {'warm':>7} {'next':>7} {'prev':>7} {'naive':>7} "
+              f"{'ratio':>6}")
     print(header)
-    print(f"{'':<46} {'':>6} {'':>10} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'':>6} "
-          f"{'ms':>7} {'ms':>7} {'ms':>7}")
+    print(f"{'':<46} {'':>6} {'':>10} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>7} {'cold ms':>7} {'ms':>7} {'':>6} "
+          f"{'seek ms':>7} {'ms':>7} {'ms':>7} {'ms':>7}")
     rows, misses = [], []
     seq_row = None
     for name in CASES:
@@ -274,13 +308,16 @@ def main(argv: list[str] | None = None) -> int:
         size = f"{fs.width}x{fs.height}"
         print(f"{name:<46} {fs.frame_count:>6} {size:>10} {_ms(row['parse_s'])} {_ms(row['clip_open_s'])} "
               f"{_ms(row['open_s'])} {_ms(row.get('still_s'))} {_ms(row['seek_s'])} {_ms(row['seek_base_s'])} "
-              f"{_ratio(row['seek_base_s'], row['seek_s']):>6} {_ms(row['next_s'])} {_ms(row['prev_s'])} "
+              f"{_ratio(row['seek_base_s'], row['seek_s']):>6} {_ms(row['warm_s'])} {_ms(row['next_s'])} "
+              f"{_ms(row['prev_s'])} "
               f"{_ms(row['step_base_s'])} {_ratio(row['step_base_s'], max(row['next_s'], row['prev_s'])):>6}",
               flush=True)
         if row["open_s"] > OPEN_TARGET_S:
             misses.append(f"{name}: open {row['open_s'] * 1000:.0f} ms > {OPEN_TARGET_S * 1000:.0f} ms")
         if fs.width * fs.height >= 1920 * 1440 and row["seek_s"] > SEEK_TARGET_S:
-            misses.append(f"{name}: seek {row['seek_s'] * 1000:.0f} ms > {SEEK_TARGET_S * 1000:.0f} ms")
+            misses.append(f"{name}: cold seek {row['seek_s'] * 1000:.0f} ms > {SEEK_TARGET_S * 1000:.0f} ms")
+        if fs.width * fs.height >= 1920 * 1440 and row["warm_s"] > SEEK_TARGET_S:
+            misses.append(f"{name}: warm seek {row['warm_s'] * 1000:.0f} ms > {SEEK_TARGET_S * 1000:.0f} ms")
         for key in ("next_s", "prev_s"):
             if fs.width * fs.height >= 1920 * 1440 and row[key] > STEP_TARGET_S:
                 misses.append(f"{name}: {key[:-2]} {row[key] * 1000:.0f} ms > {STEP_TARGET_S * 1000:.0f} ms")
@@ -292,8 +329,16 @@ def main(argv: list[str] | None = None) -> int:
     if rows:
         print("\nCPU time of the same operations (process time, all threads; less sensitive to other load):")
         for row in rows:
-            print(f"  {row['clip'].path.name:<44} clip open {_ms(row['clip_open_cpu_s'])} ms   seek "
-                  f"{_ms(row['seek_cpu_s'])} ms   next {_ms(row['next_cpu_s'])} ms   prev {_ms(row['prev_cpu_s'])} ms")
+            print(f"  {row['clip'].path.name:<44} clip open {_ms(row['clip_open_cpu_s'])} ms   cold seek "
+                  f"{_ms(row['seek_cpu_s'])} ms   warm seek {_ms(row['warm_cpu_s'])} ms   next "
+                  f"{_ms(row['next_cpu_s'])} ms   prev {_ms(row['prev_cpu_s'])} ms")
+        print("\nprefetch (whole clip decoded once into the picture cache; the filmstrip pass does the same):")
+        for row in rows:
+            cache = row["cache"]
+            print(f"  {row['clip'].path.name:<44} {row['source'].frame_count:>3} frames {_ms(row['prefetch_s'])} ms "
+                  f"(CPU {_ms(row['prefetch_cpu_s'])} ms)   cache {cache['frames']:>3} frames "
+                  f"{cache['bytes'] / 2**20:6.1f} MB of {cache['budget'] / 2**20:.0f} MB   "
+                  f"process RSS +{row['rss_delta'] / 2**20:.0f} MB")
     if seq_row is not None:
         ours, base = measure_sequential(seq_row)
         fs = seq_row["source"]
@@ -301,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{seq_row['target']}): {ours:.1f} fps upright+colour-managed vs plain PyAV rgb24 {base:.1f} fps "
               f"(ratio {ours / base:.2f})")
         fs.close()
-    print(f"\ntargets: open <= {OPEN_TARGET_S * 1000:.0f} ms, seek <= {SEEK_TARGET_S * 1000:.0f} ms and "
-          f"next/prev <= {STEP_TARGET_S * 1000:.0f} ms at 1920x1440 (medians)")
+    print(f"\ntargets: open <= {OPEN_TARGET_S * 1000:.0f} ms, random exact seek <= {SEEK_TARGET_S * 1000:.0f} ms and "
+          f"next/prev <= {STEP_TARGET_S * 1000:.0f} ms at 1920x1440 (medians). The seek target is checked twice: "
+          f"cold (fresh caches: keyframe seek + decode; one HEVC I-frame decode alone is 90-130 ms here, so a cold "
+          f"seek cannot meet it) and warm (after prefetch / the filmstrip pass: conversion of a cached picture).")
     print("misses: " + ("; ".join(misses) if misses else "none"))
     return 0
 

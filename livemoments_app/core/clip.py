@@ -511,14 +511,16 @@ class FrameSource:
             mine[scaled] = VideoReformatter()
         return mine[scaled]
 
-    def clear_cache(self) -> None:
-        """Drop every cached frame and decoded picture (memory pressure; benchmarks of cold access)."""
+    def clear_cache(self, pictures: bool = True) -> None:
+        """Drop every cached frame and decoded picture (memory pressure; benchmarks of cold access).
+        ``pictures=False`` keeps the picture cache that sequential passes filled (benchmarks of warm access)."""
         with self._lock:
             self._rgb_cache.clear()
             if self._decoder is not None:
                 self._decoder._raw.clear()
             self._last_request = -1
-        self._pictures.clear()
+        if pictures:
+            self._pictures.clear()
         with self._thumb_lock:
             self._thumbs.clear()
             if self._thumb_decoder is not None:
