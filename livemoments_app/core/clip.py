@@ -12,7 +12,8 @@
 * Every picture a sequential pass decodes (the filmstrip's thumbnails, ``iter_frames``, ``prefetch``) is also
   kept, as decoded, in a bounded picture cache (the decoder's YUV buffers, ~4 MB at 1440×1920 8-bit 4:2:0): a
   later ``frame(i)`` is then only a colour conversion, no seek. A cold exact seek costs at least one HEVC
-  I-frame decode (90-130 ms at 1920×1440 on a 2-core laptop); a warm one is 10-30 ms.
+  I-frame decode (90-130 ms at 1920×1440 on a 2-core laptop); a warm one is 3-35 ms (conversion only: more
+  when the gamut changes, e.g. a P3 clip shown in sRGB). ``prefetch`` warms the whole clip explicitly.
 * An embedded clip (a byte range of the still's file) is read through a file object limited to that range;
   the bytes are never copied.
 """
@@ -117,6 +118,7 @@ class FrameSource:
     served from the picture cache).
 
     ``frame(i)`` returns a read-only cached array (H×W×3 uint8 RGB, upright); copy it before modifying.
+    ``prefetch(progress)`` decodes the whole clip into the picture cache (``cache_info()`` says what it holds).
     Thread safety: random access (``frame``/``frame_at``) is serialised by a lock around one decoder;
     ``thumbnail`` uses a second decoder and ``iter_frames`` its own container, so a UI thread, a thumbnail
     thread and a background job can all use one FrameSource. The picture cache has its own lock, held only
