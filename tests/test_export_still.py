@@ -223,3 +223,12 @@ def test_xmp_orientation_and_dimensions_follow_the_pixels():
     assert b"<exif:PixelYDimension>400</exif:PixelYDimension>" in out
     assert b"MicroVideo" not in out
     assert out.startswith(b"<?xpacket begin=") and out.endswith(b'<?xpacket end="w"?>')
+
+
+@pytest.mark.parametrize("spelled", ["new/", "new"])
+def test_a_new_folder_name_is_created_and_gets_a_free_file_name(tmp_path, spelled):
+    source = tmp_path / "IMG_0001.JPG"
+    meta = StillMetadata(source_paths=[source])
+    result = export_still(np.zeros((8, 8, 3), np.uint8), meta, f"{tmp_path}/{spelled}")
+    assert result.path == tmp_path / "new" / "IMG_0001_LM.JPG"
+    assert result.path.is_file() and (tmp_path / "new").is_dir()

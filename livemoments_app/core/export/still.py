@@ -8,6 +8,7 @@ is listed in ``ExportResult.skipped``; it never stops the export.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import time
 import zlib
@@ -259,7 +260,13 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
     meta = StillMetadata.of(live_photo_or_metadata)
     pixels = _pixels(image)
     named = Path(target)
-    to_folder = named.is_dir()
+    # "out/" or a name without an extension that does not exist yet means a folder, as a user typing it expects.
+    to_folder = named.is_dir() or (not named.exists() and (str(target).endswith(("/", os.sep)) or not named.suffix))
+    if to_folder:
+        try:
+            named.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"cannot create the folder ({exc.strerror or exc})", named) from None
     fmt = resolve_format(options.format, meta, pixels, None if to_folder else named)
     ext = extension_for(fmt, meta)
     if not to_folder:
