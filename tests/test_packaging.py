@@ -79,6 +79,8 @@ def test_wheel_holds_every_package_file_and_both_entry_points(built_dists):
         entry_points.read_string(wheel.read(f"{dist_info}/entry_points.txt").decode())
     # Data files (icons, manifests) are easy to lose: setuptools ships only what package-data names.
     assert not expected - names, f"missing from the wheel: {sorted(expected - names)}"
+    # `livemoments models download` reads the pinned revisions from it; a wheel without it cannot download.
+    assert "livemoments_app/core/restore/livemoments/manifest.json" in names
     assert f"Version: {__version__}" in metadata.splitlines()
     assert entry_points["console_scripts"]["livemoments"] == "livemoments_app.cli:main"
     assert entry_points["gui_scripts"]["livemoments-app"] == "livemoments_app.ui.app:main"

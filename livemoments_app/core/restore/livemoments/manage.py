@@ -14,37 +14,40 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from livemoments_app.core.errors import ModelFilesError
 
+from . import extras
 from .files import problems_in
-from .paths import ModelPaths, checkout_models_dir
+from .paths import ModelPaths
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 RECORD = ".livemoments-download.json"
+MANIFEST = "manifest.json"  # beside this module, shipped as package data
 MANIFEST_ENV = "LIVEMOMENTS_MANIFEST"
 GiB = 2**30
 
 Say = Callable[[str], None]
 
 
-def manifest_path() -> Path:
+def manifest_path() -> Path | Traversable:
+    """$LIVEMOMENTS_MANIFEST, else the manifest shipped inside the package (wheel, bundle and checkout alike)."""
     if os.environ.get(MANIFEST_ENV):
         return Path(os.environ[MANIFEST_ENV])
-    checkout = checkout_models_dir()
-    if checkout is None:
-        raise ModelFilesError("the model manifest (models/manifest.json) is not installed; "
-                              f"set {MANIFEST_ENV} to its path")
-    return checkout / "manifest.json"
+    return resources.files(__package__).joinpath(MANIFEST)
 
 
-def load_manifest(path: Path | None = None) -> dict:
-    path = path or manifest_path()
+def load_manifest(path: str | os.PathLike | Traversable | None = None) -> dict:
+    path = Path(path) if isinstance(path, (str, os.PathLike)) else (path or manifest_path())
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelFilesError(f"cannot read the model manifest ({exc})", path) from None
+        raise ModelFilesError(f"cannot read the model manifest ({exc})", str(path)) from None
 
 
 def sha256_of(path: Path, chunk: int = 16 * 2**20) -> str:
@@ -140,6 +143,7 @@ def remote_files(repo: dict, patterns: list[str], token: str | None) -> list[Rem
 def download(root: Path, token: str | None = None, only: list[str] | None = None,
              text_encoders: bool = False, say: Say = print, manifest: dict | None = None) -> list[Path]:
     """Downloads the pinned revisions into ``root`` and verifies every file; returns the files."""
+    extras.require(("huggingface_hub",), "`livemoments models download`")
     manifest = manifest or load_manifest()
     e = _hub_errors()
     from huggingface_hub import hf_hub_download
@@ -238,6 +242,7 @@ def encode_empty_prompt(sd3_root: Path, max_sequence_length: int):
 def prepare(root: Path, force: bool = False, delete_text_encoders: bool = False, say: Say = print,
             manifest: dict | None = None, encode=None) -> Path:
     """Derives and caches the empty-prompt embeddings beside the weights, with a record of how they were made."""
+    extras.require(("torch", "diffusers", "transformers"), "`livemoments models prepare`")
     import torch
 
     manifest = manifest or load_manifest()

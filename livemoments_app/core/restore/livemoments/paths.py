@@ -59,9 +59,11 @@ def user_models_dir() -> Path:
 
 
 def checkout_models_dir() -> Path | None:
-    """``models/`` of a source checkout (beside the package), if this is one."""
-    candidate = Path(__file__).resolve().parents[4] / "models"
-    return candidate if (candidate / "manifest.json").is_file() else None
+    """``models/`` of a source checkout (beside the package), if this is one. An installed package sits in
+    site-packages, which has no pyproject.toml; a bundle has neither."""
+    checkout = Path(__file__).resolve().parents[4]
+    candidate = checkout / "models"
+    return candidate if candidate.is_dir() and (checkout / "pyproject.toml").is_file() else None
 
 
 def candidate_roots() -> list[tuple[str, Path]]:

@@ -20,6 +20,7 @@ from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore import devices
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
 
+from . import extras
 from .files import problems_in
 from .paths import ModelPaths, default_root
 
@@ -44,6 +45,14 @@ def unload() -> None:
         _cache.clear()
 
 
+def _not_installed(module: str) -> str:
+    # A bundle user cannot install an extra into the app; tell them what the app lacks and where to look.
+    if extras.frozen():
+        text = extras.how_to_get_them()
+        return text[0].upper() + text[1:]
+    return f"{module} not installed (install the 'diffusion' extra)"
+
+
 @dataclass
 class _Run:
     request: RestoreRequest
@@ -64,9 +73,9 @@ class LiveMomentsRestorer:
     # ----- availability
     def availability(self, options: dict | None = None) -> Availability:
         if not devices.torch_installed():
-            return Availability(False, "torch not installed (install the 'diffusion' extra)")
+            return Availability(False, _not_installed("torch"))
         if not devices.diffusers_installed():
-            return Availability(False, "diffusers not installed (install the 'diffusion' extra)")
+            return Availability(False, _not_installed("diffusers"))
         paths = self._paths or resolve_paths(options or {})
         problems = problems_in(paths)
         if problems:
@@ -83,7 +92,7 @@ class LiveMomentsRestorer:
         started = time.monotonic()
         opts = dict(request.options)
         if not devices.torch_installed() or not devices.diffusers_installed():
-            raise RestoreError("the LiveMoments restorer needs torch and diffusers (the 'diffusion' extra)")
+            raise RestoreError(f"the LiveMoments restorer needs torch and diffusers; {extras.how_to_get_them()}")
         paths = self._paths.with_overrides(**(opts.get("model_paths") or {})) if self._paths else resolve_paths(opts)
         problems = problems_in(paths)
         if problems:
