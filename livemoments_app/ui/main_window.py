@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QSplitter, QStackedWidget, QToolBar,
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QSplitter, QStackedWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
 from livemoments_app.ui import actions as actions_mod
 from livemoments_app.ui.errors import ErrorReporter
+from livemoments_app.ui.file_open import FileOpenFilter
 from livemoments_app.ui.viewmodels.document import split_still_and_video
 from livemoments_app.ui.viewmodels.settings import SettingsModel
 from livemoments_app.ui.widgets.canvas import ImageCanvas
@@ -91,6 +92,10 @@ class MainWindow(QMainWindow):
         ws.restore.resultReady.connect(lambda _i: strip.set_restored(ws.restore.results))
         ws.document.opened.connect(lambda _l: strip.set_restored(()))
         self._restore_window_state()
+        # Files opened from the Finder while the app runs arrive as FileOpen events on the application.
+        self.file_open_filter = FileOpenFilter(self)
+        self.file_open_filter.filesOpened.connect(self._open_from_system)
+        QApplication.instance().installEventFilter(self.file_open_filter)
         # Checking restorers may import torch: do it in the background once the window is up.
         QTimer.singleShot(0, ws.restore.load_restorers)
 
@@ -147,6 +152,13 @@ class MainWindow(QMainWindow):
     def open_paths(self, paths: list[str]) -> None:
         still, video = split_still_and_video(paths)
         self.workspace.document.open(still, video)
+
+    def _open_from_system(self, paths: list[str]) -> None:
+        self.open_paths(paths)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def open_path(self, path: str) -> None:
         self.workspace.document.open(path)
@@ -244,6 +256,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        QApplication.instance().removeEventFilter(self.file_open_filter)
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.workspace.shutdown()
         super().closeEvent(event)
