@@ -17,7 +17,7 @@ from livemoments_app.ui.viewmodels.export import ExportModel
 from livemoments_app.ui.viewmodels.frames import FramesModel
 from livemoments_app.ui.viewmodels.restore import RestoreModel
 from livemoments_app.ui.viewmodels.settings import SettingsModel
-from livemoments_app.ui.viewmodels.timeline import TimelineModel
+from livemoments_app.ui.viewmodels.timeline import TimelineModel, key_time_uncertain
 from livemoments_app.ui.viewmodels.view import ViewState
 from livemoments_app.ui.workers import Lanes
 
@@ -75,7 +75,8 @@ class Workspace(QObject):
         self.restore.set_live(live)
         self.compare.set_pictures(-1, None, None)
         self.frame_view.set_fit()
-        self.timeline.set_clip(live.clip.times, live.key_frame_index, live.key_time_s, live.key_time_estimated)
+        self.timeline.set_clip(live.clip.times, live.key_frame_index, live.key_time_s, live.key_time_estimated,
+                               key_time_uncertain(live))
         if self.view == "compare":
             self.set_view("moment")
 

@@ -20,6 +20,13 @@ def _empty_times():
     return np.zeros(0, dtype=np.float64)
 
 
+def key_time_uncertain(live) -> bool:
+    """The key moment was estimated by matching the photo to the frames and no frame stood out: a guess."""
+    details = getattr(live, "details", None) or {}
+    estimate = details.get("key_time_estimate") or {}
+    return bool(live.key_time_estimated) and estimate.get("confident") is False
+
+
 class TimelineModel(QObject):
     currentChanged = Signal(int)
     chosenChanged = Signal(int)          # -1 when nothing is chosen
@@ -32,6 +39,7 @@ class TimelineModel(QObject):
         self.key_index = -1
         self.key_time_s = 0.0
         self.key_time_estimated = False
+        self.key_time_uncertain = False     # estimated, and several frames matched about equally well
         self.current = -1
         self.chosen = -1
         self.rate = 0.0                  # playback speed; negative plays backwards, 0 is stopped
@@ -44,7 +52,8 @@ class TimelineModel(QObject):
         self._timer.timeout.connect(self._tick)
 
     # Clip --------------------------------------------------------------------------------------------------
-    def set_clip(self, times, key_index: int, key_time_s: float = 0.0, estimated: bool = False) -> None:
+    def set_clip(self, times, key_index: int, key_time_s: float = 0.0, estimated: bool = False,
+                 uncertain: bool = False) -> None:
         self.stop()
         import numpy as np
 
@@ -52,6 +61,7 @@ class TimelineModel(QObject):
         self.key_index = int(key_index)
         self.key_time_s = float(key_time_s)
         self.key_time_estimated = bool(estimated)
+        self.key_time_uncertain = bool(estimated and uncertain)
         self.chosen = -1
         self.current = -1
         self.clipChanged.emit()

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from livemoments_app.ui import theme
+from livemoments_app.ui.viewmodels.timeline import key_time_uncertain
 from livemoments_app.ui.widgets.overlay_panel import OverlayPanel
 from livemoments_app.ui.widgets.restore_panel import RestorePanel
 from livemoments_app.ui.workspace import Workspace
@@ -88,6 +89,14 @@ class SidePanel(QFrame):
         workspace.export.stateChanged.connect(self.refresh)
         self.refresh()
 
+    @staticmethod
+    def _key_moment_line(live, source: str, muted: str) -> str:
+        if key_time_uncertain(live):
+            return ("<b>Key moment estimated — uncertain.</b> "
+                    f"<span style='color:{muted}'>The photo matches several frames about equally well, so the "
+                    "marked frame is a guess: check it.</span>")
+        return f"<span style='color:{muted}'>Key moment {_KEY_SOURCES.get(source, source)}</span>"
+
     def refresh(self) -> None:
         ws = self.workspace
         live = ws.document.live
@@ -105,7 +114,7 @@ class SidePanel(QFrame):
                 f"<b>{html.escape(name)}</b><br><span style='color:{muted}'>{_FORMAT_NAMES.get(fmt, fmt)}</span>"
                 f"<br>Key photo {live.still.width} × {live.still.height} · clip {clip.width} × {clip.height}, "
                 f"{clip.frame_count} frames, {clip.duration_s:.2f} s"
-                f"<br><span style='color:{muted}'>Key moment {_KEY_SOURCES.get(source, source)}</span>")
+                f"<br>{self._key_moment_line(live, source, muted)}")
         self.export_button.setEnabled(ws.compare.available and not ws.export.running)
         self.export_status.setText(ws.export.status or
                                    ("" if ws.compare.available else "Restore a frame to export it."))

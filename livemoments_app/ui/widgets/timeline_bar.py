@@ -11,6 +11,10 @@ from livemoments_app.ui.viewmodels.timeline import TimelineModel
 from livemoments_app.ui.widgets.filmstrip import CHOSEN_COLOUR, KEY_COLOUR, Filmstrip
 
 
+UNCERTAIN_KEY_HELP = ("This clip does not record when the key photo was taken, and several frames match the photo "
+                      "about equally well, so the marked frame is a guess. Step through the clip to check it.")
+
+
 def _dot(colour) -> str:
     return f"<span style='color:{colour.name()}'>&#9679;</span>"
 
@@ -84,7 +88,11 @@ class TimelineBar(QFrame):
         self.position_label.setText(
             f"<b>Frame {i + 1}</b> of {tl.frame_count} &nbsp;·&nbsp; {tl.time_of(i):.3f} s")
         key = f"{_dot(KEY_COLOUR)} Key photo: frame {tl.key_index + 1} ({tl.key_time_s:.3f} s"
-        key += ", estimated)" if tl.key_time_estimated else ")"
+        if tl.key_time_uncertain:
+            key += ", <b>estimated — uncertain</b>)"
+        else:
+            key += ", estimated)" if tl.key_time_estimated else ")"
+        self.legend_label.setToolTip(UNCERTAIN_KEY_HELP if tl.key_time_uncertain else "")
         chosen = (f"&nbsp;&nbsp;&nbsp;{_dot(CHOSEN_COLOUR)} Chosen: frame {tl.chosen + 1}" if tl.chosen >= 0
                   else "&nbsp;&nbsp;&nbsp;Press Enter to choose a frame")
         self.legend_label.setText(key + chosen)
