@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from livemoments_app.ui.viewmodels.alignment import MODE_HELP, MODES, AlignmentModel
 
@@ -38,8 +38,13 @@ class OverlayPanel(QWidget):
             self.mode_buttons[name] = button
             grid.addWidget(button, k // 3, k % 3)
 
-        self.opacity_label = QLabel(self)
-        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
+        # Caption, slider and value on one row: the panel has to fit a laptop screen without scrolling.
+        self.opacity_row = QWidget(self)
+        self.opacity_label = QLabel("Key photo", self.opacity_row)
+        self.opacity_value = QLabel(self.opacity_row)
+        self.opacity_value.setMinimumWidth(self.opacity_value.fontMetrics().horizontalAdvance("100 %") + 4)
+        self.opacity_value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.opacity = QSlider(Qt.Orientation.Horizontal, self.opacity_row)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(round(model.opacity * 100))
         self.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -49,14 +54,20 @@ class OverlayPanel(QWidget):
         self.help.setObjectName("Help")
         self.help.setWordWrap(True)
 
+        row = QHBoxLayout(self.opacity_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
+        row.addWidget(self.opacity_label)
+        row.addWidget(self.opacity, 1)
+        row.addWidget(self.opacity_value)
+
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(8)
+        col.setSpacing(6)
         col.addWidget(title)
         col.addWidget(self.readout)
         col.addLayout(grid)
-        col.addWidget(self.opacity_label)
-        col.addWidget(self.opacity)
+        col.addWidget(self.opacity_row)
         col.addWidget(self.help)
         model.stateChanged.connect(self.refresh)
         self.opacity.valueChanged.connect(lambda _v: self.refresh())
@@ -70,7 +81,6 @@ class OverlayPanel(QWidget):
         self.readout.style().unpolish(self.readout)
         self.readout.style().polish(self.readout)
         blend = m.mode == "blend"
-        self.opacity.setVisible(blend)
-        self.opacity_label.setVisible(blend)
-        self.opacity_label.setText(f"Key photo opacity: {self.opacity.value()} %")
+        self.opacity_row.setVisible(blend)
+        self.opacity_value.setText(f"{self.opacity.value()} %")
         self.help.setText(MODE_HELP[m.mode])

@@ -3,6 +3,8 @@ Cancel button, the progress bar with elapsed and estimated time."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
@@ -12,8 +14,15 @@ from livemoments_app.ui import theme
 from livemoments_app.ui.viewmodels.restore import PRECISIONS, SIZES, RestoreModel
 from livemoments_app.ui.viewmodels.settings import DEVICES
 from livemoments_app.ui.viewmodels.timeline import TimelineModel
+from livemoments_app.ui.widgets.elided_label import ElidedLabel
 
 _DEVICE_LABELS = {"auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU", "mps": "Apple GPU"}
+
+
+def _short_name(label: str) -> str:
+    """ "LiveMoments (diffusion)" → "Diffusion": what tells the restorers apart, for a one-line note."""
+    kind = re.fullmatch(r".*\((\w+)\)", label)
+    return kind.group(1).capitalize() if kind else label
 
 
 class RestorePanel(QWidget):
@@ -43,12 +52,13 @@ class RestorePanel(QWidget):
         for combo in (self.restorer_combo, self.device_combo, self.size_combo, self.precision_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
-        self.reason = QLabel(self)
-        self.reason.setObjectName("Muted")
-        self.reason.setWordWrap(True)
+        # One short line however long the reasons are: the panel must fit a laptop screen; the tooltip has it all.
+        self.reason = ElidedLabel(self)
+        self.reason.setObjectName("Help")
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(5)
         form.addRow("Restorer", self.restorer_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Output", self.size_combo)
@@ -77,7 +87,7 @@ class RestorePanel(QWidget):
 
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(8)
+        col.setSpacing(6)
         col.addWidget(title)
         col.addLayout(form)
         col.addWidget(self.reason)
@@ -125,24 +135,27 @@ class RestorePanel(QWidget):
             self.device_combo.setCurrentIndex(device_index)
         # The first clause of the reason is what to do ("weights not found — Settings › Models"); the rest,
         # often a long path, goes to the tooltip.
-        unavailable = [f"{r.label}: {r.reason.split(' (')[0]}" for r in m.restorers if not r.ok]
-        self.reason.setToolTip("\n".join(f"{r.label}: {r.reason}" for r in m.restorers if not r.ok))
+        unavailable = [f"{_short_name(r.label)}: {r.reason.split(' (')[0]}" for r in m.restorers if not r.ok]
+        self.reason.set_full_text(" · ".join(unavailable),
+                                  "\n".join(f"{r.label}: {r.reason}" for r in m.restorers if not r.ok))
         info = m.info(m.selected)
         gpu_capable = info is not None and info.name != "classic"
         self.device_combo.setEnabled(gpu_capable and not m.running)
+        # Device and precision mean nothing to the classic restorer (CPU only): their rows go, and the panel
+        # keeps Restore in sight on a laptop screen.
+        self.form.setRowVisible(self.device_combo, gpu_capable)
         self.form.setRowVisible(self.precision_combo, gpu_capable)
         self.precision_combo.setEnabled(not m.running)
         self.device_combo.setToolTip("" if gpu_capable else "The classic restorer runs on the CPU")
         self.restorer_combo.setEnabled(not m.running)
         self.size_combo.setEnabled(not m.running)
-        self.reason.setText("\n".join(unavailable))
         self.reason.setVisible(bool(unavailable))
         ok, why = m.can_start(self.timeline.chosen)
         self.restore_button.setEnabled(ok)
         done = self.timeline.chosen in m.results
         self.restore_button.setText("  Restore again" if done else "  Restore frame")
         self.cancel_button.setVisible(m.running or bool(m.waiting))
-        self.progress.setVisible(m.running or m.fraction > 0)
+        self.progress.setVisible(m.running)
         self.progress.setValue(round(m.fraction * 1000))
         self.status.setText(m.status if (m.running or m.status) else why)
         if not ok and not m.running and why:

@@ -1,4 +1,5 @@
-"""The right-hand panel: facts about the photo, the alignment controls, the restore controls, and export."""
+"""The right-hand panel: facts about the photo, the alignment controls, the restore controls, and export (pinned
+below the rest, so it is in sight at any window height)."""
 
 from __future__ import annotations
 
@@ -54,8 +55,6 @@ class SidePanel(QFrame):
         self.overlay_panel = OverlayPanel(workspace.alignment, self)
         self.restore_panel = RestorePanel(workspace.restore, workspace.timeline, self)
         self.restore_panel.restoreRequested.connect(workspace.start_restore)
-        export_title = QLabel("Export", self)
-        export_title.setObjectName("SectionTitle")
         self.export_button = QPushButton("  Export…", self)
         theme.bind_icon(self.export_button, "export")
         self.export_button.setToolTip("Save the restored photo (Ctrl+E)")
@@ -68,10 +67,9 @@ class SidePanel(QFrame):
 
         body = QWidget(self)
         col = QVBoxLayout(body)
-        col.setContentsMargins(16, 10, 16, 16)
-        col.setSpacing(8)
-        for w in (title, self.info, _rule(body), self.overlay_panel, _rule(body), self.restore_panel,
-                  _rule(body), export_title, self.export_button, self.export_status):
+        col.setContentsMargins(16, 6, 16, 4)
+        col.setSpacing(6)
+        for w in (title, self.info, _rule(body), self.overlay_panel, _rule(body), self.restore_panel):
             col.addWidget(w)
         col.addStretch(1)
         scroll = QScrollArea(self)
@@ -79,9 +77,22 @@ class SidePanel(QFrame):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = scroll
+        # Export is the last step and must never scroll out of sight: it sits below the scrolling sections.
+        footer = QWidget(self)
+        footer.setObjectName("PanelFooter")
+        foot = QVBoxLayout(footer)
+        foot.setContentsMargins(16, 8, 16, 10)
+        foot.setSpacing(4)
+        foot.addWidget(self.export_button)
+        foot.addWidget(self.export_status)
+        self.footer = footer
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setSpacing(0)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(_rule(self))
+        outer.addWidget(footer)
 
         workspace.document.opened.connect(lambda _l: self.refresh())
         workspace.document.closed.connect(self.refresh)
@@ -118,3 +129,4 @@ class SidePanel(QFrame):
         self.export_button.setEnabled(ws.compare.available and not ws.export.running)
         self.export_status.setText(ws.export.status or
                                    ("" if ws.compare.available else "Restore a frame to export it."))
+        self.export_status.setVisible(bool(self.export_status.text()))
