@@ -6,6 +6,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtGui import QTextDocument  # noqa: E402
+
 from livemoments_app.core import synth  # noqa: E402
 from tests.test_livephoto_estimate import phone_like_pair  # noqa: E402
 from tests.test_ui_app import demo_dir, screenshot, window  # noqa: E402, F401  (fixtures)
@@ -33,6 +35,16 @@ def test_uncertain_key_moment_is_called_a_guess(qtbot, window, tmp_path):  # noq
     ws = window.workspace
     qtbot.waitUntil(lambda: ws.frames.shown == ws.timeline.current, timeout=30000)
     screenshot(window, tmp_path, "key_moment_uncertain")
+    # At the narrowest window the warning stays whole; the "Press Enter" hint gives way instead.
+    window.resize(window.minimumWidth(), 700)
+    qtbot.waitUntil(lambda: window.width() == window.minimumWidth())
+    assert "estimated — uncertain" in legend.text() and "Press Enter" not in legend.text()
+    doc = QTextDocument()
+    doc.setDefaultFont(legend.font())
+    doc.setDocumentMargin(0)
+    doc.setHtml(legend.text())
+    assert doc.idealWidth() <= legend.width()
+    screenshot(window, tmp_path, "key_moment_uncertain_narrow")
 
 
 def test_confident_estimate_is_not_called_uncertain(qtbot, window, tmp_path):  # noqa: F811

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from livemoments_app.ui import theme
 from livemoments_app.ui.viewmodels.frames import FramesModel
@@ -19,6 +21,37 @@ def _dot(colour) -> str:
     return f"<span style='color:{colour.name()}'>&#9679;</span>"
 
 
+class FittingLabel(QLabel):
+    """Rich text in several lengths, longest first: shows the longest that fits the width the row leaves it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._variants: list[str] = [""]
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Takes the room the row has left instead of pushing the buttons off the bar.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_variants(self, *variants: str) -> None:
+        self._variants = list(variants) or [""]
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        doc = QTextDocument()
+        doc.setDefaultFont(self.font())
+        doc.setDocumentMargin(0)
+        for text in self._variants:
+            doc.setHtml(text)
+            if doc.idealWidth() <= self.width():
+                break
+        if text != self.text():
+            super().setText(text)
+
+
 class TimelineBar(QFrame):
     def __init__(self, timeline: TimelineModel, frames: FramesModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,9 +65,8 @@ class TimelineBar(QFrame):
         self.position_label = QLabel(self)
         self.position_label.setMinimumWidth(190)
         self.position_label.setTextFormat(Qt.TextFormat.RichText)
-        self.legend_label = QLabel(self)
+        self.legend_label = FittingLabel(self)
         self.legend_label.setObjectName("Muted")
-        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         self.use_button = QPushButton(theme.icon("key-frame", "#ffffff"), "  Use this frame", self)
         self.use_button.setProperty("primary", True)
         self.use_button.setToolTip("Make the current frame the new key photo (Enter)")
@@ -48,8 +80,7 @@ class TimelineBar(QFrame):
             row.addWidget(w)
         row.addSpacing(10)
         row.addWidget(self.position_label)
-        row.addStretch(1)
-        row.addWidget(self.legend_label)
+        row.addWidget(self.legend_label, 1)
         row.addSpacing(14)
         row.addWidget(self.use_button)
         layout = QVBoxLayout(self)
@@ -81,7 +112,7 @@ class TimelineBar(QFrame):
         tl = self.timeline
         if tl.frame_count == 0:
             self.position_label.setText("")
-            self.legend_label.setText("")
+            self.legend_label.set_variants("")
             self.use_button.setEnabled(False)
             return
         i = tl.current
@@ -93,8 +124,11 @@ class TimelineBar(QFrame):
         else:
             key += ", estimated)" if tl.key_time_estimated else ")"
         self.legend_label.setToolTip(UNCERTAIN_KEY_HELP if tl.key_time_uncertain else "")
-        chosen = (f"&nbsp;&nbsp;&nbsp;{_dot(CHOSEN_COLOUR)} Chosen: frame {tl.chosen + 1}" if tl.chosen >= 0
-                  else "&nbsp;&nbsp;&nbsp;Press Enter to choose a frame")
-        self.legend_label.setText(key + chosen)
+        if tl.chosen >= 0:
+            chosen = f"&nbsp;&nbsp;&nbsp;{_dot(CHOSEN_COLOUR)} Chosen: frame {tl.chosen + 1}"
+            self.legend_label.set_variants(key + chosen)
+        else:
+            # The hint is also the "Use this frame" button's tooltip: it goes first when the window is narrow.
+            self.legend_label.set_variants(key + "&nbsp;&nbsp;&nbsp;Press Enter to choose a frame", key)
         self.use_button.setEnabled(i != tl.chosen)
         self.use_button.setText("  Chosen" if i == tl.chosen else "  Use this frame")
