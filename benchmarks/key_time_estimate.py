@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(os.environ.get("LIVEMOMENTS_SAMPLES", ROOT.parent / "shared" / "samples"))
+from benchmarks._common import SAMPLES, timed_median
+
 CASES = [
     "apple_iphone6s_0FFBE909.jpeg",
     "apple_iphone15pro_IMG_4394.HEIC",
@@ -27,15 +25,6 @@ CASES = [
     "libmphoto_heic_motionphoto_pixel4video.heic",
 ]
 TARGET_S = 1.5
-
-
-def _median(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 def measure(path: Path, repeats: int) -> dict:
@@ -53,8 +42,8 @@ def measure(path: Path, repeats: int) -> dict:
             clip.clear_cache()
             return estimate_key_frame(live.still.pixels, clip)
 
-        base_s, _ = _median(decode_only, repeats)
-        est_s, result = _median(estimate, repeats)
+        base_s, _ = timed_median(decode_only, repeats)
+        est_s, result = timed_median(estimate, repeats)
         return {"stored": live.key_frame_index, "estimate": result, "est_s": est_s, "decode_s": base_s,
                 "frames": clip.frame_count}
 

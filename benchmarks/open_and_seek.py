@@ -34,8 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(os.environ.get("LIVEMOMENTS_SAMPLES", ROOT.parent / "shared" / "samples"))
+from benchmarks._common import SAMPLES, timed_median
+
 
 # Files to open (the file a user would double-click), and whether the clip is expected to be decodable.
 CASES = [
@@ -49,15 +49,6 @@ CASES = [
 ]
 SEQ_SAMPLE = "apple_iphone15pro_IMG_4394.HEIC"
 OPEN_TARGET_S, SEEK_TARGET_S, STEP_TARGET_S = 0.3, 0.100, 0.030
-
-
-def _median_time(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
 
 
 class Clip:
@@ -89,11 +80,11 @@ def measure_open(path: Path, repeats: int) -> dict:
     from livemoments_app.core.livephoto.still import colour_target_for
 
     row: dict = {}
-    parse_s, clip = _median_time(lambda: Clip(path), repeats)
+    parse_s, clip = timed_median(lambda: Clip(path), repeats)
     row["parse_s"] = parse_s
     target = "srgb"
     if clip.parse is not None:
-        still_s, still = _median_time(lambda: decode_still(clip.parse.still), 1)
+        still_s, still = timed_median(lambda: decode_still(clip.parse.still), 1)
         row["still_s"] = still_s
         target = colour_target_for(still.icc_profile)
 

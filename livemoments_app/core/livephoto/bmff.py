@@ -296,6 +296,7 @@ def _full(src: ByteSource | bytes, box: Box) -> tuple[_Cursor, int, int]:
 
 
 def parse_mvhd(src: ByteSource | bytes, box: Box) -> dict:
+    """Movie header: timescale and duration (``mdhd`` starts with the same fields)."""
     cur, version, _ = _full(src, box)
     if version == 1:
         cur.take(16)
@@ -304,6 +305,9 @@ def parse_mvhd(src: ByteSource | bytes, box: Box) -> dict:
         cur.take(8)
         timescale, duration = cur.u32(), cur.u32()
     return {"version": version, "timescale": timescale, "duration": duration}
+
+
+parse_mdhd = parse_mvhd   # media header: same leading layout (creation, modification, timescale, duration)
 
 
 def _rotation_from_matrix(a: float, b: float, c: float, d: float) -> int:
@@ -331,17 +335,6 @@ def parse_tkhd(src: ByteSource | bytes, box: Box) -> dict:
     return {"version": version, "flags": flags, "track_id": track_id, "duration": duration,
             "matrix": m, "width": width, "height": height,
             "rotation": _rotation_from_matrix(*fixed)}
-
-
-def parse_mdhd(src: ByteSource | bytes, box: Box) -> dict:
-    cur, version, _ = _full(src, box)
-    if version == 1:
-        cur.take(16)
-        timescale, duration = cur.u32(), cur.u64()
-    else:
-        cur.take(8)
-        timescale, duration = cur.u32(), cur.u32()
-    return {"version": version, "timescale": timescale, "duration": duration}
 
 
 def parse_hdlr(src: ByteSource | bytes, box: Box) -> dict:
