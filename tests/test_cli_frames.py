@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -69,3 +72,19 @@ def test_bad_index_is_reported(tmp_path):
     video = numbered_clip(tmp_path, n=4, gop=4)
     with pytest.raises(SystemExit, match="out of range"):
         main(["frames", str(video), "--out", str(tmp_path / "b"), "--indices", "9"])
+
+
+def test_frames_get_the_users_file_permissions(tmp_path):
+    # Written through a temporary file like every export: readable as any new file of the user's (umask),
+    # not private 0600 as mkstemp would leave it.
+    video = numbered_clip(tmp_path, n=4, gop=4)
+    out = tmp_path / "perm"
+    umask = os.umask(0o022)
+    try:
+        assert main(["frames", str(video), "--out", str(out), "--indices", "1", "--quiet"]) == 0
+    finally:
+        os.umask(umask)
+    written = out / "frame_0001_000033ms.png"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644
+    assert [p.name for p in out.iterdir()] == [written.name]        # no temporary file left behind
+

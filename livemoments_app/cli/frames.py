@@ -8,9 +8,7 @@ and written atomically; the sources are only read.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from livemoments_app.core.errors import ExportError, NotALivePhotoError
@@ -80,20 +78,12 @@ def write_png(rgb, path: Path) -> None:
     """PNG (sRGB, no profile needed) written to a temporary name beside it, then renamed."""
     import cv2
 
+    from livemoments_app.core.export.files import write_bytes_atomic
+
     ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 3])
     if not ok:
         raise ExportError("PNG encoding failed", path)
-    fd, tmp = tempfile.mkstemp(prefix=".frame-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.tobytes())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ExportError(f"cannot write ({exc.strerror or exc})", path) from exc
+    write_bytes_atomic(path, data.tobytes(), overwrite=True)
 
 
 def run(args: argparse.Namespace) -> int:
