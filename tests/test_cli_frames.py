@@ -88,3 +88,11 @@ def test_frames_get_the_users_file_permissions(tmp_path):
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
     assert [p.name for p in out.iterdir()] == [written.name]        # no temporary file left behind
 
+
+@pytest.mark.parametrize("how", [["--indices", "1"], ["--every", "1"]])
+def test_max_side_below_one_is_refused(tmp_path, how):
+    # With more than three frames the sequential path scaled to 2×2 pixels; with fewer it wrote full size.
+    video = numbered_clip(tmp_path, n=6, gop=4)
+    with pytest.raises(SystemExit, match="--max-side"):
+        main(["frames", str(video), "--out", str(tmp_path / "m"), *how, "--max-side", "0"])
+    assert not (tmp_path / "m").exists() or not list((tmp_path / "m").iterdir())

@@ -88,6 +88,8 @@ def write_png(rgb, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out: Path = args.out
+    if args.max_side is not None and args.max_side < 1:
+        raise SystemExit("livemoments frames: error: --max-side must be at least 1")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
