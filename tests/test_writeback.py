@@ -211,3 +211,31 @@ def test_sef_trailer_we_build_is_read_back_by_the_reader():
     assert entry.data_offset == len(prefix) + motion_at
     assert data[entry.data_offset:entry.data_offset + entry.data_size] == motion
     assert data[parsed.find(0x0A01).data_offset:][:13] == b"1705124333853"
+
+
+def test_a_non_ascii_content_identifier_is_re_keyed_not_a_crash(tmp_path):
+    """The still's MakerNote identifier is read as UTF-8: one that is not ASCII used to escape write-back as a
+    UnicodeEncodeError. Here the clip carries no identifier key, so the still's identifier is the one re-keyed."""
+    import dataclasses
+    import shutil
+
+    still = tmp_path / "IMG_1.jpeg"
+    shutil.copy(sample("apple_iphone6s_0FFBE909.jpeg"), still)
+    mov = bytearray(sample("apple_iphone6s_0FFBE909_3.mov").read_bytes())
+    at = mov.find(b"com.apple.quicktime.content.identifier")
+    mov[at:at + 38] = b"com.apple.quicktime.content.identifiex"          # the clip no longer names a pair key
+    (tmp_path / "IMG_1.mov").write_bytes(bytes(mov))
+    out = tmp_path / "out"
+    out.mkdir()
+    with open_live_photo(still, tmp_path / "IMG_1.mov") as lp:
+        assert lp.format == LiveFormat.STILL_AND_VIDEO
+        old = lp.content_identifier
+        assert old is not None
+        odd = "é" + old[2:]                                     # same byte length, not ASCII
+        exif = lp.still.exif.replace(old.encode("ascii"), odd.encode("utf-8"))
+        lp = dataclasses.replace(lp, still=dataclasses.replace(lp.still, exif=exif), content_identifier=odd)
+        result = write_back_result(lp, small(lp.still.pixels, 16), 5, out)
+    with open_live_photo(result.paths[0]) as back:
+        assert back.content_identifier == result.content_identifier
+        assert back.still.exif.count(result.content_identifier.encode("ascii")) == 1
+    assert any("pair by name only" in note for note in result.skipped)

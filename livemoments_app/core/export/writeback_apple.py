@@ -138,7 +138,7 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
     skipped = list(rebuilt.skipped)
     exif = rebuilt.data
     old_id = patch.old_identifier or getattr(live_photo, "content_identifier", None)
-    paired = exif_edit.replace_once(exif or b"", old_id.encode("ascii"), patch.new_identifier.encode("ascii")) \
+    paired = exif_edit.replace_once(exif or b"", old_id.encode("utf-8"), patch.new_identifier.encode("ascii")) \
         if old_id else None
     if paired is None:
         raise ExportError("the key photo has no Apple ContentIdentifier to re-key, so the new pair would not "
