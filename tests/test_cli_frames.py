@@ -96,3 +96,9 @@ def test_max_side_below_one_is_refused(tmp_path, how):
     with pytest.raises(SystemExit, match="--max-side"):
         main(["frames", str(video), "--out", str(tmp_path / "m"), *how, "--max-side", "0"])
     assert not (tmp_path / "m").exists() or not list((tmp_path / "m").iterdir())
+
+
+def test_every_zero_is_refused_not_taken_as_one(tmp_path):
+    video = numbered_clip(tmp_path, n=4, gop=4)
+    with pytest.raises(SystemExit, match="--every must be at least 1"):
+        main(["frames", str(video), "--out", str(tmp_path / "e"), "--every", "0"])

@@ -67,7 +67,7 @@ def select_indices(args, clip, key_time: float | None) -> list[int]:
             raise SystemExit("livemoments frames: error: this file has no stored key time (give --times)")
         picked = [clip.nearest_index(key_time)]
     else:
-        step = args.every or 1
+        step = 1 if args.every is None else args.every
         if step < 1:
             raise SystemExit("livemoments frames: error: --every must be at least 1")
         picked = list(range(0, n, step))
