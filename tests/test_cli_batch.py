@@ -125,3 +125,30 @@ def test_a_file_name_as_batch_output_is_refused(tmp_path, capsys):
     rc = main(["restore", str(tmp_path / "a.jpg"), "--frame", "1", "--write-back", "-o", str(tmp_path / "x.jpg")])
     assert rc == 2 and "folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dry_run_names_the_write_back_format_that_write_back_uses(tmp_path, monkeypatch):
+    """A high-bit-depth HEIC key photo is written back as HEIC (a Motion Photo cannot hold a PNG); the dry run
+    used to plan a .png name for it."""
+    import dataclasses
+
+    import numpy as np
+
+    import livemoments_app.core.livephoto as livephoto
+    from livemoments_app.core.export import write_back
+
+    path = sample("samsung_s22_oneui6_motionphoto.heic")
+    real_open = livephoto.open_live_photo
+
+    def open_16bit(p, partner=None, **kw):
+        lp = real_open(p, partner, **kw)
+        pixels = lp.still.pixels.astype(np.uint16) * 257
+        return dataclasses.replace(lp, still=dataclasses.replace(lp.still, pixels=pixels, bit_depth=10))
+
+    monkeypatch.setattr(livephoto, "open_live_photo", open_16bit)
+    args = _restore_args([str(path), "--frame", "5", "--write-back", "--dry-run", "--out", str(tmp_path)])
+    planned = batch.plan(path, args, tmp_path)
+    assert planned.ok, planned.error
+    with open_16bit(path) as lp:
+        written = write_back(lp, lp.still.pixels[::8, ::8], 5, tmp_path)
+    assert [p.suffix for p in planned.outputs] == [p.suffix for p in written] == [".heic"]

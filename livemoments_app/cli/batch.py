@@ -162,7 +162,7 @@ def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
     from livemoments_app.cli.restore import pick_frame
     from livemoments_app.core.export import write_back_kind
     from livemoments_app.core.export.files import free_stem
-    from livemoments_app.core.export.still import StillMetadata, extension_for, resolve_format
+    from livemoments_app.core.export.still import StillMetadata, extension_for, resolve_format, write_back_format
     from livemoments_app.core.livephoto import open_live_photo
 
     started = time.perf_counter()
@@ -178,8 +178,7 @@ def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
                 kind = write_back_kind(live)
                 if kind is None:
                     raise LivePhotoError("cannot be written back as a Live Photo / Motion Photo", path)
-                fmt = args.format if args.format in ("jpeg", "heic") else resolve_format("auto", meta,
-                                                                                        live.still.pixels)
+                fmt = write_back_format(args.format, meta, live.still.pixels)
                 exts = [extension_for(fmt, meta)]
                 if kind == "apple" and live.video_path is not None:
                     exts.append(live.video_path.suffix)

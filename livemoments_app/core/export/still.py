@@ -133,6 +133,14 @@ def resolve_format(requested: str, meta: StillMetadata, pixels: np.ndarray, targ
     return fmt
 
 
+def write_back_format(requested: str, meta: StillMetadata, pixels: np.ndarray) -> str:
+    """"jpeg" or "heic": what a written-back key photo is encoded as (a Live Photo / Motion Photo holds no PNG;
+    ``requested`` other than those two, or a format ``auto`` resolves to PNG, falls back to the source's kind)."""
+    fmt = resolve_format(requested if requested in ("jpeg", "heic") else "auto", meta, pixels)
+    if fmt not in ("jpeg", "heic"):
+        fmt = "heic" if (meta.mime or "").endswith(("heic", "heif")) else "jpeg"
+    return fmt
+
 def extension_for(fmt: str, meta: StillMetadata) -> str:
     """The source's own extension when the format matches it, else the usual one in the source's letter case."""
     src = meta.source_paths[0] if meta.source_paths else None

@@ -22,7 +22,7 @@ from typing import Any
 
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import exif_edit, files
-from livemoments_app.core.export.still import ExportOptions, StillMetadata, encode, extension_for, resolve_format
+from livemoments_app.core.export.still import ExportOptions, StillMetadata, encode, extension_for, write_back_format
 from livemoments_app.core.jobs import Progress, no_progress
 from livemoments_app.core.livephoto import apple, bmff
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -130,9 +130,7 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
         patch = plan_mov_patch(src, float(times[frame_index]))
     meta = StillMetadata.of(live_photo)
     pixels = getattr(restored, "pixels", restored)
-    fmt = resolve_format(options.format if options.format in ("jpeg", "heic") else "auto", meta, pixels)
-    if fmt not in ("jpeg", "heic"):
-        fmt = "heic" if (meta.mime or "").endswith(("heic", "heif")) else "jpeg"
+    fmt = write_back_format(options.format, meta, pixels)
     height, width = pixels.shape[:2]
     rebuilt = exif_edit.rebuild(meta.exif, width, height, strip_location=options.strip_location)
     skipped = list(rebuilt.skipped)

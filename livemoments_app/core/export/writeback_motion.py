@@ -21,7 +21,7 @@ from typing import Any
 
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import files, xmp_edit
-from livemoments_app.core.export.still import ExportOptions, StillMetadata, encode, extension_for, resolve_format
+from livemoments_app.core.export.still import ExportOptions, StillMetadata, encode, extension_for, write_back_format
 from livemoments_app.core.export.writeback_apple import WriteBack
 from livemoments_app.core.jobs import Progress, no_progress
 from livemoments_app.core.livephoto import bmff, samsung, sef
@@ -174,9 +174,7 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
     blocks = source_sef_blocks(live_photo)
     meta = StillMetadata.of(live_photo)
     pixels = getattr(restored, "pixels", restored)
-    fmt = options.format if options.format in ("jpeg", "heic") else resolve_format("auto", meta, pixels[..., :3])
-    if fmt not in ("jpeg", "heic"):
-        fmt = "heic" if (meta.mime or "").endswith(("heic", "heif")) else "jpeg"
+    fmt = write_back_format(options.format, meta, pixels)
     progress.set(0.05, f"Encoding {fmt.upper()}")
     if fmt == "heic":
         pad, vlen, vpad = _heic_layout(len(mp4), blocks)
