@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
@@ -88,6 +89,8 @@ class Job(QObject):
             if self.report:
                 from livemoments_app.ui.errors import reporter
                 reporter().report_exception(exc, context=self.name)
+        # The closure usually holds a photo; a model that keeps the finished job must not keep that too.
+        self.fn = None
         # The state is final before anyone hears about it (the signals are delivered on the UI thread).
         self.ended_at = time.monotonic()
         self.done = True
@@ -147,7 +150,10 @@ class Lane:
         first: a job that finished before anyone listened would have its result dropped."""
         with self._lock:
             self._jobs.add(job)
-        job.finished.connect(lambda j=job: self._forget(j))
+        # Weakly: a slot holding the job would make a job -> connection -> slot -> job cycle through C++ that
+        # Python's collector cannot see, and every job -- with the photo its closures hold -- would live forever.
+        ref = weakref.ref(job)
+        job.finished.connect(lambda: self._forget(ref()))
         QTimer.singleShot(0, lambda: self._start(job, priority))
         return job
 
@@ -239,7 +245,7 @@ class Latest(QObject):
         job = self.lane.run(fn, name=self.name)
         self._running = job
         job.succeeded.connect(lambda result, k=key, g=generation: self._deliver(g, k, result))
-        job.finished.connect(lambda j=job: self._on_end(j))
+        job.finished.connect(lambda r=weakref.ref(job): self._on_end(r()))   # weakly: see Lane.submit
 
     def _deliver(self, generation: int, key, result) -> None:
         if generation == self.generation:

@@ -107,7 +107,9 @@ class AlignmentModel(QObject):
         self._warped = {}
         self._renderer.reset()
         if self._align_job is not None:
+            # Its work closure and result slot hold the previous photo (and so the aligner's per-photo cache).
             self._align_job.cancel()
+            self._align_job = None
         self._set_state(False, "")
 
     # Requests -----------------------------------------------------------------------------------------------

@@ -123,6 +123,8 @@ class RestoreModel(QObject):
     # Photo --------------------------------------------------------------------------------------------------
     def set_live(self, live) -> None:
         self.cancel()
+        if self.job is not None and self.job.done:
+            self.job = None     # its result slot holds the previous photo
         self.live = live
         self.results = {}
         self.job_frame = -1
@@ -169,7 +171,7 @@ class RestoreModel(QObject):
         job.succeeded.connect(lambda r, i=index, l=live: self._on_result(l, i, name, size_key, r))
         job.cancelled.connect(lambda: self._set_status("Cancelled."))
         job.failed.connect(lambda exc: self._set_status(f"Failed: {getattr(exc, 'reason', exc)}"))
-        job.finished.connect(self._on_finished)
+        job.finished.connect(lambda l=live: self._on_finished(l))
         self._tick.start()
         self.stateChanged.emit()
         return job
@@ -203,8 +205,10 @@ class RestoreModel(QObject):
         self.status = text
         self.stateChanged.emit()
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, live=None) -> None:
         self._tick.stop()
+        if live is not self.live:
+            self.job = None     # cancelled by a photo change: do not keep the closed photo alive through it
         self.stateChanged.emit()
 
     def elapsed_text(self) -> str:

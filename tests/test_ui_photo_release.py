@@ -1,0 +1,91 @@
+"""Closing a photo lets it go: the view models keep no reference to a LivePhoto after ``set_live(None)``, so its
+still, its decoders and the aligner's per-photo cache (hundreds of MB) are freed."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from livemoments_app.ui.viewmodels import alignment as alignment_vm  # noqa: E402
+from livemoments_app.ui.workers import Lanes  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+class _FakeLive:
+    """Stands in for a LivePhoto: only its identity and lifetime matter here."""
+
+
+class _FakeAlignment:
+    aligned_share = 0.9
+
+
+def test_alignment_model_forgets_a_closed_photo(qtbot, monkeypatch):
+    monkeypatch.setattr(alignment_vm, "_align", lambda live, index, progress: _FakeAlignment())
+    monkeypatch.setattr(alignment_vm, "_render",
+                        lambda live, index, alignment, mode, opacity, cache, progress: None)
+    lanes = Lanes()
+    model = alignment_vm.AlignmentModel(lanes)
+    live = _FakeLive()
+    gone = weakref.ref(live)
+    model.set_live(live)
+    with qtbot.waitSignal(model.alignmentReady, timeout=5000):
+        model.request(3, immediately=True)
+    qtbot.waitUntil(lambda: not lanes.work.active, timeout=5000)
+    model.set_live(None)
+    del live
+    qtbot.wait(50)
+    gc.collect()
+    assert gone() is None, "the alignment view model still holds the closed photo"
+    assert lanes.shutdown(2000)
+
+
+def test_finished_jobs_and_their_closures_are_freed(qtbot):
+    from livemoments_app.ui.workers import Lane, Latest
+
+    lane = Lane("release", 1)
+    held = _FakeLive()
+    gone = weakref.ref(held)
+    job = lane.run(lambda _p, h=held: 1, name="plain")
+    job_gone = weakref.ref(job)
+    with qtbot.waitSignal(job.finished, timeout=5000):
+        pass
+    latest = Latest(lane, "latest")
+    got = []
+    latest.resultReady.connect(lambda key, value: got.append(key))
+    latest.request("k", lambda _p, h=held: 2)
+    qtbot.waitUntil(lambda: got == ["k"] and not latest.busy, timeout=5000)
+    del job, held
+    qtbot.wait(50)
+    gc.collect()
+    assert job_gone() is None, "a finished job is kept alive by its own connections"
+    assert gone() is None, "a finished job's closure still holds what it captured"
+    assert lane.shutdown(2000)
+
+
+def test_restore_model_forgets_a_closed_photo(qtbot, monkeypatch):
+    from livemoments_app.ui.viewmodels import restore as restore_vm
+
+    monkeypatch.setattr(restore_vm, "_restore", lambda live, index, *rest: (object(), None, None))
+    lanes = Lanes()
+    model = restore_vm.RestoreModel(lanes)
+    model.restorers = [restore_vm.RestorerInfo("classic", "Classic", True)]
+    live = _FakeLive()
+    gone = weakref.ref(live)
+    model.set_live(live)
+    job = model.start(2, alignment=_FakeAlignment())
+    assert job is not None
+    with qtbot.waitSignal(model.resultReady, timeout=5000):
+        pass
+    qtbot.waitUntil(lambda: not model.running and not lanes.work.active, timeout=5000)
+    del job
+    model.set_live(None)
+    del live
+    qtbot.wait(50)
+    gc.collect()
+    assert gone() is None, "the restore view model still holds the closed photo"
+    assert lanes.shutdown(2000)
