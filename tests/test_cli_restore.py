@@ -87,6 +87,22 @@ def test_existing_output_is_not_replaced_without_overwrite(pair, tmp_path, capsy
     assert Image.open(out).size[0] > 600
 
 
+def test_existing_output_fails_before_any_restoring(pair, tmp_path, capsys, monkeypatch):
+    from livemoments_app.cli import restore as restore_cli
+
+    def must_not_run(*_args, **_kwargs):
+        raise AssertionError("restored although the output could not be written")
+
+    monkeypatch.setattr(restore_cli, "restore_job", must_not_run)
+    _, ref, tgt = pair
+    out = tmp_path / "out.png"
+    out.write_bytes(b"keep me")
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "already exists" in err
+    assert out.read_bytes() == b"keep me"
+
+
 def test_unrelated_images_fail_to_align_with_one_line(tmp_path, capsys):
     ref, tgt = tmp_path / "a.png", tmp_path / "b.png"
     Image.fromarray(_scene(seed=1)).save(ref)

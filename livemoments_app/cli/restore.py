@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from livemoments_app.cli import batch
-from livemoments_app.core.errors import LivePhotoError, RestoreError, UnreadableFileError
+from livemoments_app.core.errors import ExportError, LivePhotoError, RestoreError, UnreadableFileError
 from livemoments_app.core.jobs import Progress
 
 RESTORERS = ("auto", "classic", "livemoments")
@@ -244,6 +244,10 @@ def run(args: argparse.Namespace) -> int:
         return batch.run(args)
     job = job_from_args(args)
     job.check()
+    if args.output and not args.overwrite and Path(args.output).is_file():
+        # Found out now, not after a restore that can take minutes (export_still makes the same check at the end).
+        raise ExportError("a file of that name already exists (use --overwrite, or pick another name)",
+                          Path(args.output))
     progress, close = terminal_progress(sys.stderr.isatty())
     try:
         outcome = restore_job(job, progress)
