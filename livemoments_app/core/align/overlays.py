@@ -176,15 +176,16 @@ def confidence_heatmap(confidence: np.ndarray, frame: np.ndarray | None = None, 
 
 
 def render(mode: str, alignment: "Alignment", still: np.ndarray, frame: np.ndarray, *, opacity: float = 0.5,
-           tile: int = 64) -> np.ndarray:
-    """The overlay ``mode`` (one of :data:`MODES`) for ``alignment`` at clip resolution."""
+           tile: int = 64, warped: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The overlay ``mode`` (one of :data:`MODES`) for ``alignment`` at clip resolution. ``warped``: the
+    ``(warped, valid)`` of ``alignment.warp_still(still, scale=1.0)`` when the caller already has it."""
     if mode not in MODES:
         raise ValueError(f"unknown overlay {mode!r} (choose from {', '.join(MODES)})")
     if mode == "flow":
         return flow_colour(alignment.total_flow, shape=alignment.frame_shape)
     if mode == "confidence":
         return confidence_heatmap(alignment.confidence, frame)
-    warped, valid = alignment.warp_still(still, scale=1.0)
+    warped, valid = warped if warped is not None else alignment.warp_still(still, scale=1.0)
     if mode == "blend":
         return blend(frame, warped, opacity, valid)
     if mode == "difference":

@@ -67,11 +67,8 @@ def _render(live, index: int, alignment, mode: str, opacity: float, warped_cache
         warped_cache["entry"] = hit = (alignment, warped, valid)
     _a, warped, valid = hit
     progress.check()
-    if mode == "blend":
-        image = overlays.blend(frame, warped, opacity, valid)
-    else:
-        image = getattr(overlays, mode)(frame, warped, valid=valid)
-    return Picture(image)
+    return Picture(overlays.render(mode, alignment, live.still.pixels, frame, opacity=opacity,
+                                   warped=(warped, valid)))
 
 
 class AlignmentModel(QObject):
