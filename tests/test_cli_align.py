@@ -46,3 +46,23 @@ def test_align_of_a_truncated_clip_is_one_line_error(capsys):
     assert rc == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("livemoments: error:") and "\n" not in err
+
+
+def test_overlay_file_gets_the_users_permissions_and_no_temporary_is_left(tmp_path):
+    # Written through export's atomic writer: readable like any new file of the user's (umask), not the private
+    # 0600 that a bare mkstemp leaves.
+    import os
+    import stat
+
+    import numpy as np
+
+    from livemoments_app.cli.align import _write_image
+
+    out = tmp_path / "overlay.png"
+    umask = os.umask(0o022)
+    try:
+        _write_image(str(out), np.zeros((8, 8, 3), np.uint8))
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["overlay.png"]

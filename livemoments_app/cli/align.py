@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
+from pathlib import Path
 
 from livemoments_app.core.align.overlays import MODES
 from livemoments_app.core.errors import ExportError
@@ -35,18 +35,13 @@ def _write_image(path: str, rgb) -> None:
     """Atomic write (temp file + rename) so a failure leaves nothing half-written."""
     import cv2
 
+    from livemoments_app.core.export.files import write_bytes_atomic
+
     ext = os.path.splitext(path)[1].lower() or ".png"
     ok, data = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ExportError(f"cannot encode an image as {ext}", path)
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".align-", suffix=ext, dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.tobytes())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ExportError(f"cannot write the overlay ({exc.strerror or exc})", path) from exc
+    write_bytes_atomic(Path(os.path.abspath(path)), data.tobytes(), overwrite=True)
 
 
 def run(args) -> int:
