@@ -89,3 +89,33 @@ def test_restore_model_forgets_a_closed_photo(qtbot, monkeypatch):
     gc.collect()
     assert gone() is None, "the restore view model still holds the closed photo"
     assert lanes.shutdown(2000)
+
+
+def test_scrubbing_back_to_the_frame_being_aligned_does_not_restart_it(qtbot, monkeypatch):
+    import threading
+
+    gate = threading.Event()
+    calls = []
+
+    def slow_align(live, index, progress):
+        calls.append(index)
+        gate.wait(5)
+        progress.check()
+        return _FakeAlignment()
+
+    monkeypatch.setattr(alignment_vm, "_align", slow_align)
+    monkeypatch.setattr(alignment_vm, "_render",
+                        lambda live, index, alignment, mode, opacity, cache, progress: None)
+    lanes = Lanes()
+    model = alignment_vm.AlignmentModel(lanes)
+    model.set_live(_FakeLive())
+    model.request(5, immediately=True)
+    qtbot.waitUntil(lambda: calls == [5], timeout=5000)
+    model.request(5, immediately=True)        # e.g. scrubbed to 6 and back within the debounce
+    qtbot.wait(100)
+    with qtbot.waitSignal(model.alignmentReady, timeout=5000):
+        gate.set()
+    qtbot.waitUntil(lambda: not lanes.work.active, timeout=5000)
+    assert calls == [5]
+    assert 5 in model.cache
+    assert lanes.shutdown(2000)

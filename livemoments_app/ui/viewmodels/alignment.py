@@ -89,6 +89,7 @@ class AlignmentModel(QObject):
         self.picture: Picture | None = None
         self._warped: dict = {}
         self._align_job: Job | None = None
+        self._align_index = -1
         self._renderer = Latest(lanes.work, "Drawing the alignment overlay", self)
         self._renderer.resultReady.connect(self._on_overlay)
         self._debounce = QTimer(self)
@@ -130,9 +131,11 @@ class AlignmentModel(QObject):
         if live is None or index < 0:
             return
         if self._align_job is not None and not self._align_job.done:
+            if self._align_index == index and not self._align_job.is_cancelled:
+                return      # already aligning this frame (scrubbed away and back): let it finish
             self._align_job.cancel()
         job = self.lanes.work.run(lambda p: _align(live, index, p), name=f"Aligning frame {index + 1}")
-        self._align_job = job
+        self._align_job, self._align_index = job, index
         job.progressed.connect(lambda f, _t, i=index: self._on_progress(i, f))
         job.succeeded.connect(lambda a, i=index, l=live: self._store(l, i, a))
         job.failed.connect(lambda exc, i=index: self._on_failed(i, exc))
