@@ -119,3 +119,18 @@ def test_scrubbing_back_to_the_frame_being_aligned_does_not_restart_it(qtbot, mo
     assert calls == [5]
     assert 5 in model.cache
     assert lanes.shutdown(2000)
+
+
+def test_every_finished_slot_runs_when_nobody_keeps_the_job(qtbot):
+    # The lane frees finished jobs; it must not free one before the slots queued behind its own have run
+    # (PySide drops them with their sender), e.g. RestoreModel.load_restorers' "done" whose job nobody keeps.
+    from livemoments_app.ui.workers import Lane
+
+    lane = Lane("slots", 2)
+    done = []
+    for i in range(300):
+        job = lane.run(lambda _p: None, name="quick")
+        job.finished.connect(lambda i=i: done.append(i))
+        del job
+    qtbot.waitUntil(lambda: len(done) == 300, timeout=10000)
+    assert lane.shutdown(2000)

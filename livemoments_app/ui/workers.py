@@ -166,7 +166,12 @@ class Lane:
     def run(self, fn: JobFn, name: str = "", priority: int = 0, report: bool = True) -> Job:
         return self.submit(Job(fn, name, report), priority)
 
-    def _forget(self, job: Job) -> None:
+    def _forget(self, job: Job | None) -> None:
+        # On a later turn of the event loop: the slots connected to ``finished`` after this one are queued
+        # behind it, and PySide drops them when the job (their sender) is deleted first.
+        QTimer.singleShot(0, lambda: self._discard(job))
+
+    def _discard(self, job: Job | None) -> None:
         with self._lock:
             self._jobs.discard(job)
 
