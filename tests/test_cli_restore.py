@@ -10,27 +10,12 @@ from PIL import Image
 
 from livemoments_app.cli import main
 from tests.conftest import sample
-
-
-def _scene(h=480, w=640, seed=0) -> np.ndarray:
-    """Shapes with corners and texture: enough features for the aligner."""
-    rng = np.random.default_rng(seed)
-    img = cv2.resize(rng.uniform(60, 200, (h // 16, w // 16, 3)).astype(np.float32), (w, h),
-                     interpolation=cv2.INTER_CUBIC)
-    img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
-    for _ in range(120):
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
-        if rng.random() < 0.5:
-            cv2.rectangle(img, (x, y), (x + int(rng.integers(6, 40)), y + int(rng.integers(6, 40))), colour, -1)
-        else:
-            cv2.circle(img, (x, y), int(rng.integers(3, 20)), colour, -1)
-    return img
+from tests.scenes import textured_scene
 
 
 @pytest.fixture
 def pair(tmp_path):
-    still = _scene()
+    still = textured_scene()
     small = cv2.resize(still, (320, 240), interpolation=cv2.INTER_AREA)
     frame = np.clip((small.astype(np.float32) / 255) ** 1.1 * 255, 0, 255).astype(np.uint8)
     ref, tgt = tmp_path / "key.png", tmp_path / "frame.png"
@@ -105,8 +90,8 @@ def test_existing_output_fails_before_any_restoring(pair, tmp_path, capsys, monk
 
 def test_unrelated_images_fail_to_align_with_one_line(tmp_path, capsys):
     ref, tgt = tmp_path / "a.png", tmp_path / "b.png"
-    Image.fromarray(_scene(seed=1)).save(ref)
-    Image.fromarray(cv2.resize(_scene(seed=2), (320, 240))).save(tgt)
+    Image.fromarray(textured_scene(seed=1)).save(ref)
+    Image.fromarray(cv2.resize(textured_scene(seed=2), (320, 240))).save(tgt)
     assert main(["restore", "--reference", str(ref), "--target", str(tgt), "-o", str(tmp_path / "o.png")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "b.png" in err

@@ -15,25 +15,14 @@ from livemoments_app.core.align import align_pair, overlays  # noqa: E402
 from livemoments_app.core.jobs import Progress  # noqa: E402
 from livemoments_app.ui.imaging import rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.viewmodels import alignment as alignment_vm  # noqa: E402
+from tests.scenes import textured_scene  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
 
-def _scene(h=480, w=640, seed=0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    img = cv2.resize(rng.uniform(60, 200, (h // 16, w // 16, 3)).astype(np.float32), (w, h),
-                     interpolation=cv2.INTER_CUBIC)
-    img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
-    for _ in range(120):
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
-        cv2.rectangle(img, (x, y), (x + int(rng.integers(6, 40)), y + int(rng.integers(6, 40))), colour, -1)
-    return img
-
-
 @pytest.mark.parametrize("mode", overlays.MODES)
 def test_app_overlay_equals_the_core_overlay(mode):
-    still = _scene()
+    still = textured_scene()
     small = cv2.resize(still, (320, 240), interpolation=cv2.INTER_AREA)
     # a different tone curve, as between a key photo and its video: the difference overlay must not show it
     frame = np.clip((small.astype(np.float32) / 255) ** 1.3 * 255, 0, 255).astype(np.uint8)

@@ -13,13 +13,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
-from livemoments_app.ui.app import create_application, create_window  # noqa: E402
 from livemoments_app.ui.errors import reporter  # noqa: E402
 from livemoments_app.ui.imaging import rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.viewmodels.alignment import MODES  # noqa: E402
-from livemoments_app.ui.viewmodels.settings import SettingsModel  # noqa: E402
+from tests.ui_fixtures import demo_dir, window  # noqa: E402,F401 (pytest fixtures)
 from tests.conftest import sample  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.samples]
@@ -27,26 +26,6 @@ pytestmark = [pytest.mark.gui, pytest.mark.samples]
 SCREENS = Path(os.environ.get("LIVEMOMENTS_SCREENS", "/tmp/lm_screens"))
 DECODABLE = ["apple_iphone15pro_IMG_4394.HEIC", "apple_iphone6s_0FFBE909.jpeg",
              "samsung_s22_oneui6_motionphoto.heic", "libmphoto_heic_motionphoto_pixel4video.heic"]
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("demo")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, demo_dir, monkeypatch):
-    monkeypatch.setenv("LIVEMOMENTS_DEMO_DIR", str(demo_dir))
-    create_application([])
-    settings = SettingsModel(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    reporter().history.clear()
-    win = create_window(settings, theme_name="dark")
-    qtbot.addWidget(win)
-    win.resize(1280, 820)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
 
 
 def screenshot(widget, tmp_path: Path, name: str) -> Path:

@@ -9,12 +9,11 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
-from livemoments_app.ui.app import create_application, create_window  # noqa: E402
 from livemoments_app.ui.errors import reporter  # noqa: E402
 from livemoments_app.ui.latency import LatencyProbe  # noqa: E402
-from livemoments_app.ui.viewmodels.settings import SettingsModel  # noqa: E402
+from tests.ui_fixtures import demo_dir, window  # noqa: E402,F401 (pytest fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -24,25 +23,6 @@ pytestmark = pytest.mark.gui
 # numbers next to an idle baseline measured in the same run.
 P99_LIMIT_MS = 50.0
 MAX_LIMIT_MS = 300.0
-
-
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("demo")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, demo_dir, monkeypatch):
-    monkeypatch.setenv("LIVEMOMENTS_DEMO_DIR", str(demo_dir))
-    create_application([])
-    reporter().history.clear()
-    win = create_window(SettingsModel(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), "dark")
-    qtbot.addWidget(win)
-    win.resize(1280, 820)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.close()
 
 
 def _open_demo(qtbot, win) -> None:
