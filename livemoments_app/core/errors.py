@@ -48,3 +48,14 @@ class ExportError(LivePhotoError):
 
 class ModelFilesError(LivePhotoError):
     """Model weights are missing or do not match the expected layout; the message lists what."""
+
+
+def unreadable(exc: OSError, path: str | os.PathLike) -> UnreadableFileError:
+    """The one-line error for an OSError met while opening ``path``."""
+    if isinstance(exc, IsADirectoryError):
+        return UnreadableFileError("is a folder, not a file", path)
+    if isinstance(exc, FileNotFoundError):
+        return UnreadableFileError("no such file", path)
+    if isinstance(exc, PermissionError):
+        return UnreadableFileError("no permission to read the file", path)
+    return UnreadableFileError(f"cannot be opened ({exc.strerror or exc})", path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
-from livemoments_app.core.errors import CorruptFileError, UnreadableFileError
+from livemoments_app.core.errors import CorruptFileError, unreadable
 
 MAX_DEPTH = 16
 
@@ -44,14 +44,8 @@ class ByteSource:
     def open(cls, path: str | os.PathLike) -> "ByteSource":
         try:
             fh = open(path, "rb")
-        except IsADirectoryError:
-            raise UnreadableFileError("is a folder, not a file", path) from None
-        except FileNotFoundError:
-            raise UnreadableFileError("no such file", path) from None
-        except PermissionError:
-            raise UnreadableFileError("no permission to read the file", path) from None
         except OSError as exc:
-            raise UnreadableFileError(f"cannot be opened ({exc.strerror or exc})", path) from None
+            raise unreadable(exc, path) from None
         return cls(fileobj=fh, path=path)
 
     @classmethod

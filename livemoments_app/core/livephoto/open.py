@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhotoError, NotALivePhotoError, PairingError,
-                                         UnreadableFileError)
+                                         UnreadableFileError, unreadable)
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, still as still_mod, xmp as xmp_mod
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -42,12 +42,8 @@ def check_readable(path: Path) -> None:
     """Missing, a folder, empty or unreadable files are UnreadableFileErrors naming the file."""
     try:
         st = path.stat()
-    except FileNotFoundError:
-        raise UnreadableFileError("no such file", path) from None
-    except PermissionError:
-        raise UnreadableFileError("no permission to read the file", path) from None
     except OSError as exc:
-        raise UnreadableFileError(f"cannot be accessed ({exc.strerror or exc})", path) from None
+        raise unreadable(exc, path) from None
     if path.is_dir():
         raise UnreadableFileError("is a folder, not a photo", path)
     if not stat_mod.S_ISREG(st.st_mode):   # a pipe or device would block or never end

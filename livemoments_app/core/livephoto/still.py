@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livemoments_app.core.errors import CorruptFileError, DecodeError, UnreadableFileError
+from livemoments_app.core.errors import CorruptFileError, DecodeError, unreadable
 from livemoments_app.core.livephoto.model import Still
 
 # A 200 MP still is far beyond any phone; larger claims are hostile or broken headers.
@@ -83,10 +83,8 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(os.fspath(path))
-    except FileNotFoundError:
-        raise UnreadableFileError("no such file", path) from None
-    except PermissionError:
-        raise UnreadableFileError("no permission to read the file", path) from None
+    except (FileNotFoundError, PermissionError) as exc:
+        raise unreadable(exc, path) from None
     except Image.DecompressionBombError:
         raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
     except Exception as exc:  # noqa: BLE001
