@@ -113,3 +113,15 @@ def test_info_runs_as_a_command(tmp_path):
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["format"] == "google_motion_photo" and info["key_frame_index"] == 3
+
+
+def test_info_does_not_load_the_other_subcommands_imports():
+    """`livemoments info` builds only its own subparser: OpenCV (pulled in by `align`) stays unloaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from livemoments_app.cli import main\n"
+            "try:\n    main(['info', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('cv2', 'torch', 'diffusers', 'PySide6') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

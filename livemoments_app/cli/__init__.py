@@ -14,17 +14,21 @@ from livemoments_app.core.jobs import Cancelled
 SUBCOMMANDS = ["info", "frames", "restore", "align", "models"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="livemoments", description=__doc__)
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or only ``command``'s: a subcommand module may import OpenCV and
+    friends, and `livemoments info` should not pay for `align`'s imports."""
+    parser = argparse.ArgumentParser(prog="livemoments", description="Pick another moment of a Live Photo or Motion "
+                                     "Photo and restore it with the key photo as the reference.")
     parser.add_argument("--version", action="version", version=f"livemoments {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in [command] if command in SUBCOMMANDS else SUBCOMMANDS:
         importlib.import_module(f"livemoments_app.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except LivePhotoError as exc:
