@@ -54,6 +54,7 @@ class DocumentModel(QObject):
         self.generation = 0
         self.loading = False
         self._job: Job | None = None
+        self._opens = 0          # which open() a result belongs to (a job captured in its own slots is a Qt cycle)
 
     @property
     def is_open(self) -> bool:
@@ -74,9 +75,10 @@ class DocumentModel(QObject):
         job = self.lanes.work.run(lambda p: _open(path, partner, p), name=f"Opening {os.path.basename(path)}",
                                   priority=5)
         self._job = job
-        job.succeeded.connect(lambda live, j=job: self._on_opened(j, path, partner, live))
-        job.failed.connect(lambda _exc, j=job: self._on_failed(j, path))
-        job.cancelled.connect(lambda j=job: self._on_failed(j, None))
+        self._opens += 1
+        job.succeeded.connect(lambda live, n=self._opens: self._on_opened(n, path, partner, live))
+        job.failed.connect(lambda _exc, n=self._opens: self._on_failed(n, path))
+        job.cancelled.connect(lambda n=self._opens: self._on_failed(n, None))
         return job
 
     def _set_loading(self, value: bool) -> None:
@@ -84,8 +86,8 @@ class DocumentModel(QObject):
             self.loading = value
             self.loadingChanged.emit(value)
 
-    def _on_opened(self, job: Job, path: str, partner: str | None, live) -> None:
-        if job is not self._job:
+    def _on_opened(self, n: int, path: str, partner: str | None, live) -> None:
+        if n != self._opens:
             live.close()        # superseded by a later open
             return
         self.close()
@@ -94,8 +96,8 @@ class DocumentModel(QObject):
         self._set_loading(False)
         self.opened.emit(live)
 
-    def _on_failed(self, job: Job, path: str | None) -> None:
-        if job is not self._job:
+    def _on_failed(self, n: int, path: str | None) -> None:
+        if n != self._opens:
             return
         self._set_loading(False)
         if path:
