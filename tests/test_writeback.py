@@ -27,6 +27,15 @@ def _decodes(data: bytes) -> int:
         return sum(1 for _ in container.decode(stream))
 
 
+def _transform(mov: bytes):
+    from livemoments_app.core.livephoto import apple
+    from livemoments_app.core.livephoto.bmff import ByteSource
+    from livemoments_app.core.livephoto.movie import read_movie
+
+    src = ByteSource.of(mov)
+    return apple.still_image_transform(src, read_movie(src))
+
+
 @pytest.mark.parametrize("name,frame", [("apple_iphone15pro_IMG_4394.HEIC", 12),
                                         ("apple_iphone6s_0FFBE909.jpeg", 50)])
 def test_apple_pair_points_at_the_chosen_frame(tmp_path, name, frame):
@@ -52,14 +61,22 @@ def test_apple_pair_points_at_the_chosen_frame(tmp_path, name, frame):
         assert back.key_frame_index == frame
         assert back.still.pixels.shape[:2] == restored.shape[:2]
 
-    # Only header bytes changed: same size, a few dozen bytes differ, media data identical.
+    # Only header bytes changed (and, on iOS 17+, the still-image transform sample): same size, a few dozen
+    # bytes differ, audio/video media data identical.
     new_mov = mov.read_bytes()
     assert len(new_mov) == len(original_mov)
     diff = np.flatnonzero(np.frombuffer(new_mov, np.uint8) != np.frombuffer(original_mov, np.uint8))
+    old_transform, new_transform = _transform(original_mov), _transform(new_mov)
+    if old_transform is not None:
+        assert not np.allclose(old_transform.matrix, np.eye(3).ravel())
+        assert new_transform.matrix == tuple(np.eye(3).ravel())
+        in_transform = (diff >= old_transform.value_offset) & (diff < old_transform.value_offset + 72)
+        diff = diff[~in_transform]
+    assert (old_transform is not None) == (name == "apple_iphone15pro_IMG_4394.HEIC")
     assert 0 < len(diff) <= 48
     from livemoments_app.core.livephoto.bmff import iter_boxes
     moov = next(b for b in iter_boxes(original_mov) if b.type == "moov")
-    assert moov.start <= diff.min() and diff.max() < moov.end       # media data (mdat) untouched
+    assert moov.start <= diff.min() and diff.max() < moov.end       # other media data (mdat) untouched
     assert _decodes(new_mov) == _decodes(original_mov)
 
     # exiftool agrees: both keys equal, the still-image-time edit starts at the chosen frame's time.
@@ -187,7 +204,7 @@ def test_a_clip_whose_key_track_has_no_empty_edit_is_refused_cleanly(tmp_path):
         edit = apple.still_image_time_track(read_movie(src)).edits[0]
         assert edit.media_time == -1 and edit.entry_size == 12
         plan = plan_mov_patch(src, 0.4)
-        assert plan.still_time_ticks == 240 and len(plan.edits) == 3
+        assert plan.still_time_ticks == 240 and len(plan.edits) == 4 and plan.transform_reset
     data[edit.offset + 4:edit.offset + 8] = struct.pack(">i", 0)      # the empty edit now plays media
     with ByteSource(bytes(data)) as src, pytest.raises(CorruptFileError, match="empty edit"):
         plan_mov_patch(src, 0.4)

@@ -6,7 +6,11 @@ timed-metadata tracks and the file would stop being a Live Photo). Three fields 
 * the still-image-time track's first (empty) edit: its duration N, in the movie timescale, becomes the chosen
   frame's presentation time, so the track's single sample (value -1) lands on that frame;
 * that track's ``tkhd`` duration: the sum of its edits, so readers that use TrackDuration agree;
-* the ``com.apple.quicktime.content.identifier`` string in the moov/meta ``ilst``: a new UUID of the same length.
+* the ``com.apple.quicktime.content.identifier`` string in the moov/meta ``ilst``: a new UUID of the same length;
+* iOS 17+: the still-image transform in the still-image-time sample (72 bytes in ``mdat``) becomes the identity.
+  It relates the still to the video frame at the still-image time; the new still *is* that frame (restored, in the
+  frame's own geometry), so identity is right whichever direction the matrix maps, and the old matrix (up to
+  ~100 px of shift on the samples) would describe a key frame the pair no longer has.
 
 The still carries the key photo's EXIF with the MakerNote's ContentIdentifier replaced in place by the same new
 UUID, so the two files pair with each other and not with the original pair.
@@ -47,6 +51,10 @@ class MovPatch:
     new_identifier: str
     old_identifier: str | None
     clip_has_location: bool = False
+    transform_reset: bool = False
+
+
+IDENTITY_TRANSFORM = struct.pack(">9d", 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
 
 
 def _tkhd_duration_field(src: ByteSource, trak: bmff.Box) -> tuple[int, int]:
@@ -99,8 +107,11 @@ def plan_mov_patch(src: ByteSource, still_time_s: float, new_identifier: str | N
         if item.value_size != len(new.encode("ascii")):
             raise src.error("the clip's ContentIdentifier has an unexpected length; cannot replace it in place")
         patches.append((item.value_offset, new.encode("ascii")))
+    transform = apple.still_image_transform(src, movie)
+    if transform is not None:
+        patches.append((transform.value_offset, IDENTITY_TRANSFORM))
     has_location = any("location" in key.lower() for key in movie.keys)
-    return MovPatch(tuple(patches), ticks, timescale, new, old, has_location)
+    return MovPatch(tuple(patches), ticks, timescale, new, old, has_location, transform is not None)
 
 
 def patched_mov(path: Path, patch: MovPatch) -> bytes:

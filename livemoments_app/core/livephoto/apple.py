@@ -5,13 +5,18 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from livemoments_app.core.livephoto.movie import Movie, Track
+from livemoments_app.core.livephoto.bmff import ByteSource
+from livemoments_app.core.livephoto.movie import Movie, Track, first_sample
 from livemoments_app.core.livephoto.tiff import TiffError, read_ifd, summarize_exif
 
 APPLE_MAKERNOTE_MAGIC = b"Apple iOS\x00"
 TAG_CONTENT_IDENTIFIER = 0x0011
 KEY_CONTENT_IDENTIFIER = "com.apple.quicktime.content.identifier"
 KEY_STILL_IMAGE_TIME = "com.apple.quicktime.still-image-time"
+# iOS 17+: a 3x3 matrix (row-major big-endian doubles) relating the still to the video frame at the still-image
+# time, in the pixel space of the "-reference-dimensions" key (the coded video size). Both ride in the
+# still-image-time track's single timed-metadata sample.
+KEY_STILL_IMAGE_TRANSFORM = "com.apple.quicktime.live-photo-still-image-transform"
 
 
 @dataclass
@@ -73,3 +78,40 @@ def still_image_time_s(movie: Movie) -> float | None:
     if track.edits:    # only empty edits: nothing is placed
         return None
     return 0.0
+
+
+@dataclass(frozen=True)
+class StillTransform:
+    matrix: tuple[float, ...]      # 9 values, row-major
+    value_offset: int              # absolute offset of the 72 value bytes in the MOV (for in-place edits)
+
+
+def _mebx_items(sample: bytes, key_names: dict[int, str]) -> dict[str, tuple[int, int]]:
+    """Key name -> (offset, size) of each value in one 'mebx' sample: a run of [size][local key id][value]."""
+    items: dict[str, tuple[int, int]] = {}
+    pos = 0
+    while pos + 8 <= len(sample):
+        size = int.from_bytes(sample[pos:pos + 4], "big")
+        if size < 8 or pos + size > len(sample):
+            break
+        name = key_names.get(int.from_bytes(sample[pos + 4:pos + 8], "big"))
+        if name is not None:
+            items[name] = (pos + 8, size - 8)
+        pos += size
+    return items
+
+
+def still_image_transform(src: ByteSource, movie: Movie) -> StillTransform | None:
+    """The iOS 17+ still-image transform of the clip, or None when the clip does not carry one."""
+    track = still_image_time_track(movie)
+    if track is None or KEY_STILL_IMAGE_TRANSFORM not in track.mebx_keys.values():
+        return None
+    where = first_sample(src, track)
+    if where is None or where[1] > 4096:
+        return None
+    offset, size = where
+    value = _mebx_items(src.read(offset, size), track.mebx_keys).get(KEY_STILL_IMAGE_TRANSFORM)
+    if value is None or value[1] != 72:
+        return None
+    raw = src.read(offset + value[0], 72)
+    return StillTransform(struct.unpack(">9d", raw), offset + value[0])

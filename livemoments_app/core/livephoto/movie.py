@@ -162,6 +162,31 @@ def _track(src: ByteSource, trak: Box) -> Track | None:
     return track
 
 
+def first_sample(src: ByteSource, track: Track) -> tuple[int, int] | None:
+    """(absolute offset, size) of the track's first sample: the first chunk's offset and the first size entry."""
+    stbl = track._stbl
+    if stbl is None:
+        return None
+    chunks = bmff.find(src, "stco", within=stbl) or bmff.find(src, "co64", within=stbl)
+    stsz = bmff.find(src, "stsz", within=stbl)
+    if chunks is None or stsz is None or chunks.payload_size < 8 or stsz.payload_size < 12:
+        return None
+    if int.from_bytes(src.read(chunks.payload_start + 4, 4), "big") == 0:
+        return None
+    width = 8 if chunks.type == "co64" else 4
+    if chunks.payload_size < 8 + width:
+        return None
+    offset = int.from_bytes(src.read(chunks.payload_start + 8, width), "big")
+    size = int.from_bytes(src.read(stsz.payload_start + 4, 4), "big")
+    if size == 0:                                  # sizes differ per sample: read the first table entry
+        if stsz.payload_size < 16:
+            return None
+        size = int.from_bytes(src.read(stsz.payload_start + 12, 4), "big")
+    if offset + size > src.size:
+        return None
+    return offset, size
+
+
 def read_movie(src: ByteSource, start: int = 0, end: int | None = None) -> Movie:
     """The movie in ``[start, end)`` of ``src`` (a whole MOV, or a clip embedded in a still)."""
     end = src.size if end is None else min(end, src.size)
