@@ -23,7 +23,7 @@ def register(subparsers) -> None:
     parser.add_argument("partner", nargs="?", help="the other file of a pair (a still + video given explicitly)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--time", type=float, help="clip time in seconds (nearest frame by timestamp)")
-    which.add_argument("--frame", type=int, help="frame index (0-based); default: the key frame")
+    which.add_argument("--frame", type=int, help="frame index, 0-based (the app counts from 1: its \"Frame 38\" is --frame 37); default: the key frame")
     parser.add_argument("--overlay", choices=MODES, default="blend", help="overlay to write with -o")
     parser.add_argument("--opacity", type=float, default=0.5, help="still opacity of the blend overlay")
     parser.add_argument("-o", "--output", help="write the overlay here (PNG/JPEG, by extension)")

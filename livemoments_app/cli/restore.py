@@ -35,7 +35,7 @@ def register(subparsers) -> None:
                              "or many photos, folders and globs (batch mode, see --out)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--time", type=float, metavar="T", help="time of the frame in the clip, seconds")
-    when.add_argument("--frame", type=int, metavar="I", help="index of the frame in the clip (0-based)")
+    when.add_argument("--frame", type=int, metavar="I", help="index of the frame in the clip, 0-based (the app counts from 1: its \"Frame 38\" is --frame 37)")
     when.add_argument("--offset", type=float, metavar="S", help="seconds from the key photo (e.g. -0.3)")
     parser.add_argument("--reference", metavar="STILL", help="plain-image mode: the high-quality reference")
     parser.add_argument("--target", metavar="FRAME", help="plain-image mode: the low-quality image to restore")
