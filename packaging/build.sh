@@ -30,7 +30,7 @@ case "$(uname -s)" in
       cp packaging/icons/livemoments-$size.png "$BUNDLE/share/icons/hicolor/${size}x${size}/apps/$APP_ID.png"
     done
     mkdir -p "$BUNDLE/share/icons/hicolor/scalable/apps"
-    cp packaging/icons/livemoments.svg "$BUNDLE/share/icons/hicolor/scalable/apps/$APP_ID.svg"
+    cp livemoments_app/ui/resources/livemoments.svg "$BUNDLE/share/icons/hicolor/scalable/apps/$APP_ID.svg"
     cp packaging/linux/install-desktop-entry.sh "$BUNDLE/"
     ;;
 esac

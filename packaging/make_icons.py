@@ -1,4 +1,5 @@
-"""Renders packaging/icons/livemoments.svg into the raster icons the bundles need.
+"""Renders the app icon (livemoments_app/ui/resources/livemoments.svg, the one source the window also uses) into
+the raster icons the bundles need (packaging/icons/).
 
 PNG sizes for Linux (hicolor theme) and the Qt window icon, a multi-size .ico for Windows and an .icns for macOS.
 Run from the repository root after editing the SVG:  .venv/bin/python packaging/make_icons.py
@@ -15,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 ICONS = Path(__file__).resolve().parent / "icons"
-SVG = ICONS / "livemoments.svg"
+SVG = ICONS.parent.parent / "livemoments_app" / "ui" / "resources" / "livemoments.svg"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512, 1024)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 

@@ -132,7 +132,7 @@ def _tinted(name: str, colour: str) -> QIcon:
 
 
 def app_icon() -> QIcon:
-    """The application's icon (a copy of packaging/icons/livemoments.svg, shipped inside the package)."""
+    """The application's icon (the one SVG source: packaging renders the bundle icons from it)."""
     return QIcon(str(ICON_DIR.parent / "livemoments.svg"))
 
 
