@@ -302,17 +302,22 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             row = measure(args, device, dt, compiled)
-        except torch.OutOfMemoryError:
-            row = {"dtype": dt, "compiled": compiled, "error": "out of memory"}
-        except Exception as exc:  # a compile failure must not hide the eager numbers
-            row = {"dtype": dt, "compiled": compiled, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        except Exception as exc:  # an out-of-memory or a compile failure must not hide the other numbers
+            error = "out of memory" if devices.is_out_of_memory(exc) else f"{type(exc).__name__}: {exc}"[:300]
+            row = {"dtype": dt, "compiled": compiled, "error": error}
         if "loop_tflops" in row:
             row["utilisation"] = row["loop_tflops"] / results["matmul_tflops"][dt]
         results["runs"].append(row)
         _print_row(row)
     if device.type == "cuda":
         for dt in dtypes[:1]:
-            low = low_memory_peak(args, device, dt)
+            try:
+                low = low_memory_peak(args, device, dt)
+            except Exception as exc:
+                error = "out of memory" if devices.is_out_of_memory(exc) else f"{type(exc).__name__}: {exc}"[:300]
+                results["low_memory"].append({"dtype": dt, "mode": "low", "error": error})
+                print(f"  low-memory mode {dt}: FAILED ({error})")
+                continue
             results["low_memory"].append(low)
             print(f"  low-memory mode {dt}: one tile {low['tile_s']:.2f} s, peak {low['peak_gb']:.2f} GB "
                   f"(target <= {TARGET_PEAK_GB['low']:.0f} GB)")
@@ -321,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=str)
-    return 0 if all("error" not in r for r in results["runs"]) else 1
+    return 0 if all("error" not in r for r in results["runs"] + results["low_memory"]) else 1
 
 
 def _print_row(row: dict) -> None:

@@ -60,3 +60,30 @@ def test_cpu_plan_is_float32():
     if devices.accelerator()[0] is None:
         with pytest.raises(ValueError, match="no CUDA device"):
             devices.plan("cuda")
+
+
+def test_out_of_memory_is_recognised_on_every_device():
+    torch = pytest.importorskip("torch")
+    device = [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB"),
+              RuntimeError("MPS backend out of memory (MPS allocated: 9.02 GiB, other allocations: 2.10 MiB). Tried "
+                           "to allocate 256.00 MiB on private pool."),
+              RuntimeError("Invalid buffer size: 19.32 GiB"),
+              RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"),
+              RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported")]
+    host = [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't "
+                                        "allocate memory: you tried to allocate 8 bytes.")]
+    for exc in device:
+        assert devices.out_of_memory(exc) == "device" and devices.is_out_of_memory(exc), exc
+    for exc in host:
+        assert devices.out_of_memory(exc) == "host", exc
+    # the same words outside a RuntimeError, or other runtime failures, are not an allocator's
+    for exc in [RuntimeError("expected scalar type BFloat16 but found Float"), ValueError("out of memory"),
+                KeyError("MPS backend out of memory"), RuntimeError("CUDA error: device-side assert triggered")]:
+        assert devices.out_of_memory(exc) is None and not devices.is_out_of_memory(exc), exc
+
+
+def test_real_allocation_failure_is_recognised():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(Exception) as info:
+        torch.empty(2**62, dtype=torch.uint8)     # 4 EiB: every allocator refuses
+    assert devices.is_out_of_memory(info.value)

@@ -119,27 +119,66 @@ def test_low_memory_mode_and_batches_run(pair, checkpoint, monkeypatch):
     assert np.abs(low.pixels.astype(int) - b.pixels.astype(int)).max() <= 1
 
 
-def test_out_of_memory_retries_smaller_then_fails_clearly(pair, checkpoint, monkeypatch):
+# What each device really raises when its allocator gives up (see devices.out_of_memory).
+OOM_ERRORS = {
+    "cuda": lambda: torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    "mps": lambda: RuntimeError("MPS backend out of memory (MPS allocated: 17.80 GiB, other allocations: 0 bytes, "
+                                "max allowed: 18.13 GiB). Tried to allocate 1.00 GiB on private pool. Use "
+                                "PYTORCH_MPS_HIGH_WATERMARK_RATIO=0.0 to disable upper limit for memory allocations "
+                                "(may cause system failure)."),
+    "cpu": lambda: RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                                "memory: you tried to allocate 4294967296 bytes. Error code 12 (Cannot allocate "
+                                "memory)"),
+}
+
+
+@pytest.mark.parametrize("device", sorted(OOM_ERRORS))
+def test_out_of_memory_retries_smaller_then_fails_clearly(pair, checkpoint, monkeypatch, device):
+    make = OOM_ERRORS[device]
     calls = []
     real = lm_restorer.LiveMomentsRestorer._all_tiles
 
     def flaky(self, models, plan, tiled, run, progress):
         calls.append((plan.tiles_per_batch, plan.memory_mode))
         if len(calls) < 3:
-            raise torch.OutOfMemoryError("simulated")
+            raise make()
         return real(self, models, plan, tiled, run, progress)
 
     monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_all_tiles", flaky)
-    out = lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint, tiles_per_batch=2), Progress())
+    texts = []
+    out = lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint, tiles_per_batch=2),
+                                                    Progress(lambda f, t: texts.append(t)))
     assert calls == [(2, "default"), (1, "default"), (1, "low")]
-    assert out.info["memory_mode"] == "low"
+    assert out.info["memory_mode"] == "low" and out.pixels.shape[2] == 3
+    assert "Out of memory: retrying with 1 tile(s) per batch, memory mode low" in texts
 
     def always(self, *a):
-        raise torch.OutOfMemoryError("simulated")
+        raise make()
 
     monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_all_tiles", always)
-    with pytest.raises(errors.RestoreError, match="out of cpu memory"):
+    with pytest.raises(errors.RestoreError, match="even with one tile at a time") as info:
         lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
+    text = str(info.value)
+    assert ("out of memory (RAM)" if device == "cpu" else "out of cpu memory") in text
+    assert "smaller output scale" in text
+    # raised after the except clause: no chained traceback holding the failed batch's tensors
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+@pytest.mark.parametrize("error", [RuntimeError("expected scalar type BFloat16 but found Float"),
+                                   ValueError("MPS backend out of memory (not from the allocator)"),
+                                   KeyError("transformer_blocks.0")])
+def test_other_errors_during_a_batch_propagate_unchanged(pair, checkpoint, monkeypatch, error):
+    calls = []
+
+    def broken(self, *a):
+        calls.append(1)
+        raise error
+
+    monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_all_tiles", broken)
+    with pytest.raises(type(error)) as info:
+        lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
+    assert info.value is error and calls == [1]
 
 
 def test_missing_files_give_one_error_listing_them(pair, checkpoint, tmp_path):
@@ -234,7 +273,7 @@ def test_weights_that_do_not_fit_are_loaded_for_offloading(pair, checkpoint, mon
     def load(self, paths, plan):
         plans.append(plan.memory_mode)
         if plan.memory_mode == "default":
-            raise torch.OutOfMemoryError("simulated")
+            raise OOM_ERRORS["mps"]()
         return real(self, paths, plan)
 
     monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_load", load)
@@ -247,3 +286,13 @@ def test_weights_that_do_not_fit_are_loaded_for_offloading(pair, checkpoint, mon
     monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_load", never)
     with pytest.raises(errors.RestoreError, match="do not fit"):
         lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
+
+    def no_ram(self, paths, plan):
+        plans.append(plan.memory_mode)
+        raise OOM_ERRORS["cpu"]()
+
+    plans.clear()
+    monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_load", no_ram)
+    with pytest.raises(errors.RestoreError, match="not enough memory to load the LiveMoments weights"):
+        lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
+    assert plans == ["default"]     # offloading would load into the same RAM: no second try

@@ -4,15 +4,60 @@ CUDA runs in bfloat16 where the GPU supports it, else float16; MPS in float16; C
 mode is chosen from the free device memory: ``default`` keeps both transformers on the device; ``low``
 offloads between the two branches (all reference keys/values of a batch first, then the main branch) and
 tiles the VAE. Out-of-memory is retried with fewer tiles per batch, then in the low mode, then reported as a
-:class:`RestoreError` (the caller catches ``torch.OutOfMemoryError``; no string matching).
+:class:`RestoreError`; :func:`out_of_memory` decides what counts as out-of-memory.
+
+CUDA (and XPU) allocation failures are ``torch.OutOfMemoryError`` and are recognised by type. Apple's MPS
+allocator has no such type: it fails with ``TORCH_CHECK(false, "MPS backend out of memory ...")``
+(aten/src/ATen/mps/MPSAllocator.mm), a plain ``RuntimeError``, and a single buffer above the device's
+``maxBufferLength`` with ``"Invalid buffer size: ..."``; the CPU allocator, cuBLAS and raw CUDA calls outside the
+caching allocator (a library handle, a workspace) likewise report allocation failures only in their message. So
+those few fixed, allocator-written messages are matched as text -- anything else propagates unchanged.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from dataclasses import dataclass, replace
 
 GiB = 2**30
+
+# Allocation failures torch reports as a plain RuntimeError, by the text its allocators and libraries write.
+# Each one is worth a retry with fewer tiles per batch / offloading.
+_DEVICE_OOM_TEXTS = (
+    "MPS backend out of memory",                  # MPSAllocator.mm, both high-watermark branches
+    "Invalid buffer size",                        # MPSAllocator.mm: one buffer above maxBufferLength
+    "CUBLAS_STATUS_ALLOC_FAILED",                 # cuBLAS handle/workspace allocation
+    "CUDA error: out of memory",                  # cudaErrorMemoryAllocation outside the caching allocator
+)
+_HOST_OOM_TEXTS = (
+    "DefaultCPUAllocator: can't allocate memory",  # c10/core/impl/alloc_cpu.cpp
+)
+
+
+def out_of_memory(exc: BaseException) -> str | None:
+    """"device" when ``exc`` is a GPU (CUDA/XPU/MPS) allocation failure, "host" when the computer's own memory
+    ran out (``MemoryError`` or torch's CPU allocator), else None. Never imports torch: an exception from torch
+    means torch is already loaded."""
+    if isinstance(exc, MemoryError):
+        return "host"
+    torch = sys.modules.get("torch")
+    oom_type = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    if oom_type is not None and isinstance(exc, oom_type):
+        return "device"
+    if not isinstance(exc, RuntimeError):
+        return None
+    text = str(exc)
+    if any(t in text for t in _DEVICE_OOM_TEXTS):
+        return "device"
+    if any(t in text for t in _HOST_OOM_TEXTS):
+        return "host"
+    return None
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for any allocation failure :func:`out_of_memory` recognises (device or host)."""
+    return out_of_memory(exc) is not None
 
 
 def torch_installed() -> bool:

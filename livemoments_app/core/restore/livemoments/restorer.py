@@ -101,8 +101,6 @@ class LiveMomentsRestorer:
         run = _Run(request, paths, int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP)),
                    int(opts.get("seed", DEFAULT_SEED)))
 
-        import torch
-
         from . import inputs as inputs_mod
 
         progress.set(0.0, "Loading LiveMoments weights")
@@ -124,15 +122,18 @@ class LiveMomentsRestorer:
             try:
                 decoded = self._all_tiles(models, plan, tiled, run, tile_progress)
                 break
-            except torch.OutOfMemoryError:
-                _free_device(plan.device)
-                smaller = plan.smaller()
-                if smaller is None:
-                    raise RestoreError(f"out of {plan.device} memory even with one tile at a time and offloading; "
-                                       "close other GPU programs or use a smaller output scale") from None
-                plan = smaller
-                progress.set(0.1, f"Out of memory: retrying with {plan.tiles_per_batch} tile(s) per batch, "
-                                  f"memory mode {plan.memory_mode}")
+            except Exception as exc:
+                kind = devices.out_of_memory(exc)
+                if kind is None:
+                    raise
+            # Freed after the except clause: until it ends, the traceback keeps the failed batch's tensors alive.
+            _free_device(plan.device)
+            smaller = plan.smaller()
+            if smaller is None:
+                raise RestoreError(_out_of_memory_text(plan, kind))
+            plan = smaller
+            progress.set(0.1, f"Out of memory: retrying with {plan.tiles_per_batch} tile(s) per batch, "
+                              f"memory mode {plan.memory_mode}")
         progress.set(0.95, "Blending tiles and fixing colour")
         pixels = finish(decoded, tiled, full.lq01, request.still.dtype, plan.device)
         progress.set(1.0, "Done")
@@ -153,27 +154,30 @@ class LiveMomentsRestorer:
 
     def _load_or_offload(self, paths: ModelPaths, plan: devices.DevicePlan):
         """Loads for ``plan``; when the weights do not fit on the device, loads for the low-memory mode instead."""
-        import torch
-
         try:
             return self._load(paths, plan), plan
-        except torch.OutOfMemoryError:
-            unload()
-            _free_device(plan.device)
-            if plan.memory_mode == "low":
-                raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory") from None
-            low = replace(plan, memory_mode="low", tiles_per_batch=1, reason="weights did not fit: offloading")
-            try:
-                return self._load(paths, low), low
-            except torch.OutOfMemoryError:
-                unload()
-                _free_device(plan.device)
-                raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory, even "
-                                   "offloading one branch at a time") from None
-        except MemoryError:
-            unload()
-            raise RestoreError("not enough memory to load the LiveMoments weights (about 9 GB in half "
-                               "precision, 17 GB in float32)") from None
+        except Exception as exc:
+            kind = devices.out_of_memory(exc)
+            if kind is None:
+                raise
+        unload()
+        _free_device(plan.device)
+        if kind == "host":
+            raise RestoreError(_LOAD_HOST_TEXT)
+        if plan.memory_mode == "low":
+            raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory")
+        low = replace(plan, memory_mode="low", tiles_per_batch=1, reason="weights did not fit: offloading")
+        try:
+            return self._load(paths, low), low
+        except Exception as exc:
+            kind = devices.out_of_memory(exc)
+            if kind is None:
+                raise
+        unload()
+        _free_device(plan.device)
+        raise RestoreError(_LOAD_HOST_TEXT if kind == "host" else
+                           f"the LiveMoments weights do not fit in {plan.device} memory, even offloading one "
+                           "branch at a time")
 
     def _load(self, paths: ModelPaths, plan: devices.DevicePlan):
         from . import loader
@@ -290,6 +294,20 @@ def models_on(models, device) -> None:
     models.prompt_embeds = models.prompt_embeds.to(device)
     models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
     models.device = device
+
+
+_LOAD_HOST_TEXT = ("not enough memory to load the LiveMoments weights (about 9 GB of RAM in half precision, 17 GB "
+                   "in float32); close other programs and try again")
+
+
+def _out_of_memory_text(plan: devices.DevicePlan, kind: str) -> str:
+    """The final out-of-memory message, once nothing smaller is left to try."""
+    how = "one tile at a time and offloading between the two models" if plan.offload else "one tile at a time"
+    if kind == "host":
+        return (f"out of memory (RAM) even with {how}; close other programs, or restore at a smaller output "
+                "scale")
+    return (f"out of {plan.device} memory even with {how}; close other programs that use the GPU, or restore at "
+            "a smaller output scale")
 
 
 def _free_device(device: str) -> None:
