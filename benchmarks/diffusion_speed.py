@@ -1,7 +1,7 @@
 """LiveMoments diffusion speed: one 1024-px tile end to end and a 12 MP image, per dtype, eager and compiled.
 
     python -m benchmarks.diffusion_speed [--tiny] [--dtypes bfloat16,float16] [--compile auto|on|off]
-                                         [--batch N] [--megapixels 12] [--json OUT]
+                                         [--batch N] [--megapixels 12] [--json OUT] [--count-flops]
 
 Builds the real SD3-medium-sized LiveMoments architecture (two 24-block MMDiT transformers, motion encoder, VAE)
 with random weights -- no download -- on the best device. Without a CUDA/MPS device it runs the tiny fixture
@@ -11,8 +11,10 @@ Reported, per dtype and compile mode:
 - s/tile of one tile end to end (motion encoder, two VAE encodes, 6 x (reference + main pass), VAE decode), run
   one tile at a time exactly like the release (the baseline), and per tile inside the batched 12 MP run;
 - the 12 MP image end to end (tiling, all tiles in batches, C² stitching, colour fix), against the 20 s target;
-- transformer utilisation: counted matmul FLOPs of the denoising loop / its measured time, as a share of the
-  matmul throughput measured in the same run with a large square matmul in the same dtype (target >= 50 %);
+- transformer utilisation: matmul FLOPs of the denoising loop (livemoments.flops; ``--count-flops`` checks that
+  formula against torch.utils.flop_counter on the real loop, real size on the meta device, no GPU needed) / its
+  measured time, as a share of the matmul throughput measured in the same run with a large square matmul in the
+  same dtype (target >= 50 %);
 - peak device memory in the default mode and, on CUDA, for one tile in the low-memory mode (targets 16 / 12 GB).
 Timings on a shared machine are noisy: each timing is the median of ``--repeats`` runs after a warm-up.
 """
@@ -95,42 +97,43 @@ def tile_inputs(models, batch: int, tile: int, device, seed: int = 0):
 
 
 def transformer_loop(models, batch: int, tile: int, stop_early: bool):
-    """A closure running only the denoising loop (6 x reference + main pass) on random latents."""
+    """A closure running only the denoising loop (:func:`sampler.denoise`: 6 x reference + main pass) on random
+    latents and motion embeddings."""
     import torch
 
-    from livemoments_app.core.restore.livemoments import attention, schedule
+    from livemoments_app.core.restore.livemoments import sampler
 
     dev, dt = models.device, models.dtype
     lh = tile // models.latent_factor
     c = models.transformer.config.in_channels
-    x_ref = torch.randn(batch, c, lh, lh, device=dev, dtype=dt)
-    x0 = torch.randn(batch, c, lh, lh, device=dev, dtype=dt)
-    motion = [torch.randn(batch, (lh // models.transformer.config.patch_size) ** 2,
-                          models.motion_encoder.out_channels, device=dev, dtype=dt)] * models.motion_encoder.num_embeddings
-    prompt = models.prompt_embeds.expand(batch, -1, -1)
-    pooled = models.pooled_prompt_embeds.expand(batch, -1)
-    sig = models.schedule.sigmas.to(dev)
-
-    def run():
-        with torch.inference_mode(), attention.kv_capture(models.transformer_ref, stop_early) as cap:
-            x = x0
-            for k, t in enumerate(models.schedule.timesteps.to(dev)):
-                tb = t.expand(batch)
-                kv = attention.reference_kv(models.transformer_ref, cap, x_ref, tb, prompt, pooled)
-                pred = attention.main_prediction(models.transformer, x, tb, prompt, pooled, kv, motion)
-                x = schedule.euler_step(x, pred, sig[k], sig[k + 1])
-        return x
-    return run
-
-
-def loop_flops(models, batch: int, tile: int) -> float:
-    from livemoments_app.core.restore.livemoments.restorer import flops_per_tile
-
-    cfg = models.transformer.config
+    g = torch.Generator(device=dev).manual_seed(1)
+    x_ref = torch.randn(batch, c, lh, lh, device=dev, dtype=dt, generator=g)
+    x0 = torch.randn(batch, c, lh, lh, device=dev, dtype=dt, generator=g)
     tokens = (tile // models.token_factor) ** 2
-    width = cfg.num_attention_heads * cfg.attention_head_dim
-    return batch * flops_per_tile(cfg.num_layers, width, tokens, models.prompt_embeds.shape[1],
-                                  models.schedule.steps)
+    motion = [torch.randn(batch, tokens, models.motion_encoder.out_channels, device=dev, dtype=dt, generator=g)
+              for _ in range(models.motion_encoder.num_embeddings)]
+    return lambda: sampler.denoise(models, x0, x_ref, motion, stop_early=stop_early)
+
+
+def loop_flops(models, batch: int, tile: int, stop_early: bool = True) -> int:
+    """Matmul FLOPs of :func:`transformer_loop` by the formula :func:`count_flops` checks."""
+    from livemoments_app.core.restore.livemoments import flops
+
+    return flops.loop_flops(flops.shape_of(models, tile), batch, stop_early)
+
+
+def count_flops(tile: int, tiny_config: bool = False) -> dict:
+    """The loop's FLOPs by formula and as torch.utils.flop_counter counts them on the real loop, for the real
+    architecture built on the ``meta`` device (no memory, no arithmetic; about 15 s on a CPU)."""
+    import torch
+
+    from livemoments_app.core.restore.livemoments import flops, tiny
+
+    models = tiny.random_models(tiny.TINY if tiny_config else tiny.REAL, "meta", torch.bfloat16)
+    parts = flops.breakdown(flops.shape_of(models, tile))
+    counted = flops.count(models, tile)
+    return {"tile": tile, "counted": counted, "formula": parts["total"], "parts": parts,
+            "relative_difference": (parts["total"] - counted) / counted}
 
 
 def image_run(models, height: int, width: int, tile: int, overlap: int, batch: int, device, stop_early: bool):
@@ -201,7 +204,7 @@ def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     loop = transformer_loop(models, args.batch, args.tile, stop_early)
     loop()
     row["loop_s"] = _timed(loop, device, args.repeats)
-    row["loop_tflops"] = loop_flops(models, args.batch, args.tile) / row["loop_s"] / 1e12
+    row["loop_tflops"] = loop_flops(models, args.batch, args.tile, stop_early) / row["loop_s"] / 1e12
 
     # the whole image
     if args.megapixels > 0:
@@ -254,11 +257,16 @@ def parse(argv):
     p.add_argument("--time-budget", type=float, default=270.0,
                    help="seconds; the compiled variant is skipped when half of it is gone (compilation is slow)")
     p.add_argument("--json", help="write the results here too")
+    p.add_argument("--count-flops", action="store_true",
+                   help="only check the FLOP formula against torch's FLOP counter on the real loop (meta device: "
+                        "no GPU, no memory) and exit")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    if args.count_flops:
+        return _print_flop_count(args)
     import diffusers
     import torch
 
@@ -327,6 +335,23 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=str)
     return 0 if all("error" not in r for r in results["runs"] + results["low_memory"]) else 1
+
+
+def _print_flop_count(args) -> int:
+    tile = args.tile or (64 if args.tiny else 1024)
+    got = count_flops(tile, args.tiny)
+    print(f"[diffusion_speed] denoising-loop FLOPs per {tile}-px tile ({'tiny' if args.tiny else 'real'} "
+          f"architecture, 6 steps)")
+    print(f"  counted by torch.utils.flop_counter: {got['counted'] / 1e12:.4f} TFLOP")
+    print(f"  formula (livemoments.flops):        {got['formula'] / 1e12:.4f} TFLOP "
+          f"({100 * got['relative_difference']:+.4f} %)")
+    for name, value in got["parts"].items():
+        if name != "total":
+            print(f"    {name}: {value / 1e12:.4f} TFLOP")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(got, f, indent=2)
+    return 0 if got["counted"] == got["formula"] else 1
 
 
 def _print_row(row: dict) -> None:

@@ -20,7 +20,7 @@ from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore import devices
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
 
-from . import extras
+from . import extras, flops
 from .files import problems_in
 from .paths import ModelPaths, default_root
 
@@ -369,22 +369,8 @@ def _needs(paths: ModelPaths, tile: int, dtype: str, device: str) -> devices.Mem
         return None
 
 
-def flops_per_tile(blocks: int, width: int, image_tokens: int, text_tokens: int, steps: int = 6) -> float:
-    """Matmul FLOPs of the two transformers for one tile (the VAE and the motion encoder are small next to it).
-
-    Per block and token: q, k, v, out projections (4 D²) and the 4x feed-forward (8 D²), 2 FLOPs per MAC. The
-    reference branch attends over its own S = N + L tokens, the main branch over 2S keys."""
-    s = image_tokens + text_tokens
-    linear = 2 * 12 * width * width * s
-    attn_ref = 2 * 2 * s * s * width
-    attn_main = 2 * 2 * s * (2 * s) * width + 2 * width * width * image_tokens   # + point_proj
-    return steps * blocks * (2 * linear + attn_ref + attn_main)
-
-
 def _tile_flops(models, tile: int) -> float:
-    cfg = models.transformer.config
-    return flops_per_tile(cfg.num_layers, cfg.num_attention_heads * cfg.attention_head_dim,
-                          (tile // models.token_factor) ** 2, models.prompt_embeds.shape[1], models.schedule.steps)
+    return flops.loop_flops(flops.shape_of(models, tile))
 
 
 _measured: dict[str, float] = {}
@@ -413,5 +399,6 @@ def _duration(seconds: float) -> str:
 
 
 def cpu_estimate_text(flops_per_second: float = _CPU_FLOPS_GUESS) -> str:
-    per_tile = flops_per_tile(24, 1536, 4096, 333) / flops_per_second
+    per_tile = flops.loop_flops(flops.LoopShape(blocks=24, width=1536, image_tokens=4096, text_tokens=333)) / \
+        flops_per_second
     return f"roughly {per_tile / 60:.0f} min per 1024-px tile, a 12 MP photo has about 20 tiles"

@@ -49,13 +49,11 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
     Returns the decoded tiles (B, 3, T, T), float32.
     """
     rec = record if record is not None else None
-    b = lq.shape[0]
     use = offload or (lambda _name: None)
 
     with torch.inference_mode():
         use("motion")
         dev, dtype = models.device, models.dtype
-        sched = models.schedule
         motion = models.motion_encoder(flow.to(dev, dtype))
         use("vae")
         x_lq, mean_lq, std_lq = vae_ops.encode(models.vae, lq.to(dev, models.vae.dtype), noise.eps_lq.to(dev))
@@ -68,44 +66,61 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
                        x_ref_latent=x_ref, x_ref_latent_dist_mean=mean_ref, x_ref_latent_dist_std=std_ref,
                        latents_init=latents)
 
-        prompt = models.prompt_embeds.expand(b, -1, -1)
-        pooled = models.pooled_prompt_embeds.expand(b, -1)
-        sigmas = sched.sigmas.to(dev)
-        timesteps = sched.timesteps.to(dev)
-        n_blocks = len(models.transformer.transformer_blocks)
-        motion = motion[:n_blocks]
-
-        ref_kvs = None
-        if offload is not None:
-            # Memory mode: every step's reference keys/values first (they depend only on the clean reference
-            # latent and t_k), so each transformer is on the device once per batch, not once per step.
-            use("transformer_ref")
-            with attention.kv_capture(models.transformer_ref, stop_early) as cap:
-                ref_kvs = [attention.reference_kv(models.transformer_ref, cap, x_ref, t.expand(b), prompt, pooled)
-                           for t in timesteps]
-            use("transformer")
-
-        with attention.kv_capture(models.transformer_ref, stop_early) as cap:
-            for k, t in enumerate(timesteps):
-                tb = t.expand(b)
-                if ref_kvs is None:
-                    kv = attention.reference_kv(models.transformer_ref, cap, x_ref, tb, prompt, pooled)
-                else:
-                    kv = ref_kvs[k]
-                if rec is not None:
-                    prefix = "ref_kv" if k == 0 else f"ref_kv_step{k}"
-                    names = [f"transformer_blocks.{i}.attn.{n}" for i in range(n_blocks) for n in attention.KV_NAMES]
-                    rec.update({f"{prefix}.{name}": t_ for name, t_ in zip(names, (x for blk in kv for x in blk))})
-                pred = attention.main_prediction(models.transformer, latents, tb, prompt, pooled, kv, motion)
-                latents = euler_step(latents, pred, sigmas[k], sigmas[k + 1])
-                if rec is not None:
-                    rec[f"model_pred_step{k}"] = pred
-                    rec[f"latents_step_{k}"] = latents
-                if on_step is not None:
-                    on_step(k, len(timesteps))
-        del ref_kvs
+        latents = denoise(models, latents, x_ref, motion, on_step=on_step, record=rec, offload=offload,
+                          stop_early=stop_early)
         use("vae")
         decoded = vae_ops.decode(models.vae, latents)
         if rec is not None:
             rec["decoded"] = decoded
         return decoded.float()
+
+
+@torch.inference_mode()
+def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[torch.Tensor],
+            on_step: Callable[[int, int], None] | None = None, record: dict | None = None,
+            offload: Callable[[str], None] | None = None, stop_early: bool = True) -> torch.Tensor:
+    """The denoising loop (step 4): six reference + main passes and Euler steps; returns the final latents.
+
+    latents, x_ref: (B, C, h, w) on the models' device and dtype; ``motion``: the motion encoder's embeddings.
+    Arguments as in :func:`sample_tiles` (``offload`` is only asked for the two transformers here)."""
+    rec = record
+    use = offload or (lambda _name: None)
+    b = latents.shape[0]
+    dev = models.device
+    sched = models.schedule
+    prompt = models.prompt_embeds.expand(b, -1, -1)
+    pooled = models.pooled_prompt_embeds.expand(b, -1)
+    sigmas = sched.sigmas.to(dev)
+    timesteps = sched.timesteps.to(dev)
+    n_blocks = len(models.transformer.transformer_blocks)
+    motion = motion[:n_blocks]
+
+    ref_kvs = None
+    if offload is not None:
+        # Memory mode: every step's reference keys/values first (they depend only on the clean reference
+        # latent and t_k), so each transformer is on the device once per batch, not once per step.
+        use("transformer_ref")
+        with attention.kv_capture(models.transformer_ref, stop_early) as cap:
+            ref_kvs = [attention.reference_kv(models.transformer_ref, cap, x_ref, t.expand(b), prompt, pooled)
+                       for t in timesteps]
+        use("transformer")
+
+    with attention.kv_capture(models.transformer_ref, stop_early) as cap:
+        for k, t in enumerate(timesteps):
+            tb = t.expand(b)
+            if ref_kvs is None:
+                kv = attention.reference_kv(models.transformer_ref, cap, x_ref, tb, prompt, pooled)
+            else:
+                kv = ref_kvs[k]
+            if rec is not None:
+                prefix = "ref_kv" if k == 0 else f"ref_kv_step{k}"
+                names = [f"transformer_blocks.{i}.attn.{n}" for i in range(n_blocks) for n in attention.KV_NAMES]
+                rec.update({f"{prefix}.{name}": t_ for name, t_ in zip(names, (x for blk in kv for x in blk))})
+            pred = attention.main_prediction(models.transformer, latents, tb, prompt, pooled, kv, motion)
+            latents = euler_step(latents, pred, sigmas[k], sigmas[k + 1])
+            if rec is not None:
+                rec[f"model_pred_step{k}"] = pred
+                rec[f"latents_step_{k}"] = latents
+            if on_step is not None:
+                on_step(k, len(timesteps))
+    return latents

@@ -87,24 +87,31 @@ def _vae(spec: Spec):
 def random_models(spec: Spec, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
                   seed: int = 0) -> loader.LiveMomentsModels:
     """The whole model set with random weights, in memory, on ``device`` (built and initialised there, so a
-    real-size set on a GPU takes seconds; on the CPU the same seed always gives the same weights)."""
+    real-size set on a GPU takes seconds; on the CPU the same seed always gives the same weights). On ``meta``
+    nothing is allocated or initialised: shapes only, e.g. to count FLOPs (:mod:`flops`)."""
     dev = torch.device(device)
-    gen = torch.Generator(device=dev).manual_seed(seed)
+    meta = dev.type == "meta"
+    gen = None if meta else torch.Generator(device=dev).manual_seed(seed)
+    init = (lambda _m: None) if meta else (lambda m: randomize(m, gen))
     parts = []
     with dev:
         for fused in (True, False):
             model = loader.build_transformer(spec.transformer, fused)
-            randomize(model, gen)
+            init(model)
             parts.append(_to(model, dev, dtype).eval().requires_grad_(False))
         width = spec.transformer["num_attention_heads"] * spec.transformer["attention_head_dim"]
         if spec.motion_stem[-1] != width:
             raise ValueError("the motion encoder must end at the transformer width")
         motion = MotionEncoder(list(spec.motion_stem), num_blocks=spec.motion_blocks)
-        randomize(motion, gen)
+        init(motion)
         vae = _vae(spec)
-        randomize(vae, gen)
-    prompt = torch.randn(1, spec.text_tokens, spec.transformer["joint_attention_dim"], generator=gen, device=dev)
-    pooled = torch.randn(1, spec.transformer["pooled_projection_dim"], generator=gen, device=dev)
+        init(vae)
+    if meta:
+        prompt = torch.empty(1, spec.text_tokens, spec.transformer["joint_attention_dim"], device=dev)
+        pooled = torch.empty(1, spec.transformer["pooled_projection_dim"], device=dev)
+    else:
+        prompt = torch.randn(1, spec.text_tokens, spec.transformer["joint_attention_dim"], generator=gen, device=dev)
+        pooled = torch.randn(1, spec.transformer["pooled_projection_dim"], generator=gen, device=dev)
     return loader.LiveMomentsModels(
         transformer=parts[0], transformer_ref=parts[1], motion_encoder=motion.to(dev, dtype).eval(),
         vae=_to(vae, dev, dtype).eval().requires_grad_(False), schedule=schedule.schedule_from_config(spec.scheduler),
