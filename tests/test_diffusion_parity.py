@@ -124,3 +124,18 @@ def test_offloaded_order_gives_the_same_result(run):
     out = sampler.sample_tiles(models, inputs["lq"], inputs["ref"], inputs["flow"], noise, offload=calls.append)
     torch.testing.assert_close(out, decoded, atol=0, rtol=0)
     assert calls.index("transformer_ref") < calls.index("transformer")
+
+
+def test_motion_terms_are_computed_once_per_batch_not_per_step(run):
+    inputs, _, models, _, decoded = run
+    blocks = models.transformer.transformer_blocks
+    calls = []
+    handles = [b.attn.processor.point_proj.register_forward_hook(lambda *_: calls.append(1)) for b in blocks]
+    try:
+        noise = sampler.TileNoise(inputs["vae_sample_noise_lq"], inputs["vae_sample_noise_ref"], inputs["noise"])
+        out = sampler.sample_tiles(models, inputs["lq"], inputs["ref"], inputs["flow"], noise)
+    finally:
+        for h in handles:
+            h.remove()
+    assert len(calls) == len(blocks)        # six steps, one point_proj per block
+    torch.testing.assert_close(out, decoded, atol=0, rtol=0)

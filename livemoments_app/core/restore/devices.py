@@ -151,6 +151,7 @@ def estimate_needs(params_main: int, params_ref: int, params_other: int, blocks:
     seq = image_tokens + text_tokens
     kv = blocks * 2 * seq * width * itemsize
     transformer_act = 16 * 2 * seq * width * itemsize                     # residual streams, q/k/v, FF
+    transformer_act += blocks * image_tokens * width * itemsize           # motion terms, kept through the loop
     vae_act = 6 * 128 * tile * tile * itemsize                            # a few full-resolution 128-ch maps
     return MemoryNeeds(params_main * itemsize, params_ref * itemsize, params_other * itemsize,
                        kv, max(transformer_act, vae_act), steps)

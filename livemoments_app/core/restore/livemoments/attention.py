@@ -6,7 +6,8 @@ on each block's ``to_k``, ``to_v``, ``add_k_proj`` and ``add_v_proj`` capture th
 split into heads). The main branch gets one :class:`LiveMomentsAttnProcessor` per block: its queries are the
 block's own image and text tokens, its keys/values are
 ``[own image; own text; reference image; reference text]``, and the reference image keys get the motion term
-``point_proj(LayerNorm(motion_embedding, eps=1e-5))``. The processor is an ``nn.Module`` set as the
+``point_proj(LayerNorm(motion_embedding, eps=1e-5))``, computed once per batch of tiles (it does not depend on
+the step) and passed in as ``motion_terms``. The processor is an ``nn.Module`` set as the
 attention's ``processor``, so its weight lives at ``transformer_blocks.<i>.attn.processor.point_proj.weight``,
 which is where the released checkpoint stores it.
 """
@@ -33,14 +34,19 @@ class LiveMomentsAttnProcessor(nn.Module):
         self.point_norm = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-5)
         self.point_proj = nn.Linear(dim, dim, bias=False)
 
+    def motion_term(self, embedding: torch.Tensor) -> torch.Tensor:
+        """``point_proj(LayerNorm(embedding))``, added to the reference image keys. It depends only on the tile's
+        flow, so the sampler computes it once per batch of tiles (:func:`motion_terms`), not at every step."""
+        return self.point_proj(self.point_norm(embedding))
+
     # diffusers inspects the processor's __call__ signature to decide which kwargs to pass, so the call
     # goes through an explicit __call__ rather than nn.Module's generic one.
     def __call__(self, attn, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
-                 attention_mask: torch.Tensor | None = None, ref_kv=None, motion=None) -> tuple:
-        if ref_kv is None or motion is None:
-            raise RuntimeError("the LiveMoments transformer needs ref_kv and motion in joint_attention_kwargs")
+                 attention_mask: torch.Tensor | None = None, ref_kv=None, motion_terms=None) -> tuple:
+        if ref_kv is None or motion_terms is None:
+            raise RuntimeError("the LiveMoments transformer needs ref_kv and motion_terms in joint_attention_kwargs")
         r_k, r_v, r_tk, r_tv = ref_kv[self.index]
-        m = motion[self.index]
+        motion_term = motion_terms[self.index]
         b, n = hidden_states.shape[:2]
         heads = attn.heads
 
@@ -50,7 +56,6 @@ class LiveMomentsAttnProcessor(nn.Module):
         cq = attn.add_q_proj(encoder_hidden_states)
         ck = attn.add_k_proj(encoder_hidden_states)
         cv = attn.add_v_proj(encoder_hidden_states)
-        motion_term = self.point_proj(self.point_norm(m))
 
         def heads_first(x: torch.Tensor) -> torch.Tensor:
             return x.view(b, -1, heads, x.shape[-1] // heads).transpose(1, 2)
@@ -66,6 +71,12 @@ class LiveMomentsAttnProcessor(nn.Module):
         if not attn.context_pre_only:
             txt = attn.to_add_out(txt)
         return img, txt
+
+
+def motion_terms(transformer, motion: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Every block's motion term for the motion encoder's embeddings (one per block, extra ones ignored)."""
+    blocks = transformer.transformer_blocks
+    return [block.attn.processor.motion_term(m) for block, m in zip(blocks, motion[:len(blocks)])]
 
 
 def install_processors(transformer) -> None:
@@ -136,8 +147,8 @@ def reference_kv(transformer_ref, capture: KVCapture, latents_ref: torch.Tensor,
 
 
 def main_prediction(transformer, latents: torch.Tensor, timestep: torch.Tensor, prompt_embeds: torch.Tensor,
-                    pooled: torch.Tensor, ref_kv, motion) -> torch.Tensor:
-    """The main branch's velocity prediction for one step."""
+                    pooled: torch.Tensor, ref_kv, motion_terms) -> torch.Tensor:
+    """The main branch's velocity prediction for one step (``motion_terms`` from :func:`motion_terms`)."""
     return transformer(hidden_states=latents, timestep=timestep, encoder_hidden_states=prompt_embeds,
-                       pooled_projections=pooled, joint_attention_kwargs={"ref_kv": ref_kv, "motion": motion},
+                       pooled_projections=pooled, joint_attention_kwargs={"ref_kv": ref_kv, "motion_terms": motion_terms},
                        return_dict=False)[0]

@@ -16,8 +16,8 @@ What one step of one tile does, for N image tokens, L text tokens, S = N + L, wi
   never run; self-attention over S keys;
 - main branch: all blocks, the last one ``context_pre_only`` (no text output projection, no text
   feed-forward; its text queries are still computed and attend); attention of S queries over 2S keys (own and
-  reference tokens); the motion term ``point_proj`` on the N reference image keys of every block; the final
-  adaLN and output projection.
+  reference tokens); the final adaLN and output projection;
+- once per tile, not per step: the motion term ``point_proj`` on the N reference image keys of every block.
 """
 
 from __future__ import annotations
@@ -89,9 +89,9 @@ def breakdown(s: LoopShape, batch: int = 1, stop_early: bool = True) -> dict[str
     main_block = ada_full + qkv + attention(seq, 2 * seq) + image_out_ff + text_out_ff
     main_last = ada_last + qkv + attention(seq, 2 * seq) + image_out_ff
     main = stem + (s.blocks - 1) * main_block + main_last + tail
-    motion_term = s.blocks * _linear(n, d, d)                             # point_proj, per block
+    motion_term = s.blocks * _linear(n, d, d)                             # point_proj, per block, once per tile
 
-    parts = {"reference": reference * s.steps, "main": main * s.steps, "motion_term": motion_term * s.steps}
+    parts = {"reference": reference * s.steps, "main": main * s.steps, "motion_term": motion_term}
     parts = {k: v * batch for k, v in parts.items()}
     parts["total"] = sum(parts.values())
     return parts

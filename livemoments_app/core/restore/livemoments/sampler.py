@@ -3,8 +3,9 @@
 1. motion embeddings from the tile flow (reference-LR tile -> LQ tile, pixels);
 2. VAE-encode LQ and reference tiles, sampling the posteriors;
 3. latents = 0.8 * z_lq + 0.2 * noise;
-4. for each of the six steps: reference pass on the clean reference latent at t_k (keys/values captured),
-   main pass with those keys/values and the motion embeddings, Euler step;
+4. the motion terms point_proj(LayerNorm(embedding)) of every block, once (they do not depend on the step);
+   for each of the six steps: reference pass on the clean reference latent at t_k (keys/values captured),
+   main pass with those keys/values and the motion terms, Euler step;
 5. VAE-decode.
 
 Randomness (two posterior samples and the latent noise, per tile in that order) comes from an explicit
@@ -68,6 +69,7 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
 
         latents = denoise(models, latents, x_ref, motion, on_step=on_step, record=rec, offload=offload,
                           stop_early=stop_early)
+        del motion, x_ref, x_lq      # not needed by the decoder: free them before its peak
         use("vae")
         decoded = vae_ops.decode(models.vae, latents)
         if rec is not None:
@@ -93,7 +95,6 @@ def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[tor
     sigmas = sched.sigmas.to(dev)
     timesteps = sched.timesteps.to(dev)
     n_blocks = len(models.transformer.transformer_blocks)
-    motion = motion[:n_blocks]
 
     ref_kvs = None
     if offload is not None:
@@ -104,6 +105,8 @@ def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[tor
             ref_kvs = [attention.reference_kv(models.transformer_ref, cap, x_ref, t.expand(b), prompt, pooled)
                        for t in timesteps]
         use("transformer")
+    # the same at every step: once per batch, not six times
+    terms = attention.motion_terms(models.transformer, motion)
 
     with attention.kv_capture(models.transformer_ref, stop_early) as cap:
         for k, t in enumerate(timesteps):
@@ -116,7 +119,7 @@ def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[tor
                 prefix = "ref_kv" if k == 0 else f"ref_kv_step{k}"
                 names = [f"transformer_blocks.{i}.attn.{n}" for i in range(n_blocks) for n in attention.KV_NAMES]
                 rec.update({f"{prefix}.{name}": t_ for name, t_ in zip(names, (x for blk in kv for x in blk))})
-            pred = attention.main_prediction(models.transformer, latents, tb, prompt, pooled, kv, motion)
+            pred = attention.main_prediction(models.transformer, latents, tb, prompt, pooled, kv, terms)
             latents = euler_step(latents, pred, sigmas[k], sigmas[k + 1])
             if rec is not None:
                 rec[f"model_pred_step{k}"] = pred
