@@ -3,6 +3,7 @@
 open → document.opened → timeline, frames, alignment, restore reset for the new photo
 timeline.current → frames.request (and, in the alignment view, alignment.request)
 timeline.chosen → alignment.request (prefetched for the restore) and the comparison of that frame if it exists
+    (redrawn on a worker when its pictures were let go: restore.picturesReady → compare pictures)
 restore.resultReady → compare pictures → the compare view
 """
 
@@ -51,6 +52,7 @@ class Workspace(QObject):
         self.timeline.currentChanged.connect(self._on_current)
         self.timeline.chosenChanged.connect(self._on_chosen)
         self.restore.resultReady.connect(self._on_result)
+        self.restore.picturesReady.connect(self._on_pictures)
         self._restore_waiting = -1
         self.alignment.alignmentReady.connect(self._on_alignment_ready)
         self.alignment.stateChanged.connect(self._on_alignment_state)
@@ -97,18 +99,21 @@ class Workspace(QObject):
             return
         if self.view != "alignment":
             self.alignment.request(index, immediately=True)
-        result = self.restore.results.get(index)
-        if result is not None:
-            self.compare.set_pictures(index, result.before, result.after)
+        pictures = self.restore.pictures(index)     # None while an evicted pair is redrawn: picturesReady follows
+        if pictures is not None:
+            self.compare.set_pictures(index, *pictures)
         else:
             self.compare.set_pictures(-1, None, None)
 
     def _on_result(self, index: int) -> None:
         if index != self.timeline.chosen:
             return
-        result = self.restore.results[index]
-        self.compare.set_pictures(index, result.before, result.after)
+        self.compare.set_pictures(index, *self.restore.pictures(index))
         self.set_view("compare")
+
+    def _on_pictures(self, index: int) -> None:
+        if index == self.timeline.chosen:
+            self.compare.set_pictures(index, *self.restore.pictures(index))
 
     def _on_setting(self, key: str) -> None:
         if key == "models/folders":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from livemoments_app.core.memory import release_freed_memory
 from livemoments_app.ui.workers import Job, Lanes
 
 STILL_SUFFIXES = {".heic", ".heif", ".jpg", ".jpeg", ".png", ".avif", ".tif", ".tiff", ".dng"}
@@ -37,6 +38,11 @@ def _open(path: str, partner: str | None, progress):
         live.close()
         raise
     return live
+
+
+def _close(live) -> None:
+    live.close()
+    release_freed_memory()      # the closed photo's frames, alignments and results (the models let go already)
 
 
 class DocumentModel(QObject):
@@ -111,5 +117,5 @@ class DocumentModel(QObject):
         self.generation += 1
         self.lanes.cancel_all()
         # FrameSource.close takes the decoders' locks, so it waits for a decode in flight; run it off the UI thread.
-        self.lanes.frames.run(lambda _p: live.close(), name="Closing the photo", report=False)
+        self.lanes.frames.run(lambda _p: _close(live), name="Closing the photo", report=False)
         self.closed.emit()

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from livemoments_app.core.memory import release_freed_memory
 from livemoments_app.ui.imaging import Picture, upscale_like
 from livemoments_app.ui.workers import Job, Lanes
 
 SIZES = (("full", "Key photo resolution", 1.0), ("half", "Half resolution (faster)", 0.5))
+# Results whose before/after pictures stay in memory (about 100 MB a pair at 12 MP, pyramids included). Older
+# results keep only the restored pixels (what export needs; 36 MB at 12 MP) and are redrawn when chosen again.
+KEEP_PICTURES = 3
 # Numeric precision of the diffusion restorer ("auto": half precision on a GPU, full on the CPU).
 PRECISIONS = (("auto", "Automatic"), ("float32", "Full (fp32, slower)"))
 
@@ -27,8 +31,8 @@ class RestorerInfo:
 class RestoreResult:
     frame_index: int
     image: object            # core RestoredImage
-    before: Picture          # the frame upscaled to the result's size (what the restorer improves on)
-    after: Picture
+    before: Picture | None   # the frame upscaled to the result's size (what the restorer improves on)
+    after: Picture | None    # both None once evicted (see KEEP_PICTURES); RestoreModel.pictures redraws them
     size_key: str
     restorer: str
 
@@ -59,10 +63,14 @@ def _restore(live, index: int, alignment, restorer_name: str, device: str, size:
                              options=dict(options))
     result = restorer.restore(request, progress.sub(0.15, 0.8))
     progress.set(0.96, "Preparing the comparison")
-    h, w = result.pixels.shape[:2]
-    before = Picture(upscale_like(frame, w, h))
-    after = Picture(result.pixels)
-    return result, before, after
+    pictures = _comparison(frame, result.pixels)
+    release_freed_memory()          # the restorer's temporaries, freed on this thread's heap
+    return (result, *pictures)
+
+
+def _comparison(frame, restored) -> tuple[Picture, Picture]:
+    h, w = restored.shape[:2]
+    return Picture(upscale_like(frame, w, h)), Picture(restored)
 
 
 class RestoreModel(QObject):
@@ -70,6 +78,7 @@ class RestoreModel(QObject):
     stateChanged = Signal()             # running / selection / elapsed
     progressChanged = Signal(float, str)
     resultReady = Signal(int)           # frame index
+    picturesReady = Signal(int)         # frame index whose evicted pictures were redrawn
 
     def __init__(self, lanes: Lanes, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +92,8 @@ class RestoreModel(QObject):
         self.precision = "auto"
         self.model_dirs: list[str] = []
         self.results: dict[int, RestoreResult] = {}
+        self._shown: list[int] = []     # result indices, least recently shown first
+        self._redrawing: set[int] = set()
         self.job: Job | None = None
         self.job_frame = -1
         self.fraction = 0.0
@@ -127,6 +138,8 @@ class RestoreModel(QObject):
             self.job = None     # its result slot holds the previous photo
         self.live = live
         self.results = {}
+        self._shown = []
+        self._redrawing = set()
         self.job_frame = -1
         self.stateChanged.emit()
 
@@ -196,10 +209,51 @@ class RestoreModel(QObject):
             return
         image, before, after = payload
         self.results[index] = RestoreResult(index, image, before, after, size_key, name)
+        self._keep_pictures(index)
         self.fraction = 1.0
         self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
         self.resultReady.emit(index)
         self.stateChanged.emit()
+
+    # Pictures of the results -------------------------------------------------------------------------------
+    def pictures(self, index: int) -> tuple[Picture, Picture] | None:
+        """The before/after pictures of frame ``index``'s result; None while they are redrawn (``picturesReady``
+        follows) or when the frame has no result."""
+        result = self.results.get(index)
+        if result is None:
+            return None
+        if result.before is not None and result.after is not None:
+            self._keep_pictures(index)
+            return result.before, result.after
+        if index not in self._redrawing:
+            self._redrawing.add(index)
+            live, pixels = self.live, result.image.pixels
+            job = self.lanes.work.run(lambda _p: _comparison(live.clip.frame(index), pixels),
+                                      name=f"Redrawing the comparison of frame {index + 1}")
+            job.succeeded.connect(lambda pics, l=live, i=index, r=result: self._on_pictures(l, i, r, pics))
+            job.finished.connect(lambda l=live, i=index: self._redrawn(l, i))
+        return None
+
+    def _on_pictures(self, live, index: int, result: RestoreResult, pictures) -> None:
+        if live is not self.live or self.results.get(index) is not result:
+            return                      # another photo, or the frame was restored again meanwhile
+        result.before, result.after = pictures
+        self._keep_pictures(index)
+        self.picturesReady.emit(index)
+
+    def _redrawn(self, live, index: int) -> None:
+        if live is self.live:
+            self._redrawing.discard(index)
+
+    def _keep_pictures(self, index: int) -> None:
+        """Marks ``index`` as just shown and lets go of the pictures of all but the KEEP_PICTURES latest."""
+        if index in self._shown:
+            self._shown.remove(index)
+        self._shown.append(index)
+        for old in self._shown[:-KEEP_PICTURES]:
+            result = self.results.get(old)
+            if result is not None:
+                result.before = result.after = None
 
     def _set_status(self, text: str) -> None:
         self.status = text
