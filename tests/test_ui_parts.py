@@ -69,6 +69,26 @@ def test_canvas_fit_zoom_and_zoom_about_cursor(qtbot):
     assert canvas.zoom() == pytest.approx(0.25)
 
 
+def test_trackpad_pinch_zooms_about_the_fingers(qtbot):
+    from PySide6.QtGui import QNativeGestureEvent, QPointingDevice
+    from PySide6.QtWidgets import QApplication
+
+    view = ViewState()
+    canvas = ImageCanvas(view)
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 300)
+    canvas.set_picture(Picture(_noise(1200, 1600)))
+    canvas.show()
+    pos = QPointF(300, 200)
+    under = canvas.image_point(pos)
+    for value in (0.5, 0.5):          # two pinch-out steps of a macOS trackpad gesture: x1.5 each
+        event = QNativeGestureEvent(Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(),
+                                    2, pos, pos, canvas.mapToGlobal(pos), value, QPointF(), 0)
+        assert QApplication.sendEvent(canvas, event)
+    assert not view.fit and canvas.zoom() == pytest.approx(0.25 * 1.5 * 1.5)
+    assert canvas.image_point(pos) == pytest.approx(under, abs=4.0)
+
+
 def test_canvas_split_draws_before_left_and_after_right(qtbot):
     before = np.zeros((100, 100, 3), np.uint8)
     after = np.full((200, 200, 3), 255, np.uint8)     # another size: "before" is stretched onto "after"
