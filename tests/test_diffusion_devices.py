@@ -87,3 +87,16 @@ def test_real_allocation_failure_is_recognised():
     with pytest.raises(Exception) as info:
         torch.empty(2**62, dtype=torch.uint8)     # 4 EiB: every allocator refuses
     assert devices.is_out_of_memory(info.value)
+
+
+def test_free_cuda_memory_counts_our_own_and_respects_the_process_cap(monkeypatch):
+    torch = pytest.importorskip("torch")
+    total = 24 * GiB
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda dev=None: (6 * GiB, total))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda dev=None: 9 * GiB)   # the last photo's models
+    monkeypatch.setattr(torch.cuda, "get_per_process_memory_fraction", lambda dev=None: 1.0, raising=False)
+    assert devices.free_memory("cuda:0") == 15 * GiB
+    monkeypatch.setattr(torch.cuda, "get_per_process_memory_fraction", lambda dev=None: 0.5, raising=False)
+    assert devices.free_memory("cuda:0") == 12 * GiB
+    # a second photo plans like the first: 15 GiB is the default mode, not a refusal
+    assert devices.choose_mode(devices.free_memory("cuda:0"), real_needs())[0] == "default"

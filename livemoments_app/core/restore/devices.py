@@ -111,14 +111,25 @@ def accelerator() -> tuple[str | None, str]:
 
 
 def free_memory(device: str) -> int | None:
+    """Device memory the restorer may plan with, in bytes (None: unknown). What this process already holds there
+    counts as available: it is the previous photo's models (reused or released by the next load) and the
+    allocator's cache -- without that, a second photo on a 16 GB GPU would be planned as if the first one's
+    weights were someone else's. On CUDA a per-process memory fraction (``torch.cuda.set_per_process_memory_
+    fraction``) caps it, as the allocator will."""
     import torch
 
     if device.startswith("cuda"):
-        free, _total = torch.cuda.mem_get_info(torch.device(device))
-        return int(free)
+        dev = torch.device(device)
+        free, total = torch.cuda.mem_get_info(dev)
+        available = free + torch.cuda.memory_reserved(dev)
+        get_fraction = getattr(torch.cuda, "get_per_process_memory_fraction", None)   # torch >= 2.8
+        if get_fraction is not None:
+            available = min(available, int(get_fraction(dev) * total))
+        return int(available)
     if device == "mps":
         try:
-            return int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
+            # Metal's working-set budget; every Metal allocation of this process is the restorer's own
+            return int(torch.mps.recommended_max_memory())
         except (AttributeError, RuntimeError):
             return None
     return None
