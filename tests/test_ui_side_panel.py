@@ -1,5 +1,5 @@
 """The side panel fits a 1280 × 800 window: Restore and Export are in sight without scrolling, also while a
-restore runs; the restorers' "unavailable" reasons take one short line with the full text in a tooltip."""
+restore runs, and stay pinned in sight in shorter windows; the restorers' "unavailable" reasons take one short line with the full text in a tooltip."""
 
 from __future__ import annotations
 
@@ -60,11 +60,22 @@ def test_restore_and_export_in_sight_at_1280x800(qtbot, window, tmp_path):  # no
     qtbot.waitUntil(lambda: not ws.restore.running, timeout=10000)
 
 
-def test_export_stays_in_sight_in_a_short_window(qtbot, window, tmp_path):  # noqa: F811
-    """Below laptop height the sections scroll, but Export is pinned under them."""
+def test_restore_and_export_stay_in_sight_in_a_short_window(qtbot, window, tmp_path):  # noqa: F811
+    """Below laptop height the sections scroll, but Restore (with its progress) and Export are pinned under them."""
     window.resize(1280, 640)
+    ws = window.workspace
     open_and_wait(qtbot, window, sample("apple_iphone6s_0FFBE909.jpeg"))
+    qtbot.waitUntil(lambda: not ws.restore.restorers_loading and bool(ws.restore.restorers), timeout=30000)
+    ws.restore.select("classic")
+    ws.timeline.choose_current()
     panel = window.side_panel
+    restore = panel.restore_panel
     assert scroll_range(panel) > 0
-    assert fully_visible(panel.export_button)
+    assert fully_visible(restore.restore_button) and fully_visible(panel.export_button)
     screenshot(window, tmp_path, "panel_1280x640")
+    ws.start_restore()
+    qtbot.waitUntil(lambda: ws.restore.running and ws.restore.fraction > 0, timeout=60000)
+    for widget in (restore.cancel_button, restore.progress, restore.timing, panel.export_button):
+        assert fully_visible(widget)
+    restore.cancel_button.click()
+    qtbot.waitUntil(lambda: not ws.restore.running, timeout=10000)

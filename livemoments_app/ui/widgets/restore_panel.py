@@ -1,5 +1,6 @@
-"""Restore controls: restorer (unavailable ones disabled with the reason), device, output size, the Restore /
-Cancel button, the progress bar with elapsed and estimated time."""
+"""Restore controls: restorer (unavailable ones disabled with the reason), device, output size, and ``action``:
+the Restore / Cancel buttons, the progress bar with elapsed and estimated time, which the side panel pins below
+its scrolling sections so the main command is in sight at any window height."""
 
 from __future__ import annotations
 
@@ -65,24 +66,25 @@ class RestorePanel(QWidget):
         form.addRow("Precision", self.precision_combo)
         self.form = form
 
-        self.restore_button = QPushButton(theme.icon("restore", "#ffffff"), "  Restore frame", self)
+        self.action = QWidget(self)
+        self.restore_button = QPushButton(theme.icon("restore", "#ffffff"), "  Restore frame", self.action)
         self.restore_button.setProperty("primary", True)
         self.restore_button.setToolTip("Restore the chosen frame with the key photo's detail (Ctrl+R)")
         self.restore_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.cancel_button = QPushButton("  Cancel", self)
+        self.cancel_button = QPushButton("  Cancel", self.action)
         theme.bind_icon(self.cancel_button, "cancel")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.setToolTip("Stop the restore (Esc)")
         buttons = QHBoxLayout()
         buttons.addWidget(self.restore_button, 1)
         buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar(self)
+        self.progress = QProgressBar(self.action)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
-        self.status = QLabel(self)
+        self.status = QLabel(self.action)
         self.status.setWordWrap(True)
-        self.timing = QLabel(self)
+        self.timing = QLabel(self.action)
         self.timing.setObjectName("Muted")
 
         col = QVBoxLayout(self)
@@ -91,10 +93,14 @@ class RestorePanel(QWidget):
         col.addWidget(title)
         col.addLayout(form)
         col.addWidget(self.reason)
-        col.addLayout(buttons)
-        col.addWidget(self.progress)
-        col.addWidget(self.status)
-        col.addWidget(self.timing)
+        col.addWidget(self.action)      # until a container places it elsewhere
+        act = QVBoxLayout(self.action)
+        act.setContentsMargins(0, 0, 0, 0)
+        act.setSpacing(6)
+        act.addLayout(buttons)
+        act.addWidget(self.progress)
+        act.addWidget(self.status)
+        act.addWidget(self.timing)
 
         self.restorer_combo.activated.connect(
             lambda i: model.select(self.restorer_combo.itemData(i)))
@@ -160,5 +166,6 @@ class RestorePanel(QWidget):
         self.status.setText(m.status if (m.running or m.status) else why)
         if not ok and not m.running and why:
             self.status.setText(why)
+        self.status.setVisible(bool(self.status.text()))      # no empty line in the pinned area
         self.timing.setText(m.elapsed_text())
         self.timing.setVisible(m.running)

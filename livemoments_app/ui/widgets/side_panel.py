@@ -1,5 +1,5 @@
-"""The right-hand panel: facts about the photo, the alignment controls, the restore controls, and export (pinned
-below the rest, so it is in sight at any window height)."""
+"""The right-hand panel: facts about the photo, the alignment controls, the restore options, and -- pinned below
+them, so they are in sight at any window height -- the Restore button with its progress, and Export."""
 
 from __future__ import annotations
 
@@ -78,12 +78,15 @@ class SidePanel(QFrame):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll = scroll
-        # Export is the last step and must never scroll out of sight: it sits below the scrolling sections.
+        # Restore and Export are the two commands of the panel and must never scroll out of sight (a 13" laptop
+        # leaves a window about 680 px high): they sit below the scrolling sections.
         footer = QWidget(self)
         footer.setObjectName("PanelFooter")
         foot = QVBoxLayout(footer)
         foot.setContentsMargins(16, 8, 16, 10)
         foot.setSpacing(4)
+        foot.addWidget(self.restore_panel.action)
+        foot.addSpacing(6)
         foot.addWidget(self.export_button)
         foot.addWidget(self.export_status)
         self.footer = footer
