@@ -17,6 +17,10 @@ Reported, per dtype and compile mode:
   same dtype (target >= 50 %);
 - peak device memory in the default mode and, on CUDA, for one tile in the low-memory mode (targets 16 / 12 GB).
 Timings on a shared machine are noisy: each timing is the median of ``--repeats`` runs after a warm-up.
+
+On a GPU, run it through ``python -m benchmarks.gpu_check`` (the one prepared run for a GPU session: it adds
+fixture parity on CUDA and the out-of-memory behaviour at 12 / 8 GB, and saves every result as it goes; see
+docs/models.md, "Measuring on a GPU").
 """
 
 from __future__ import annotations
@@ -193,9 +197,11 @@ def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     lq, ref, flow, noise = tile_inputs(models, 1, args.tile, device)
     one = lambda: sampler.sample_tiles(models, lq, ref, flow, noise, stop_early=stop_early)  # noqa: E731
     t0 = time.perf_counter()
-    one()                                                  # warm-up (and compilation)
+    decoded = one()                                        # warm-up (and compilation)
     _sync(device)
     row["warmup_s"] = round(time.perf_counter() - t0, 2)
+    row["tile_finite"] = bool(torch.isfinite(decoded).all())   # an fp16 overflow shows up here as NaN/inf
+    del decoded
     _reset_peak(device)
     row["tile_s"] = _timed(one, device, args.repeats)
     row["tile_peak_gb"] = _peak_gb(device)
@@ -210,9 +216,9 @@ def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     if args.megapixels > 0:
         h = int(round((args.megapixels * 1e6 * 3 / 4) ** 0.5))
         w = int(round(h * 4 / 3))
-        run, n, _ = image_run(models, h, w, args.tile, args.overlap, args.batch, device, stop_early)
+        restore_image, n, _ = image_run(models, h, w, args.tile, args.overlap, args.batch, device, stop_early)
         _reset_peak(device)
-        row.update(image_hw=[h, w], image_tiles=n, image_s=_timed(run, device, max(1, args.repeats - 2)),
+        row.update(image_hw=[h, w], image_tiles=n, image_s=_timed(restore_image, device, max(1, args.repeats - 2)),
                    image_peak_gb=_peak_gb(device))
         row["image_s_per_tile"] = row["image_s"] / n
     del models
@@ -255,7 +261,8 @@ def parse(argv):
     p.add_argument("--megapixels", type=float, help="image size for the whole-image run (default 12; tiny: 0.01)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--time-budget", type=float, default=270.0,
-                   help="seconds; the compiled variant is skipped when half of it is gone (compilation is slow)")
+                   help="seconds; a run is skipped when less is left than the last one took, the compiled variant "
+                        "when half of it is gone (compilation is slow)")
     p.add_argument("--json", help="write the results here too")
     p.add_argument("--count-flops", action="store_true",
                    help="only check the FLOP formula against torch's FLOP counter on the real loop (meta device: "
@@ -267,7 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.count_flops:
         return _print_flop_count(args)
-    import diffusers
+    device, words = settle(args)
+    results = run(args, device, words)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    return 0 if all("error" not in r for r in results["runs"] + results["low_memory"]) else 1
+
+
+def settle(args):
+    """Fills in the defaults that depend on the device; returns (torch.device, its name in words)."""
     import torch
 
     from livemoments_app.core.restore import devices
@@ -276,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         acc, words = devices.accelerator()
         device = torch.device(acc or "cpu")
     else:
-        device, words = torch.device(args.device), args.device
+        device = torch.device(args.device)
+        words = torch.cuda.get_device_name(device) if device.type == "cuda" else args.device
     if device.type == "cpu" and not args.real and not args.tiny:
         print("[diffusion_speed] no CUDA/MPS device: running the tiny config as a smoke test (--real forces the "
               "real size)")
@@ -286,55 +303,87 @@ def main(argv: list[str] | None = None) -> int:
     args.batch = args.batch or (4 if device.type == "cuda" else 1)
     if args.megapixels is None:
         args.megapixels = 0.01 if args.tiny else 12.0
+    if args.tiny and device.type == "cpu":
+        torch.set_num_threads(1)   # tiny matrices: more threads only contend
+    return device, words
+
+
+def run(args, device, words: str, on_update=None) -> dict:
+    """Every measurement, in order of importance (eager runs per dtype, compiled, low-memory peak); a run is
+    skipped when what is left of ``args.time_budget`` is less than the last run took. ``on_update(results)`` is
+    called after each measurement (the GPU check saves its file there)."""
+    import diffusers
+    import torch
+
+    from livemoments_app.core.restore import devices
+
     if args.dtypes:
         dtypes = args.dtypes.split(",")
     else:
         dtypes = {"cuda": ["bfloat16", "float16"], "mps": ["float16"]}.get(device.type, ["float32"])
-    if args.tiny and device.type == "cpu":
-        torch.set_num_threads(1)   # tiny matrices: more threads only contend
     compile_dtypes = {"on": dtypes, "off": []}.get(args.compile, dtypes[:1] if device.type == "cuda" else [])
+    update = on_update or (lambda _results: None)
 
     print(f"[diffusion_speed] {words} | torch {torch.__version__} | diffusers {diffusers.__version__} | "
           f"{'tiny' if args.tiny else 'real-size'} | tile {args.tile}/{args.overlap} | batch {args.batch}")
     started = time.perf_counter()
+    left = lambda: args.time_budget - (time.perf_counter() - started)  # noqa: E731
     results = {"device": words, "config": "tiny" if args.tiny else "real", "tile": args.tile, "batch": args.batch,
-               "matmul_tflops": {}, "runs": [], "low_memory": []}
+               "time_budget_s": args.time_budget, "matmul_tflops": {}, "runs": [], "low_memory": [], "skipped": []}
     for dt in dtypes:
         n = 8192 if device.type == "cuda" else 1024
         results["matmul_tflops"][dt] = matmul_tflops(device, getattr(torch, dt), n, args.repeats)
         print(f"  matmul {dt}: {results['matmul_tflops'][dt]:.3g} TFLOP/s ({n}x{n})")
+    update(results)
+    last_run_s = 0.0
     plan = [(dt, False) for dt in dtypes] + [(dt, True) for dt in compile_dtypes]
     for dt, compiled in plan:
-        if compiled and time.perf_counter() - started > args.time_budget * 0.5:
-            print(f"  {dt} compiled: skipped, over half of the {args.time_budget:.0f} s budget already spent")
+        name = f"{dt}{' compiled' if compiled else ''}"
+        if compiled and left() < args.time_budget * 0.5:
+            _skip(results, name, f"over half of the {args.time_budget:.0f} s budget already spent (compiling is slow)")
             continue
+        if left() < last_run_s:
+            _skip(results, name, f"{left():.0f} s of the budget left, the last run took {last_run_s:.0f} s")
+            continue
+        t0 = time.perf_counter()
         try:
             row = measure(args, device, dt, compiled)
         except Exception as exc:  # an out-of-memory or a compile failure must not hide the other numbers
             error = "out of memory" if devices.is_out_of_memory(exc) else f"{type(exc).__name__}: {exc}"[:300]
             row = {"dtype": dt, "compiled": compiled, "error": error}
+        if not compiled:
+            last_run_s = time.perf_counter() - t0
         if "loop_tflops" in row:
             row["utilisation"] = row["loop_tflops"] / results["matmul_tflops"][dt]
         results["runs"].append(row)
         _print_row(row)
+        update(results)
     if device.type == "cuda":
         for dt in dtypes[:1]:
+            if left() < 30:
+                _skip(results, f"low-memory mode {dt}", f"{left():.0f} s of the budget left")
+                continue
             try:
                 low = low_memory_peak(args, device, dt)
             except Exception as exc:
                 error = "out of memory" if devices.is_out_of_memory(exc) else f"{type(exc).__name__}: {exc}"[:300]
                 results["low_memory"].append({"dtype": dt, "mode": "low", "error": error})
                 print(f"  low-memory mode {dt}: FAILED ({error})")
+                update(results)
                 continue
             results["low_memory"].append(low)
             print(f"  low-memory mode {dt}: one tile {low['tile_s']:.2f} s, peak {low['peak_gb']:.2f} GB "
                   f"(target <= {TARGET_PEAK_GB['low']:.0f} GB)")
+            update(results)
     results["total_s"] = time.perf_counter() - started
     print(f"[diffusion_speed] total {results['total_s']:.0f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=str)
-    return 0 if all("error" not in r for r in results["runs"] + results["low_memory"]) else 1
+    update(results)
+    return results
+
+
+def _skip(results: dict, name: str, why: str) -> None:
+    results["skipped"].append({"run": name, "why": why})
+    print(f"  {name}: skipped, {why}")
 
 
 def _print_flop_count(args) -> int:
@@ -361,7 +410,8 @@ def _print_row(row: dict) -> None:
         return
     peak = f", peak {row['tile_peak_gb']:.2f} GB" if row.get("tile_peak_gb") is not None else ""
     print(f"  {name}: build {row['build_s']:.1f} s, warm-up {row['warmup_s']:.1f} s")
-    print(f"    one tile, release-style (batch 1): {row['tile_s']:.3f} s/tile{peak}")
+    print(f"    one tile, release-style (batch 1): {row['tile_s']:.3f} s/tile{peak}"
+          f"{'' if row.get('tile_finite', True) else ', OUTPUT NOT FINITE (NaN/inf)'}")
     print(f"    denoising loop: {row['loop_tflops']:.3g} TFLOP/s = {100 * row['utilisation']:.0f} % of matmul "
           f"(target >= {100 * TARGET_UTILISATION:.0f} %)")
     if "image_s" in row:

@@ -56,18 +56,38 @@ def _not_installed(module: str) -> str:
 @dataclass
 class _Run:
     request: RestoreRequest
-    paths: ModelPaths
     tile: int
     overlap: int
     seed: int
+
+
+class _Files:
+    """Where the models normally come from: the released weight files. A restorer can be given another source
+    with the same four members (``key``, ``where``, ``needs``, ``load``), e.g. :class:`tiny.RandomWeights`."""
+
+    def __init__(self, paths: ModelPaths):
+        self.paths = paths
+        self.key = ("files", tuple(paths.items()))
+        self.where = str(paths.transformer.parent)
+
+    def needs(self, tile: int, dtype: str, device: str) -> devices.MemoryNeeds | None:
+        return _needs(self.paths, tile, dtype, device)
+
+    def load(self, device: str, dtype):
+        from . import loader
+
+        return loader.load_models(self.paths, device, dtype)
 
 
 class LiveMomentsRestorer:
     name = NAME
     label = "LiveMoments (diffusion)"
 
-    def __init__(self, paths: ModelPaths | None = None):
+    def __init__(self, paths: ModelPaths | None = None, source=None):
+        """``source``: models from somewhere other than weight files (see :class:`_Files`); benchmarks and the
+        GPU check use random real-size weights this way."""
         self._paths = paths
+        self._source = source
         self._compile = False
 
     # ----- availability
@@ -76,8 +96,7 @@ class LiveMomentsRestorer:
             return Availability(False, _not_installed("torch"))
         if not devices.diffusers_installed():
             return Availability(False, _not_installed("diffusers"))
-        paths = self._paths or resolve_paths(options or {})
-        problems = problems_in(paths)
+        problems = problems_in(self._paths or resolve_paths(options or {})) if self._source is None else []
         if problems:
             return Availability(False, f"weights not found — Settings › Models ({len(problems)} problem(s), "
                                        f"first: {problems[0]})")
@@ -93,19 +112,25 @@ class LiveMomentsRestorer:
         opts = dict(request.options)
         if not devices.torch_installed() or not devices.diffusers_installed():
             raise RestoreError(f"the LiveMoments restorer needs torch and diffusers; {extras.how_to_get_them()}")
-        paths = self._paths.with_overrides(**(opts.get("model_paths") or {})) if self._paths else resolve_paths(opts)
-        problems = problems_in(paths)
-        if problems:
-            raise ModelFilesError("LiveMoments weights are missing — Settings › Models:\n  " + "\n  ".join(problems))
+        if self._source is not None:
+            source = self._source
+        else:
+            paths = (self._paths.with_overrides(**(opts.get("model_paths") or {})) if self._paths
+                     else resolve_paths(opts))
+            problems = problems_in(paths)
+            if problems:
+                raise ModelFilesError("LiveMoments weights are missing — Settings › Models:\n  " +
+                                      "\n  ".join(problems))
+            source = _Files(paths)
         self._compile = bool(opts.get("compile", False))
-        run = _Run(request, paths, int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP)),
+        run = _Run(request, int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP)),
                    int(opts.get("seed", DEFAULT_SEED)))
 
         from . import inputs as inputs_mod
 
         progress.set(0.0, "Loading LiveMoments weights")
-        plan = self._plan(request, opts, paths)
-        models, plan = self._load_or_offload(paths, plan)
+        plan = self._plan(request, opts, source)
+        models, plan = self._load_or_offload(source, plan)
         self._check_tile(models, run.tile, run.overlap)
         progress.set(0.08, "Preparing reference and flows")
         scale = request.scale if request.scale is not None else request.alignment.default_scale
@@ -141,21 +166,21 @@ class LiveMomentsRestorer:
                              info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
                                    "tiles": n, "tiles_per_batch": plan.tiles_per_batch, "seed": run.seed,
                                    "tile": run.tile, "overlap": run.overlap, "scale": scale,
-                                   "models": str(paths.transformer.parent), "cpu_estimate_s": estimate})
+                                   "models": source.where, "cpu_estimate_s": estimate})
 
     # ----- pieces
-    def _plan(self, request: RestoreRequest, opts: dict, paths: ModelPaths) -> devices.DevicePlan:
+    def _plan(self, request: RestoreRequest, opts: dict, source) -> devices.DevicePlan:
         try:
-            needs = _needs(paths, int(opts.get("tile", DEFAULT_TILE)), opts.get("dtype", "auto"), request.device)
+            needs = source.needs(int(opts.get("tile", DEFAULT_TILE)), opts.get("dtype", "auto"), request.device)
             return devices.plan(request.device, opts.get("dtype", "auto"), opts.get("memory", "auto"), needs,
                                 opts.get("tiles_per_batch"))
         except ValueError as exc:
             raise RestoreError(f"LiveMoments cannot run here: {exc}") from None
 
-    def _load_or_offload(self, paths: ModelPaths, plan: devices.DevicePlan):
+    def _load_or_offload(self, source, plan: devices.DevicePlan):
         """Loads for ``plan``; when the weights do not fit on the device, loads for the low-memory mode instead."""
         try:
-            return self._load(paths, plan), plan
+            return self._load(source, plan), plan
         except Exception as exc:
             kind = devices.out_of_memory(exc)
             if kind is None:
@@ -168,7 +193,7 @@ class LiveMomentsRestorer:
             raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory")
         low = replace(plan, memory_mode="low", tiles_per_batch=1, reason="weights did not fit: offloading")
         try:
-            return self._load(paths, low), low
+            return self._load(source, low), low
         except Exception as exc:
             kind = devices.out_of_memory(exc)
             if kind is None:
@@ -179,16 +204,14 @@ class LiveMomentsRestorer:
                            f"the LiveMoments weights do not fit in {plan.device} memory, even offloading one "
                            "branch at a time")
 
-    def _load(self, paths: ModelPaths, plan: devices.DevicePlan):
-        from . import loader
-
-        key = (tuple(paths.items()), plan.device if not plan.offload else "cpu", plan.dtype)
+    def _load(self, source, plan: devices.DevicePlan):
+        key = (source.key, plan.device if not plan.offload else "cpu", plan.dtype)
         with _cache_lock:
             if _cache.get("key") == key:
                 models = _cache["models"]
             else:
                 _cache.clear()
-                models = loader.load_models(paths, "cpu" if plan.offload else plan.device, plan.torch_dtype())
+                models = source.load("cpu" if plan.offload else plan.device, plan.torch_dtype())
                 _cache.update(key=key, models=models)
         set_vae_tiling(models.vae, plan.vae_tiling)
         if self._compile and not getattr(models, "compiled", False):

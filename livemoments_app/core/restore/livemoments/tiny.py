@@ -142,4 +142,51 @@ def write_checkpoint(root: str | Path, spec: Spec = TINY, seed: int = 0) -> Path
     return root
 
 
-__all__ = ["Spec", "TINY", "REAL", "random_models", "write_checkpoint", "randomize"]
+class RandomWeights:
+    """A model source for ``LiveMomentsRestorer(source=...)``: random weights of ``spec`` instead of files, so
+    the whole restorer (planning, loading, out-of-memory retries, offloading) runs at the real size with no
+    download. :meth:`park` builds the set once (on ``build_device``, fast on a GPU) and keeps it in RAM; each
+    load then only moves it, like loading files would."""
+
+    def __init__(self, spec: Spec, seed: int = 0, build_device: str = "cpu"):
+        self.spec, self.seed, self.build_device = spec, seed, build_device
+        self.key = ("random", id(self))
+        self.where = f"random weights ({'real size' if spec == REAL else 'tiny'}, seed {seed})"
+        self._parked: loader.LiveMomentsModels | None = None
+
+    def needs(self, tile: int, dtype: str, device: str):
+        from livemoments_app.core.restore import devices
+
+        shapes = random_models(self.spec, "meta")
+        count = lambda *ms: sum(p.numel() for m in ms for p in m.parameters())  # noqa: E731
+        cfg = self.spec.transformer
+        itemsize = 4 if dtype == "float32" or device == "cpu" else 2
+        return devices.estimate_needs(count(shapes.transformer), count(shapes.transformer_ref),
+                                      count(shapes.vae, shapes.motion_encoder), cfg["num_layers"],
+                                      cfg["num_attention_heads"] * cfg["attention_head_dim"],
+                                      (tile // shapes.token_factor) ** 2, self.spec.text_tokens, tile,
+                                      shapes.schedule.steps, itemsize)
+
+    def park(self, dtype: torch.dtype) -> None:
+        """Builds the weights now and keeps them in RAM (before a memory cap is set, say)."""
+        models = random_models(self.spec, self.build_device, dtype, self.seed)
+        self._parked = _move(models, torch.device("cpu"))
+        if torch.device(self.build_device).type == "cuda":
+            torch.cuda.empty_cache()
+
+    def load(self, device: str, dtype: torch.dtype) -> loader.LiveMomentsModels:
+        if self._parked is None or self._parked.dtype != dtype:
+            self.park(dtype)
+        return _move(self._parked, torch.device(device))
+
+
+def _move(models: loader.LiveMomentsModels, device: torch.device) -> loader.LiveMomentsModels:
+    for m in (models.transformer, models.transformer_ref, models.motion_encoder, models.vae):
+        m.to(device)
+    models.prompt_embeds = models.prompt_embeds.to(device)
+    models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
+    models.device = device
+    return models
+
+
+__all__ = ["Spec", "TINY", "REAL", "RandomWeights", "random_models", "write_checkpoint", "randomize"]
