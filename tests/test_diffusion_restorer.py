@@ -296,3 +296,33 @@ def test_weights_that_do_not_fit_are_loaded_for_offloading(pair, checkpoint, mon
     with pytest.raises(errors.RestoreError, match="not enough memory to load the LiveMoments weights"):
         lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
     assert plans == ["default"]     # offloading would load into the same RAM: no second try
+
+
+def test_blending_falls_back_to_the_cpu_when_the_gpu_is_full(monkeypatch):
+    calls = []
+
+    def finish(decoded, tiled, lq01, dtype, device="cpu"):
+        calls.append(device)
+        if device != "cpu":
+            raise OOM_ERRORS["mps"]()
+        return "blended on the cpu"
+
+    freed = []
+    monkeypatch.setattr(lm_restorer, "finish", finish)
+    monkeypatch.setattr(lm_restorer, "_free_device", freed.append)      # no Apple GPU here to empty
+    assert lm_restorer.finish_anywhere([], None, None, np.uint8, "mps") == "blended on the cpu"
+    assert calls == ["mps", "cpu"] and freed == ["mps"]
+
+    def no_ram(decoded, tiled, lq01, dtype, device="cpu"):
+        raise OOM_ERRORS["cpu"]()
+
+    monkeypatch.setattr(lm_restorer, "finish", no_ram)
+    with pytest.raises(errors.RestoreError, match="out of memory .RAM. while blending"):
+        lm_restorer.finish_anywhere([], None, None, np.uint8, "cpu")
+
+    def broken(decoded, tiled, lq01, dtype, device="cpu"):
+        raise ValueError("a real bug")
+
+    monkeypatch.setattr(lm_restorer, "finish", broken)
+    with pytest.raises(ValueError, match="a real bug"):
+        lm_restorer.finish_anywhere([], None, None, np.uint8, "mps")

@@ -160,7 +160,7 @@ class LiveMomentsRestorer:
             progress.set(0.1, f"Out of memory: retrying with {plan.tiles_per_batch} tile(s) per batch, "
                               f"memory mode {plan.memory_mode}")
         progress.set(0.95, "Blending tiles and fixing colour")
-        pixels = finish(decoded, tiled, full.lq01, request.still.dtype, plan.device)
+        pixels = finish_anywhere(decoded, tiled, full.lq01, request.still.dtype, plan.device)
         progress.set(1.0, "Done")
         return RestoredImage(pixels=pixels, restorer=NAME, elapsed_s=time.monotonic() - started,
                              info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
@@ -343,6 +343,20 @@ def _free_device(device: str) -> None:
         torch.cuda.empty_cache()
     elif device == "mps":
         torch.mps.empty_cache()
+
+
+def finish_anywhere(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype, device: str) -> np.ndarray:
+    """:func:`finish` on ``device``, or on the CPU when the device is out of memory (the colour fix of a 12 MP
+    image needs a few GB next to the resident weights); a RestoreError when the RAM is short too."""
+    for where in dict.fromkeys((device, "cpu")):
+        try:
+            return finish(decoded, tiled, lq01, dtype, where)
+        except Exception as exc:
+            if devices.out_of_memory(exc) is None:
+                raise
+        _free_device(where)     # after the except clause, which kept the failed attempt's tensors alive
+    raise RestoreError("out of memory (RAM) while blending the restored tiles; close other programs, or restore "
+                       "at a smaller output scale")
 
 
 def finish(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype, device: str = "cpu") -> np.ndarray:
