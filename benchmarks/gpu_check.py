@@ -98,7 +98,9 @@ def stage_env(ctx) -> dict:
         out.update(gpu=props.name, capability=f"{props.major}.{props.minor}", multiprocessors=props.multi_processor_count,
                    cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
                    bf16_supported=torch.cuda.is_bf16_supported(), free_gib=round(free / GiB, 2),
-                   total_gib=round(total / GiB, 2))
+                   total_gib=round(total / GiB, 2),
+                   sdpa_enabled={name: getattr(torch.backends.cuda, f"{name}_sdp_enabled", lambda: None)()
+                                 for name in ("flash", "mem_efficient", "cudnn", "math")})
     return out
 
 
