@@ -95,7 +95,8 @@ def stage_env(ctx) -> dict:
     if ctx.device.type == "cuda":
         props = torch.cuda.get_device_properties(ctx.device)
         free, total = torch.cuda.mem_get_info(ctx.device)
-        out.update(gpu=props.name, capability=f"{props.major}.{props.minor}", multiprocessors=props.multi_processor_count,
+        out.update(gpu=props.name, capability=f"{props.major}.{props.minor}",
+                   multiprocessors=props.multi_processor_count,
                    cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
                    bf16_supported=torch.cuda.is_bf16_supported(), free_gib=round(free / GiB, 2),
                    total_gib=round(total / GiB, 2),
@@ -167,7 +168,8 @@ def synthetic_pair(frame_px: int):
                        interpolation=cv2.INTER_CUBIC)
     for _ in range(max(30, side // 10)):
         x, y = (int(v) for v in rng.integers(0, side - 20, 2))
-        cv2.rectangle(still, (x, y), (x + side // 20, y + side // 30), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        cv2.rectangle(still, (x, y), (x + side // 20, y + side // 30), colour, -1)
     frame = cv2.warpAffine(still, np.float32([[0.5, 0, 3], [0, 0.5, 2]]), (frame_px, frame_px),
                            flags=cv2.INTER_AREA)
     return still, frame, align_pair(still, frame)

@@ -36,7 +36,8 @@ def test_tiny_cpu_smoke_runs_every_stage(tmp_path, capsys):
         assert parity["tensors"] > 50 and parity["within_1e-4"] == parity["tensors"]
         assert parity["worst_abs_error"] < 1e-4 and parity["final_u8_max_diff"] <= 1
     tiny_restore = parity["tiny_restore"]
-    assert tiny_restore["ok"] and tiny_restore["bfloat16"]["finite"] and tiny_restore["bfloat16"]["shape"] == [112, 112, 3]
+    assert tiny_restore["ok"] and tiny_restore["bfloat16"]["finite"]
+    assert tiny_restore["bfloat16"]["shape"] == [112, 112, 3]
     assert tiny_restore["bf16_vs_fp32_mean_abs_255"] < 5
     oom = stages["oom"]
     assert oom["never_crashed"]

@@ -150,5 +150,6 @@ def main_prediction(transformer, latents: torch.Tensor, timestep: torch.Tensor, 
                     pooled: torch.Tensor, ref_kv, motion_terms) -> torch.Tensor:
     """The main branch's velocity prediction for one step (``motion_terms`` from :func:`motion_terms`)."""
     return transformer(hidden_states=latents, timestep=timestep, encoder_hidden_states=prompt_embeds,
-                       pooled_projections=pooled, joint_attention_kwargs={"ref_kv": ref_kv, "motion_terms": motion_terms},
+                       pooled_projections=pooled,
+                       joint_attention_kwargs={"ref_kv": ref_kv, "motion_terms": motion_terms},
                        return_dict=False)[0]
