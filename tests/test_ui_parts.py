@@ -51,13 +51,19 @@ def test_canvas_at_100_percent_shows_exact_pixels(qtbot):
     assert np.array_equal(shot, expected)
 
 
-def test_canvas_fit_zoom_and_zoom_about_cursor(qtbot):
+def _fitted_canvas(qtbot) -> tuple[ViewState, ImageCanvas]:
+    """A 400 x 300 canvas showing a 1600 x 1200 picture at fit (zoom 0.25)."""
     view = ViewState()
     canvas = ImageCanvas(view)
     qtbot.addWidget(canvas)
     canvas.resize(400, 300)
     canvas.set_picture(Picture(_noise(1200, 1600)))
     canvas.show()
+    return view, canvas
+
+
+def test_canvas_fit_zoom_and_zoom_about_cursor(qtbot):
+    view, canvas = _fitted_canvas(qtbot)
     assert canvas.zoom() == pytest.approx(0.25)
     pos = QPointF(100, 80)
     before = canvas.image_point(pos)
@@ -73,12 +79,7 @@ def test_trackpad_pinch_zooms_about_the_fingers(qtbot):
     from PySide6.QtGui import QNativeGestureEvent, QPointingDevice
     from PySide6.QtWidgets import QApplication
 
-    view = ViewState()
-    canvas = ImageCanvas(view)
-    qtbot.addWidget(canvas)
-    canvas.resize(400, 300)
-    canvas.set_picture(Picture(_noise(1200, 1600)))
-    canvas.show()
+    view, canvas = _fitted_canvas(qtbot)
     pos = QPointF(300, 200)
     under = canvas.image_point(pos)
     for value in (0.5, 0.5):          # two pinch-out steps of a macOS trackpad gesture: x1.5 each

@@ -179,30 +179,24 @@ class LiveMomentsRestorer:
 
     def _load_or_offload(self, source, plan: devices.DevicePlan):
         """Loads for ``plan``; when the weights do not fit on the device, loads for the low-memory mode instead."""
-        try:
-            return self._load(source, plan), plan
-        except Exception as exc:
-            kind = devices.out_of_memory(exc)
-            if kind is None:
-                raise
-        unload()
-        _free_device(plan.device)
-        if kind == "host":
-            raise RestoreError(_LOAD_HOST_TEXT)
-        if plan.memory_mode == "low":
-            raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory")
-        low = replace(plan, memory_mode="low", tiles_per_batch=1, reason="weights did not fit: offloading")
-        try:
-            return self._load(source, low), low
-        except Exception as exc:
-            kind = devices.out_of_memory(exc)
-            if kind is None:
-                raise
-        unload()
-        _free_device(plan.device)
-        raise RestoreError(_LOAD_HOST_TEXT if kind == "host" else
-                           f"the LiveMoments weights do not fit in {plan.device} memory, even offloading one "
-                           "branch at a time")
+        attempts = [plan]
+        if plan.memory_mode != "low":
+            attempts.append(replace(plan, memory_mode="low", tiles_per_batch=1,
+                                    reason="weights did not fit: offloading"))
+        for attempt in attempts:
+            try:
+                return self._load(source, attempt), attempt
+            except Exception as exc:
+                kind = devices.out_of_memory(exc)
+                if kind is None:
+                    raise
+            # after the except clause: its traceback would keep the half-loaded tensors alive
+            unload()
+            _free_device(plan.device)
+            if kind == "host":
+                raise RestoreError(_LOAD_HOST_TEXT)
+        raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory"
+                           + (", even offloading one branch at a time" if len(attempts) > 1 else ""))
 
     def _load(self, source, plan: devices.DevicePlan):
         key = (source.key, plan.device if not plan.offload else "cpu", plan.dtype)
