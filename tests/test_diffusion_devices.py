@@ -30,6 +30,17 @@ def test_12_gb_gpu_offloads_between_branches():
     assert mode == "low" and batch >= 1
 
 
+def test_8_gb_gpu_keeps_reference_keys_values_in_host_memory():
+    # an 8 GB card: 7.45 GiB, of which the CUDA context and the desktop take about half a GiB
+    mode, batch = devices.choose_mode(int(6.9 * GiB), real_needs())
+    assert (mode, batch) == ("lowest", 1)
+    needs = real_needs()
+    one = max(needs.weights_main, needs.weights_ref) + needs.weights_other
+    work = needs.per_tile_work_tiled          # the offloading modes tile the VAE
+    assert work < needs.per_tile_work
+    assert one + needs.steps * needs.per_tile_step_kv + work > 6.9 * GiB - GiB   # "low" would not fit
+
+
 def test_too_small_gpu_is_refused_with_numbers():
     with pytest.raises(ValueError, match=r"GiB of device memory, 4\.0 GiB free"):
         devices.choose_mode(4 * GiB, real_needs())
@@ -45,10 +56,13 @@ def test_out_of_memory_ladder():
     while plan is not None:
         steps.append((plan.memory_mode, plan.tiles_per_batch))
         plan = plan.smaller()
-    assert steps == [("default", 4), ("default", 2), ("default", 1), ("low", 1)]
+    assert steps == [("default", 4), ("default", 2), ("default", 1), ("low", 1), ("lowest", 1)]
     low = devices.DevicePlan("cuda:0", "float16", "low", 1, None)
-    assert low.offload and low.vae_tiling
+    assert low.offload and low.vae_tiling and not low.kv_on_host
+    lowest = devices.DevicePlan("cuda:0", "float16", "lowest", 1, None)
+    assert lowest.offload and lowest.vae_tiling and lowest.kv_on_host
     assert not devices.DevicePlan("cpu", "float32", "low", 1, None).offload
+    assert not devices.DevicePlan("cpu", "float32", "lowest", 1, None).kv_on_host
 
 
 def test_cpu_plan_is_float32():

@@ -124,6 +124,10 @@ def test_offloaded_order_gives_the_same_result(run):
     out = sampler.sample_tiles(models, inputs["lq"], inputs["ref"], inputs["flow"], noise, offload=calls.append)
     torch.testing.assert_close(out, decoded, atol=0, rtol=0)
     assert calls.index("transformer_ref") < calls.index("transformer")
+    # the lowest memory mode: every step's reference keys/values wait in host memory, one step's come back
+    out = sampler.sample_tiles(models, inputs["lq"], inputs["ref"], inputs["flow"], noise, offload=calls.append,
+                               kv_home="cpu")
+    torch.testing.assert_close(out, decoded, atol=0, rtol=0)
 
 
 def test_motion_terms_are_computed_once_per_batch_not_per_step(run):

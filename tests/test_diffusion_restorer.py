@@ -12,7 +12,7 @@ cv2 = pytest.importorskip("cv2")
 from livemoments_app.core import errors  # noqa: E402
 from livemoments_app.core.jobs import CancelToken, Cancelled, Progress  # noqa: E402
 from livemoments_app.core.restore import base, devices  # noqa: E402
-from livemoments_app.core.restore.livemoments import loader, restorer as lm_restorer, tiny  # noqa: E402
+from livemoments_app.core.restore.livemoments import loader, restorer as lm_restorer, sampler, tiny  # noqa: E402
 from livemoments_app.core.restore.livemoments.paths import ModelPaths  # noqa: E402
 
 OPTIONS = {"tile": 64, "overlap": 16, "seed": 3}
@@ -113,10 +113,19 @@ def test_low_memory_mode_and_batches_run(pair, checkpoint, monkeypatch):
     assert np.abs(a.pixels.astype(int) - b.pixels.astype(int)).max() <= 1
     assert a.info["tiles_per_batch"] == 4
     # offloading between the branches is a GPU feature; exercise its code path on the CPU
-    monkeypatch.setattr(devices.DevicePlan, "offload", property(lambda self: self.memory_mode == "low"))
+    monkeypatch.setattr(devices.DevicePlan, "offload", property(lambda self: self.memory_mode != "default"))
     low = r.restore(_request(pair, checkpoint, memory="low"), Progress())
     assert low.info["memory_mode"] == "low"
     assert np.abs(low.pixels.astype(int) - b.pixels.astype(int)).max() <= 1
+    homes = []
+    real_sample = sampler.sample_tiles
+    monkeypatch.setattr(devices.DevicePlan, "kv_on_host", property(lambda self: self.memory_mode == "lowest"))
+    monkeypatch.setattr(sampler, "sample_tiles", lambda *a, **k: homes.append(k.get("kv_home")) or real_sample(*a, **k))
+    lowest = r.restore(_request(pair, checkpoint, memory="lowest"), Progress())
+    assert lowest.info["memory_mode"] == "lowest" and set(homes) == {"cpu"}
+    assert np.abs(lowest.pixels.astype(int) - b.pixels.astype(int)).max() <= 1
+    with pytest.raises(errors.RestoreError, match="unknown memory mode"):
+        r.restore(_request(pair, checkpoint, memory="tiny"), Progress())
 
 
 # What each device really raises when its allocator gives up (see devices.out_of_memory).

@@ -3,8 +3,11 @@
 CUDA runs in bfloat16 where the GPU supports it, else float16; MPS in float16; CPU in float32. The memory
 mode is chosen from the free device memory: ``default`` keeps both transformers on the device; ``low``
 offloads between the two branches (all reference keys/values of a batch first, then the main branch) and
-tiles the VAE. Out-of-memory is retried with fewer tiles per batch, then in the low mode, then reported as a
-:class:`RestoreError`; :func:`out_of_memory` decides what counts as out-of-memory.
+tiles the VAE; ``lowest`` also parks those keys/values (0.65 GB per tile and step at the real size in half
+precision) in host memory and brings back one step's at a time, so an 8 GB GPU works too (about 6.6 GB instead
+of 9.9 GB for one tile; the price is ~4 GB of copies per tile over the bus). Out-of-memory is retried with
+fewer tiles per batch, then in the low mode, then the lowest, then reported as a :class:`RestoreError`;
+:func:`out_of_memory` decides what counts as out-of-memory.
 
 CUDA (and XPU) allocation failures are ``torch.OutOfMemoryError`` and are recognised by type. Apple's MPS
 allocator has no such type: it fails with ``TORCH_CHECK(false, "MPS backend out of memory ...")``
@@ -21,6 +24,7 @@ import sys
 from dataclasses import dataclass, replace
 
 GiB = 2**30
+VAE_TILE_PX = 512            # the VAE's tile in the offloading modes (restorer.set_vae_tiling)
 
 # Allocation failures torch reports as a plain RuntimeError, by the text its allocators and libraries write.
 # Each one is worth a retry with fewer tiles per batch / offloading.
@@ -68,22 +72,31 @@ def diffusers_installed() -> bool:
     return importlib.util.find_spec("diffusers") is not None
 
 
+MEMORY_MODES = ("default", "low", "lowest")
+MODE_WORDS = {"default": "both branches on the device", "low": "offloading one branch at a time",
+              "lowest": "offloading, reference keys/values in host memory"}
+
+
 @dataclass(frozen=True)
 class DevicePlan:
     device: str                  # "cuda:0", "mps", "cpu"
     dtype: str                   # "float16", "bfloat16", "float32"
-    memory_mode: str             # "default" | "low"
+    memory_mode: str             # "default" | "low" | "lowest" (see MEMORY_MODES)
     tiles_per_batch: int
     free_bytes: int | None       # free device memory when planned (None: unknown, e.g. CPU)
     reason: str = ""             # why this plan, for logs and the UI
 
     @property
     def offload(self) -> bool:
-        return self.memory_mode == "low" and not self.device.startswith("cpu")
+        return self.memory_mode in ("low", "lowest") and not self.device.startswith("cpu")
+
+    @property
+    def kv_on_host(self) -> bool:
+        return self.memory_mode == "lowest" and not self.device.startswith("cpu")
 
     @property
     def vae_tiling(self) -> bool:
-        return self.memory_mode == "low"
+        return self.memory_mode in ("low", "lowest")
 
     def torch_dtype(self):
         import torch
@@ -93,8 +106,10 @@ class DevicePlan:
         """The next plan to try after running out of memory, or None when nothing smaller is left."""
         if self.tiles_per_batch > 1:
             return replace(self, tiles_per_batch=self.tiles_per_batch // 2, reason="retry after out-of-memory")
-        if self.memory_mode != "low":
-            return replace(self, memory_mode="low", reason="retry after out-of-memory: offloading")
+        following = MEMORY_MODES.index(self.memory_mode) + 1
+        if following < len(MEMORY_MODES):
+            mode = MEMORY_MODES[following]
+            return replace(self, memory_mode=mode, reason=f"retry after out-of-memory: {MODE_WORDS[mode]}")
         return None
 
 
@@ -155,6 +170,7 @@ class MemoryNeeds:
     per_tile_step_kv: int        # captured reference keys/values of one tile for one step
     per_tile_work: int           # activations of one tile (transformer pass or VAE decode, the larger)
     steps: int
+    per_tile_work_tiled: int = 0  # the same with the VAE working on 512-px tiles (the offloading modes)
 
 
 def estimate_needs(params_main: int, params_ref: int, params_other: int, blocks: int, width: int,
@@ -164,8 +180,9 @@ def estimate_needs(params_main: int, params_ref: int, params_other: int, blocks:
     transformer_act = 16 * 2 * seq * width * itemsize                     # residual streams, q/k/v, FF
     transformer_act += blocks * image_tokens * width * itemsize           # motion terms, kept through the loop
     vae_act = 6 * 128 * tile * tile * itemsize                            # a few full-resolution 128-ch maps
+    vae_tiled = 6 * 128 * min(tile, VAE_TILE_PX) ** 2 * itemsize
     return MemoryNeeds(params_main * itemsize, params_ref * itemsize, params_other * itemsize,
-                       kv, max(transformer_act, vae_act), steps)
+                       kv, max(transformer_act, vae_act), steps, max(transformer_act, vae_tiled))
 
 
 def choose_mode(free: int | None, needs: MemoryNeeds, max_batch: int = 4, margin: int = GiB) -> tuple[str, int]:
@@ -178,11 +195,16 @@ def choose_mode(free: int | None, needs: MemoryNeeds, max_batch: int = 4, margin
         if both + batch * (needs.per_tile_step_kv + needs.per_tile_work) <= budget:
             return "default", batch
     one = max(needs.weights_main, needs.weights_ref) + needs.weights_other
+    work = needs.per_tile_work_tiled or needs.per_tile_work
     for batch in range(max_batch, 0, -1):
-        if one + batch * (needs.steps * needs.per_tile_step_kv + needs.per_tile_work) <= budget:
+        if one + batch * (needs.steps * needs.per_tile_step_kv + work) <= budget:
             return "low", batch
-    raise ValueError(f"needs at least {(one + needs.steps * needs.per_tile_step_kv + needs.per_tile_work) / GiB:.1f} GiB "
-                     f"of device memory, {free / GiB:.1f} GiB free")
+    # one step's keys/values on the device at a time, the others in host memory
+    for batch in range(max_batch, 0, -1):
+        if one + batch * (needs.per_tile_step_kv + work) <= budget:
+            return "lowest", batch
+    least = one + needs.per_tile_step_kv + work + margin
+    raise ValueError(f"needs at least {least / GiB:.1f} GiB of device memory, {free / GiB:.1f} GiB free")
 
 
 def plan(requested: str = "auto", dtype: str = "auto", memory_mode: str = "auto",
@@ -208,6 +230,8 @@ def plan(requested: str = "auto", dtype: str = "auto", memory_mode: str = "auto"
     dt = default_dtype(device) if dtype == "auto" else dtype
     if dt not in ("float16", "bfloat16", "float32"):
         raise ValueError(f"unknown dtype {dtype!r}")
+    if memory_mode != "auto" and memory_mode not in MEMORY_MODES:
+        raise ValueError(f"unknown memory mode {memory_mode!r} (auto, {', '.join(MEMORY_MODES)})")
     free = free_memory(device)
     if memory_mode == "auto" and needs is not None:
         mode, batch = choose_mode(free, needs)

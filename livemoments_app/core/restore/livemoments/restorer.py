@@ -2,7 +2,7 @@
 
 Options (``RestoreRequest.options``): ``models`` (folder), ``model_paths`` (dict overriding single paths, see
 :class:`ModelPaths`), ``seed`` (42, the release's), ``tile`` (1024) and ``overlap`` (64), ``memory``
-("auto" | "default" | "low"), ``dtype`` ("auto" | "float16" | "bfloat16" | "float32"), ``tiles_per_batch``,
+("auto" | "default" | "low" | "lowest", see :mod:`..devices`), ``dtype`` ("auto" | "float16" | "bfloat16" | "float32"), ``tiles_per_batch``,
 ``compile`` (False: regional torch.compile of the transformer blocks, worth it for many photos).
 """
 
@@ -180,7 +180,7 @@ class LiveMomentsRestorer:
     def _load_or_offload(self, source, plan: devices.DevicePlan):
         """Loads for ``plan``; when the weights do not fit on the device, loads for the low-memory mode instead."""
         attempts = [plan]
-        if plan.memory_mode != "low":
+        if plan.memory_mode == "default":
             attempts.append(replace(plan, memory_mode="low", tiles_per_batch=1,
                                     reason="weights did not fit: offloading"))
         for attempt in attempts:
@@ -252,7 +252,8 @@ class LiveMomentsRestorer:
             progress.set(start / n, f"Tile {ks[-1] + 1}/{n}: encoding")
             decoded = sampler.sample_tiles(models, lq, ref, flow, noise, on_step=on_step,
                                            stop_early=not getattr(models, "compiled", False),
-                                           offload=offload.use if offload else None)
+                                           offload=offload.use if offload else None,
+                                           kv_home="cpu" if plan.kv_on_host else None)
             out += [d.permute(1, 2, 0).cpu().numpy() for d in decoded]
         return out
 
@@ -293,7 +294,7 @@ def compile_blocks(models) -> None:
     models.compiled = True
 
 
-def set_vae_tiling(vae, on: bool, tile_px: int = 512) -> None:
+def set_vae_tiling(vae, on: bool, tile_px: int = devices.VAE_TILE_PX) -> None:
     """The VAE always encodes/decodes one batch item at a time (slicing: same numbers, a quarter of the peak
     memory of a batch of four 1024-px tiles); the low-memory mode also makes it work on overlapping 512-px tiles."""
     vae.enable_slicing()

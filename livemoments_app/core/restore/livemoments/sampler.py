@@ -40,7 +40,8 @@ class TileNoise:
 
 def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor, noise: TileNoise,
                  on_step: Callable[[int, int], None] | None = None, record: dict | None = None,
-                 offload: Callable[[str], None] | None = None, stop_early: bool = True) -> torch.Tensor:
+                 offload: Callable[[str], None] | None = None, stop_early: bool = True,
+                 kv_home: torch.device | str | None = None) -> torch.Tensor:
     """Restores a batch of tiles. lq, ref: (B, 3, T, T) in [-1, 1]; flow: (B, 2, T, T) pixels.
 
     ``on_step(k, steps)`` is called after every denoising step (progress; it may raise to cancel).
@@ -68,7 +69,7 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
                        latents_init=latents)
 
         latents = denoise(models, latents, x_ref, motion, on_step=on_step, record=rec, offload=offload,
-                          stop_early=stop_early)
+                          stop_early=stop_early, kv_home=kv_home)
         del motion, x_ref, x_lq      # not needed by the decoder: free them before its peak
         use("vae")
         decoded = vae_ops.decode(models.vae, latents)
@@ -80,11 +81,14 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
 @torch.inference_mode()
 def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[torch.Tensor],
             on_step: Callable[[int, int], None] | None = None, record: dict | None = None,
-            offload: Callable[[str], None] | None = None, stop_early: bool = True) -> torch.Tensor:
+            offload: Callable[[str], None] | None = None, stop_early: bool = True,
+            kv_home: torch.device | str | None = None) -> torch.Tensor:
     """The denoising loop (step 4): six reference + main passes and Euler steps; returns the final latents.
 
     latents, x_ref: (B, C, h, w) on the models' device and dtype; ``motion``: the motion encoder's embeddings.
-    Arguments as in :func:`sample_tiles` (``offload`` is only asked for the two transformers here)."""
+    Arguments as in :func:`sample_tiles` (``offload`` is only asked for the two transformers here).
+    ``kv_home`` (with ``offload``): where the reference keys/values of all steps wait -- host memory in the
+    lowest memory mode -- while only the current step's are on the device."""
     rec = record
     use = offload or (lambda _name: None)
     b = latents.shape[0]
@@ -102,8 +106,9 @@ def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[tor
         # latent and t_k), so each transformer is on the device once per batch, not once per step.
         use("transformer_ref")
         with attention.kv_capture(models.transformer_ref, stop_early) as cap:
-            ref_kvs = [attention.reference_kv(models.transformer_ref, cap, x_ref, t.expand(b), prompt, pooled)
-                       for t in timesteps]
+            ref_kvs = [_moved(attention.reference_kv(models.transformer_ref, cap, x_ref, t.expand(b), prompt, pooled),
+                              kv_home) for t in timesteps]
+            cap.store.clear()       # the last step's device copies
         use("transformer")
     # the same at every step: once per batch, not six times
     terms = attention.motion_terms(models.transformer, motion)
@@ -114,7 +119,7 @@ def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[tor
             if ref_kvs is None:
                 kv = attention.reference_kv(models.transformer_ref, cap, x_ref, tb, prompt, pooled)
             else:
-                kv = ref_kvs[k]
+                kv = _moved(ref_kvs[k], dev if kv_home is not None else None)
             if rec is not None:
                 prefix = "ref_kv" if k == 0 else f"ref_kv_step{k}"
                 names = [f"transformer_blocks.{i}.attn.{n}" for i in range(n_blocks) for n in attention.KV_NAMES]
@@ -127,3 +132,19 @@ def denoise(models, latents: torch.Tensor, x_ref: torch.Tensor, motion: list[tor
             if on_step is not None:
                 on_step(k, len(timesteps))
     return latents
+
+
+def _moved(kv, device):
+    """Per-block (k, v, text k, text v) on ``device`` (None: where they are). Host copies are pinned when they
+    come from CUDA, so bringing a step's keys/values back is one fast DMA per tensor."""
+    if device is None:
+        return kv
+    device = torch.device(device)
+
+    def move(t: torch.Tensor) -> torch.Tensor:
+        if device.type == "cpu" and t.device.type == "cuda":
+            host = torch.empty(t.shape, dtype=t.dtype, device="cpu", pin_memory=True)
+            return host.copy_(t)
+        return t.to(device, non_blocking=t.device.type == "cpu" and t.is_pinned())
+
+    return [tuple(move(t) for t in block) for block in kv]
