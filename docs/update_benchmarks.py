@@ -4,6 +4,7 @@
 
 The tables are pasted as the benchmarks print them, with the date, the machine and the load, so a reader can
 tell how noisy they were. A benchmark that fails is recorded with its exit status and the end of its output.
+Given NAMEs, only those sections are re-run and replaced; the others keep their earlier results and dates.
 """
 
 from __future__ import annotations
@@ -33,7 +34,22 @@ ABOUT = {
                          "stored moment of the real samples.",
     "diffusion_speed": "The LiveMoments diffusion restorer's speed (needs a CUDA/MPS GPU for the real-size model; "
                        "on a CPU-only machine it runs the tiny configuration as a smoke test).",
+    "gpu_check": "The one prepared run for a session with a GPU (parity on CUDA, memory modes under capped "
+                 "memory, diffusion_speed); without a GPU it only says so.",
 }
+
+
+def sections(text: str) -> dict[str, str]:
+    """The "## name" sections of an earlier docs/benchmarks.md, by name, each without a trailing blank line."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line[3:].strip()
+            found[current] = [line]
+        elif current is not None:
+            found[current].append(line)
+    return {name: "\n".join(lines).rstrip() for name, lines in found.items()}
 
 
 def discover() -> list[str]:
@@ -56,6 +72,7 @@ def main() -> int:
     parser.add_argument("--note", default="")
     args = parser.parse_args()
     names = args.names or discover()
+    kept = sections(OUT.read_text()) if args.names and OUT.exists() else {}
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     lines = [
         "# Benchmark results",
@@ -73,12 +90,23 @@ def main() -> int:
         lines += [args.note, ""]
     lines += ["Run one yourself with `python -m benchmarks.<name>` from the repository root (`make bench` runs all).",
               ""]
+    fresh = {}
     for name in names:
         print(f"running benchmarks.{name} ...", flush=True)
+        load_now = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         rc, seconds, output = run(name)
-        lines += [f"## {name}", "", ABOUT.get(name, ""), "",
-                  f"`python -m benchmarks.{name}` — {seconds:.0f} s" + ("" if rc == 0 else f", exit status {rc}"),
-                  "", "```", output if rc == 0 else output[-6000:], "```", ""]
+        when = f"measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC" + (
+            f", load {load_now:.1f}" if load_now is not None else "")
+        fresh[name] = "\n".join([
+            f"## {name}", "", ABOUT.get(name, ""), "",
+            f"`python -m benchmarks.{name}` — {seconds:.0f} s, {when}" + ("" if rc == 0 else f", exit status {rc}"),
+            "", "```", output if rc == 0 else output[-6000:], "```"])
+    if kept:
+        # the earlier header (its date belongs to the sections kept), the sections in the usual order
+        lines = OUT.read_text().split("\n## ", 1)[0].rstrip().split("\n") + [""]
+    order = [n for n in discover() if n in kept or n in fresh] + [n for n in kept if n not in discover()]
+    for name in order:
+        lines += [fresh.get(name) or kept[name], ""]
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT.relative_to(ROOT)}")
     return 0
