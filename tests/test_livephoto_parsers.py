@@ -327,3 +327,49 @@ def test_a_window_of_a_file_keeps_absolute_offsets():
     assert mvhd.start == moov_at + 8 and data[mvhd.payload_start:mvhd.end] == b"h" * 12
     with pytest.raises(CorruptFileError):
         window.read(0, 4)                      # before the window: refused like a read past the end
+
+
+# ---------------------------------------------------------------------------------------------- mebx samples
+
+def _still_time_movie(sample: bytes, chunk_box: bytes) -> tuple[ByteSource, object]:
+    """A still-image-time track (keys 1: still-image-time, 2: the transform) whose one sample is ``sample``."""
+    from livemoments_app.core.livephoto.movie import Track
+
+    stbl = box(b"stbl", chunk_box + full(b"stsz", 0, struct.pack(">II", 0, 1) + struct.pack(">I", len(sample))))
+    data = stbl + sample
+    src = ByteSource(data)
+    stbl_box = next(iter(bmff.iter_boxes(src)))
+    track = Track(stbl_box, 5, "meta", "mebx", 600, 1, {}, [], sample_count=1,
+                  mebx_keys={1: apple.KEY_STILL_IMAGE_TIME, 2: apple.KEY_STILL_IMAGE_TRANSFORM}, _stbl=stbl_box)
+    return src, track
+
+
+def _still_time_movie_with_chunk_table(sample: bytes, wide: bool):
+    """The sample right after stbl = [stco|co64][stsz] (8 + 20|24 + 24 bytes), the chunk table pointing at it."""
+    offset = 8 + (24 if wide else 20) + 24
+    chunk = full(b"co64", 0, struct.pack(">IQ", 1, offset)) if wide else full(b"stco", 0, struct.pack(">II", 1, offset))
+    return (*_still_time_movie(sample, chunk), offset)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_still_image_transform_is_found_in_the_sample_by_key_id(wide):
+    from livemoments_app.core.livephoto.movie import Movie
+
+    matrix = (1.01, 0.0, 33.5, 0.0, 0.99, -5.25, 0.0, 0.0, 1.0)
+    sample = (struct.pack(">II", 9, 1) + b"\xff" + struct.pack(">II", 12, 7) + b"skip"     # an unknown key id
+              + struct.pack(">II", 80, 2) + struct.pack(">9d", *matrix))
+    src, track, offset = _still_time_movie_with_chunk_table(sample, wide)
+    assert src.read(offset, 9) == sample[:9]
+    found = apple.still_image_transform(src, Movie(src, 600, 1, {}, [track]))
+    assert found is not None and found.matrix == matrix
+    assert src.read(found.value_offset, 72) == struct.pack(">9d", *matrix)
+
+
+def test_a_malformed_or_short_transform_is_ignored():
+    from livemoments_app.core.livephoto.movie import Movie
+
+    short = struct.pack(">II", 9, 1) + b"\xff" + struct.pack(">II", 24, 2) + b"\0" * 16      # 16 bytes, not 72
+    broken = struct.pack(">II", 9, 1) + b"\xff" + struct.pack(">II", 400, 2) + b"\0" * 72   # runs past the sample
+    for sample in (short, broken):
+        src, track, _ = _still_time_movie_with_chunk_table(sample, wide=False)
+        assert apple.still_image_transform(src, Movie(src, 600, 1, {}, [track])) is None
