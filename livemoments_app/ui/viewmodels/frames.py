@@ -42,7 +42,6 @@ class FramesModel(QObject):
         self.wanted = -1
         self.shown = -1
         self.picture: Picture | None = None
-        self.pixels = None                  # numpy RGB of the shown frame
         self._in_flight: Job | None = None
         self._thumb_jobs: list[Job] = []
         self._thumbFromWorker.connect(self._on_thumb)
@@ -55,7 +54,7 @@ class FramesModel(QObject):
         self.clip = clip
         self.thumbnails = {}
         self.wanted = self.shown = -1
-        self.picture = self.pixels = None
+        self.picture = None
         self._in_flight = None
         if clip is not None:
             self._queue_thumbnails()
@@ -80,7 +79,7 @@ class FramesModel(QObject):
         def work(progress):
             with _quiet_if_cancelled(progress):
                 pixels = clip.frame(index)
-            return index, pixels, Picture(pixels)
+            return index, Picture(pixels)
 
         job = self.lanes.frames.run(work, name=f"Decoding frame {index + 1}")
         self._in_flight = job
@@ -90,8 +89,8 @@ class FramesModel(QObject):
     def _on_frame(self, generation: int, result) -> None:
         if generation != self.generation:
             return
-        index, pixels, picture = result
-        self.shown, self.pixels, self.picture = index, pixels, picture
+        index, picture = result
+        self.shown, self.picture = index, picture
         self.frameReady.emit(index, picture)
 
     def _on_job_end(self, generation: int) -> None:
