@@ -26,10 +26,9 @@ def _wait(app, done, timeout_s: float, what: str) -> None:
 
 
 def _grab(window) -> np.ndarray:
-    image = window.grab().toImage().convertToFormat(window.grab().toImage().Format.Format_RGB888)
-    width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    data = np.frombuffer(image.constBits(), np.uint8, count=stride * height).reshape(height, stride)
-    return data[:, :width * 3].reshape(height, width, 3).copy()
+    from livemoments_app.ui.imaging import rgb_from_qimage
+
+    return rgb_from_qimage(window.grab().toImage())
 
 
 def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
