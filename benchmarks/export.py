@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT.parent / "shared" / "samples" / "apple_iphone15pro_IMG_4394.HEIC"
+from benchmarks._common import SAMPLES
+
+SAMPLE = SAMPLES / "apple_iphone15pro_IMG_4394.HEIC"
 TARGETS = {"heic": 3.0, "jpeg": 1.0}
 
 

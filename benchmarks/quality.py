@@ -28,8 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "samples"
+from benchmarks._common import SAMPLES
+
 REAL_LIVE_PHOTOS = [
     ("apple_iphone15pro_IMG_4394.HEIC", None),
     ("apple_iphone6s_0FFBE909.jpeg", "apple_iphone6s_0FFBE909_3.mov"),

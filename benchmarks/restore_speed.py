@@ -27,8 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT.parent / "shared" / "samples" / "apple_iphone15pro_IMG_4394.HEIC"
+from benchmarks._common import ROOT, SAMPLES
+
+SAMPLE = SAMPLES / "apple_iphone15pro_IMG_4394.HEIC"
 TARGET_S = 5.0
 TARGET_MB = 2048.0
 

@@ -21,9 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._common import ROOT
+
 LIMIT_MS = 50.0
 SHOWN_TARGET_S = 1.5
 
