@@ -19,7 +19,8 @@ from pathlib import Path
 
 import cv2
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+from benchmarks._common import SAMPLES, present
+
 NAMES = [
     "apple_iphone15pro_IMG_4394.HEIC",
     "apple_iphone6s_0FFBE909.jpeg",
@@ -127,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{'DIS med':>8} {'DIS tuned':>9} {'x med':>6} {'x tuned':>7}  key share / others")
     print(header)
     ok = True
-    for name in args.samples:
-        r = bench_sample(SAMPLES / name, args.repeats, args.frames)
+    for path in present(SAMPLES, args.samples):
+        r = bench_sample(path, args.repeats, args.frames)
         if r is None:
             continue
         print(f"{r['name']:<46} {r['size']:>9} {r['registration']:>8.3f}s {r['align_new'] * 1000:>8.0f}ms "

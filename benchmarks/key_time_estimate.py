@@ -16,7 +16,7 @@ import argparse
 import os
 from pathlib import Path
 
-from benchmarks._common import SAMPLES, timed_median
+from benchmarks._common import SAMPLES, present, timed_median
 
 CASES = [
     "apple_iphone6s_0FFBE909.jpeg",
@@ -58,11 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'sample':46s} {'stored':>6s} {'est':>4s} {'err':>4s} {'score':>6s} {'margin':>7s} {'sure':>5s} "
           f"{'est s':>6s} {'decode s':>8s} {'ratio':>6s}")
     slow = []
-    for name in CASES:
-        path = args.samples / name
-        if not path.exists():
-            print(f"{name:46s} missing, skipped")
-            continue
+    for path in present(args.samples, CASES):
+        name = path.name
         r = measure(path, args.repeats)
         e = r["estimate"]
         print(f"{name:46s} {r['stored']:6d} {e.index:4d} {e.index - r['stored']:+4d} {e.score:6.3f} "

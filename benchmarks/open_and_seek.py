@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks._common import SAMPLES, timed_median
+from benchmarks._common import SAMPLES, present, timed_median
 
 
 # Files to open (the file a user would double-click), and whether the clip is expected to be decodable.
@@ -284,11 +284,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{'seek ms':>7} {'ms':>7} {'ms':>7} {'ms':>7}")
     rows, misses = [], []
     seq_row = None
-    for name in CASES:
-        path = args.samples / name
-        if not path.exists():
-            print(f"{name:<46} (missing, skipped)")
-            continue
+    for path in present(args.samples, CASES):
+        name = path.name
         row = measure_open(path, args.repeats)
         if "error" in row:
             print(f"{name:<46} {'':>6} {'':>10} {_ms(row['parse_s'])} {_ms(row['clip_open_s'])} "
