@@ -50,6 +50,11 @@ class ModelFilesError(LivePhotoError):
     """Model weights are missing or do not match the expected layout; the message lists what."""
 
 
+def one_line(text: str) -> str:
+    """Text from a file (identifiers, box names, decoder messages) made safe for a one-line error message."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def unreadable(exc: OSError, path: str | os.PathLike) -> UnreadableFileError:
     """The one-line error for an OSError met while opening ``path``."""
     if isinstance(exc, IsADirectoryError):

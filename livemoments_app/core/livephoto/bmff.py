@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
-from livemoments_app.core.errors import CorruptFileError, unreadable
+from livemoments_app.core.errors import CorruptFileError, one_line, unreadable
 
 MAX_DEPTH = 16
 
@@ -65,7 +65,7 @@ class ByteSource:
 
     def error(self, message: str) -> CorruptFileError:
         # Box types and names come from the file: keep the message on one printable line.
-        return CorruptFileError("".join(c if c.isprintable() else "?" for c in message), self.path)
+        return CorruptFileError(one_line(message), self.path)
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly ``length`` bytes at ``offset``; a read reaching outside the data is a CorruptFileError."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhotoError, NotALivePhotoError, PairingError,
-                                         UnreadableFileError, unreadable)
+                                         UnreadableFileError, one_line, unreadable)
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, still as still_mod, xmp as xmp_mod
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -30,12 +30,6 @@ STILL_EXTS = (".heic", ".heif", ".hif", ".jpg", ".jpeg", ".avif")
 
 
 # --------------------------------------------------------------------------------------------- sniffing
-
-
-def one_line(text: str) -> str:
-    """Text from a file (identifiers, box names) made safe for a one-line error message."""
-    return "".join(c if c.isprintable() else "?" for c in text)
-
 
 
 def check_readable(path: Path) -> None:

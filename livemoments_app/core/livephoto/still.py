@@ -9,16 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from livemoments_app.core.errors import CorruptFileError, DecodeError, unreadable
+from livemoments_app.core.errors import CorruptFileError, DecodeError, one_line, unreadable
 from livemoments_app.core.livephoto.model import Still
 
 # A 200 MP still is far beyond any phone; larger claims are hostile or broken headers.
 MAX_PIXELS = 200_000_000
 MAX_SIDE = 40_000
-
-
-def _one_line(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def check_dimensions(width: int, height: int, path) -> None:
@@ -53,7 +49,7 @@ def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = No
         heif = pillow_heif.open_heif(os.fspath(path), convert_hdr_to_8bit=False)
         width, height = heif.size
     except Exception as exc:  # noqa: BLE001
-        raise DecodeError(_one_line(f"the HEIF still cannot be read ({type(exc).__name__}: {exc})"), path) from None
+        raise DecodeError(one_line(f"the HEIF still cannot be read ({type(exc).__name__}: {exc})"), path) from None
     check_dimensions(width, height, path)
     bit_depth = int(heif.info.get("bit_depth", 8) or 8)
     try:
@@ -65,7 +61,7 @@ def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = No
         else:
             arr = np.asarray(heif)
     except Exception as exc:  # noqa: BLE001 - see above
-        raise DecodeError(_one_line(f"the HEIF still cannot be decoded ({type(exc).__name__}: {exc})"),
+        raise DecodeError(one_line(f"the HEIF still cannot be decoded ({type(exc).__name__}: {exc})"),
                           path) from None
     if arr.ndim != 3 or arr.shape[2] < 3:
         raise DecodeError(f"the HEIF still decodes to an unexpected shape {arr.shape}", path)
@@ -88,7 +84,7 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
     except Image.DecompressionBombError:
         raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
     except Exception as exc:  # noqa: BLE001
-        raise DecodeError(_one_line(f"the still cannot be read as an image ({exc})"), path) from None
+        raise DecodeError(one_line(f"the still cannot be read as an image ({exc})"), path) from None
     with image:
         check_dimensions(image.width, image.height, path)
         mime = Image.MIME.get(image.format or "", "image/jpeg")
@@ -103,7 +99,7 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
         except Image.DecompressionBombError:
             raise CorruptFileError("the image declares absurd dimensions (a decompression bomb?)", path) from None
         except Exception as exc:  # noqa: BLE001 - Pillow and exif_transpose fail in many ways on damaged data
-            raise DecodeError(_one_line(f"the still cannot be decoded ({exc}); the file may be truncated"),
+            raise DecodeError(one_line(f"the still cannot be decoded ({exc}); the file may be truncated"),
                               path) from None
         if exif is None:
             raw = image.info.get("exif")
