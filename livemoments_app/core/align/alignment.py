@@ -391,7 +391,8 @@ def _refine_on_flow(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray,
     frame_w = frame if f == 1.0 else cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA)
     warped = conf_mod.colour_match(warped, frame_w, valid)
     flow = _REFINE_DIS(frame_w, warped)
-    reliable = valid & conf_mod.inside(flow, (wh, ww), margin=2.0) & _textured(frame_w)
+    # fully textured pixels only: there flow is measured, not just regularised
+    reliable = valid & conf_mod.inside(flow, (wh, ww), margin=2.0) & (_texture_weight(frame_w) >= 1.0)
     fit = refine_homography(flow, reliable, step=4)
     if fit is None:
         return None
@@ -404,18 +405,6 @@ def _refine_on_flow(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray,
 def _small_to_full(points: np.ndarray, to_small: np.ndarray) -> np.ndarray:
     x, y = apply_homography(np.linalg.inv(to_small), points[:, 0], points[:, 1])
     return np.stack([x, y], axis=1).astype(np.float64)
-
-
-def _textured(image: np.ndarray, min_gradient: float = 4.0) -> np.ndarray:
-    """Pixels with enough local gradient (8-bit units) for flow to be measurable, not just regularised."""
-    g = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-    g = cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0)
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    if image.dtype != np.uint8:
-        gx *= 255.0 if image.dtype != np.uint16 else 255.0 / 65535.0
-        gy *= 255.0 if image.dtype != np.uint16 else 255.0 / 65535.0
-    return np.hypot(gx, gy) >= min_gradient
 
 
 # --------------------------------------------------------------------------------------------------- stage 2
