@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -506,7 +506,7 @@ def align_pair(still: np.ndarray, frame: np.ndarray, options: AlignOptions | Non
 class _PhotoCache:
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.registrations: dict[tuple, tuple[int, _StillRegistration]] = {}
+        self.registrations: dict[AlignOptions, tuple[int, _StillRegistration]] = {}
         self.alignments: OrderedDict[tuple, Alignment] = OrderedDict()
 
 
@@ -537,9 +537,8 @@ def clear_cache(live_photo: "LivePhoto | None" = None) -> None:
 def _key_registration(live_photo: "LivePhoto", options: AlignOptions, estimator: FlowEstimator,
                       progress: Progress) -> tuple[int, _StillRegistration]:
     cache = _cache_for(live_photo)
-    rkey = (options.estimator, options.raft_weights, options.residual, options.residual_passes,
-            options.feature_side, options.min_inliers, options.fb_tolerance_px, options.photo_tolerance,
-            options.key_search, options.residual_smooth_px, options.residual_patch_px)
+    # every option but the per-frame flow smoothing shapes the registration
+    rkey = replace(options, flow_smooth_px=0.0)
     with cache.lock:
         hit = cache.registrations.get(rkey)
         if hit is not None:
