@@ -51,17 +51,11 @@ def _restore(still, frame, alignment, restorer: str, scale: float | None, option
 def warp_only(still: np.ndarray, frame: np.ndarray, alignment, size: tuple[int, int]) -> np.ndarray:
     """The still warped into the frame where the alignment is trusted (confidence >= 0.5), the bicubic frame
     elsewhere: what plain reference warping without fusion or colour handling gives."""
-    from livemoments_app.core.align.warp import frame_to_still_map, grid, remap_image, sample_field
-
     w, h = size
     scale = w / frame.shape[1]
-    mx, my = frame_to_still_map(alignment.still_to_key, alignment.total_flow, frame.shape, scale)
-    warped, valid = remap_image(still, mx, my, density=alignment.default_scale / scale,
-                                interpolation=cv2.INTER_CUBIC)
-    px, py = grid(frame.shape, scale)
-    conf = sample_field(alignment.confidence, px, py)
+    warped, valid = alignment.warp_still(still, scale, interpolation=cv2.INTER_CUBIC)
     up = cv2.resize(frame, (w, h), interpolation=cv2.INTER_CUBIC)
-    use = (conf >= 0.5) & valid
+    use = (alignment.confidence_at(scale) >= 0.5) & valid
     return np.where(use[..., None], warped, up)
 
 
@@ -152,12 +146,10 @@ def summarise(rows: list[dict]) -> tuple[dict, list[str]]:
 
 def _pick_frame(live) -> int:
     """A frame at least 0.3 s from the key photo (0.5 s when the clip allows), on the longer side."""
-    times = np.asarray(live.clip.times)
+    times = live.clip.times
     key = live.key_time_s
     before, after = key - times[0], times[-1] - key
-    target = key + min(0.5, after) if after >= before else key - min(0.5, before)
-    index = int(np.argmin(np.abs(times - target)))
-    return index
+    return live.clip.nearest_index(key + min(0.5, after) if after >= before else key - min(0.5, before))
 
 
 def _crop_centres(confidence: np.ndarray, frame: np.ndarray, n: int, half: float) -> list[tuple[float, float]]:
@@ -183,8 +175,6 @@ def contact_sheet(frame: np.ndarray, restored: np.ndarray, still: np.ndarray, al
                   n: int = 3) -> np.ndarray:
     """Rows of (frame upscaled | restored | key photo) crops at 100 % of the restored image's pixels, the key
     photo's crop taken around the same scene point."""
-    from livemoments_app.core.align.warp import frame_to_still_map
-
     h, w = restored.shape[:2]
     scale = w / frame.shape[1]
     up = cv2.resize(frame, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -193,8 +183,7 @@ def contact_sheet(frame: np.ndarray, restored: np.ndarray, still: np.ndarray, al
         ox, oy = int(round((fx + 0.5) * scale - 0.5)), int(round((fy + 0.5) * scale - 0.5))
         x0 = int(np.clip(ox - crop // 2, 0, w - crop))
         y0 = int(np.clip(oy - crop // 2, 0, h - crop))
-        sx, sy = frame_to_still_map(alignment.still_to_key, alignment.total_flow, frame.shape, 1.0,
-                                    (int(fx), int(fy), int(fx) + 1, int(fy) + 1))
+        sx, sy = alignment.map_to_still(1.0, (int(fx), int(fy), int(fx) + 1, int(fy) + 1))
         sxi, syi = int(round(float(sx[0, 0]))), int(round(float(sy[0, 0])))
         sh, sw = still.shape[:2]
         s0x = int(np.clip(sxi - crop // 2, 0, sw - crop))

@@ -92,12 +92,10 @@ def _child(code: str) -> tuple[dict, float, float]:
 
 def _prepare(folder: Path, with_48: bool) -> dict:
     import cv2
-    import numpy as np
     from livemoments_app.core.livephoto import open_live_photo
 
     live = open_live_photo(SAMPLE)
-    times = np.asarray(live.clip.times)
-    index = int(np.argmin(np.abs(times - (live.key_time_s - 0.5))))
+    index = live.clip.nearest_index(live.key_time_s - 0.5)
     frame = live.clip.frame(index)
     still = live.still.pixels
     live.close()
