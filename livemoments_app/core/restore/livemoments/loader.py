@@ -45,6 +45,19 @@ class LiveMomentsModels:
     def token_factor(self) -> int:
         return self.latent_factor * self.transformer.config.patch_size
 
+    def move_to(self, device: str | torch.device, transformers: bool = True) -> "LiveMomentsModels":
+        """Moves the models and the prompt embeddings to ``device`` (the two transformers only with
+        ``transformers``: the offloading modes move those one at a time); returns self."""
+        parts = [self.motion_encoder, self.vae]
+        if transformers:
+            parts = [self.transformer, self.transformer_ref, *parts]
+        for m in parts:
+            m.to(device)
+        self.prompt_embeds = self.prompt_embeds.to(device)
+        self.pooled_prompt_embeds = self.pooled_prompt_embeds.to(device)
+        self.device = torch.device(device)
+        return self
+
 
 def dtype_kwargs(dtype) -> dict:
     """``from_pretrained``'s dtype argument: ``dtype`` in recent diffusers, ``torch_dtype`` before (0.32.x)."""

@@ -232,7 +232,7 @@ class LiveMomentsRestorer:
         gen = torch.Generator().manual_seed(run.seed)
         offload = _Offloader(models, dev) if plan.offload else None
         if offload is None:
-            models_on(models, dev)
+            models.move_to(dev)
         out: list[np.ndarray] = []
         batch = max(1, plan.tiles_per_batch)
         for start in range(0, n, batch):
@@ -268,11 +268,7 @@ class _Offloader:
         models.transformer.to("cpu")
         models.transformer_ref.to("cpu")
         _free_device(str(device))
-        models.motion_encoder.to(device)
-        models.vae.to(device)
-        models.prompt_embeds = models.prompt_embeds.to(device)
-        models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
-        models.device = device
+        models.move_to(device, transformers=False)
 
     def use(self, name: str) -> None:
         parts = {"transformer": self.models.transformer, "transformer_ref": self.models.transformer_ref}
@@ -304,14 +300,6 @@ def set_vae_tiling(vae, on: bool, tile_px: int = devices.VAE_TILE_PX) -> None:
         vae.tile_latent_min_size = vae.tile_sample_min_size // 2 ** (len(vae.config.block_out_channels) - 1)
     else:
         vae.disable_tiling()
-
-
-def models_on(models, device) -> None:
-    for m in (models.transformer, models.transformer_ref, models.motion_encoder, models.vae):
-        m.to(device)
-    models.prompt_embeds = models.prompt_embeds.to(device)
-    models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
-    models.device = device
 
 
 _LOAD_HOST_TEXT = ("not enough memory to load the LiveMoments weights (about 9 GB of RAM in half precision, 17 GB "

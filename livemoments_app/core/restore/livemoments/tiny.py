@@ -170,23 +170,14 @@ class RandomWeights:
     def park(self, dtype: torch.dtype) -> None:
         """Builds the weights now and keeps them in RAM (before a memory cap is set, say)."""
         models = random_models(self.spec, self.build_device, dtype, self.seed)
-        self._parked = _move(models, torch.device("cpu"))
+        self._parked = models.move_to("cpu")
         if torch.device(self.build_device).type == "cuda":
             torch.cuda.empty_cache()
 
     def load(self, device: str, dtype: torch.dtype) -> loader.LiveMomentsModels:
         if self._parked is None or self._parked.dtype != dtype:
             self.park(dtype)
-        return _move(self._parked, torch.device(device))
-
-
-def _move(models: loader.LiveMomentsModels, device: torch.device) -> loader.LiveMomentsModels:
-    for m in (models.transformer, models.transformer_ref, models.motion_encoder, models.vae):
-        m.to(device)
-    models.prompt_embeds = models.prompt_embeds.to(device)
-    models.pooled_prompt_embeds = models.pooled_prompt_embeds.to(device)
-    models.device = device
-    return models
+        return self._parked.move_to(device)
 
 
 __all__ = ["Spec", "TINY", "REAL", "RandomWeights", "random_models", "write_checkpoint", "randomize"]
