@@ -25,6 +25,7 @@ import numpy as np
 
 from livemoments_app.core.align import confidence as conf_mod
 from livemoments_app.core.align.flow import DISFlow, DISParams, FlowEstimator, make_estimator
+from livemoments_app.core.align.pixels import to_rgb_u8
 from livemoments_app.core.align.registration import (
     downscale_still,
     refine_homography,
@@ -237,18 +238,6 @@ class _StillRegistration:
     seconds: float
 
 
-def _rgb_u8(image: np.ndarray) -> np.ndarray:
-    """8-bit RGB (alignment needs no more; 16-bit stills are reduced)."""
-    a = np.asarray(image)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.dtype == np.uint8:
-        return a
-    if a.dtype == np.uint16:
-        return (a >> 8).astype(np.uint8)
-    return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def _warp_small(small: np.ndarray, to_small: np.ndarray, matrix: np.ndarray, residual: np.ndarray | None,
                 frame_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The downscaled still sampled at frame geometry through ``matrix`` (+ ``residual``), and where it is valid."""
@@ -279,8 +268,8 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
     matrix, fm = register_features(still, frame, min_inliers=options.min_inliers, max_side=options.feature_side,
                                    path=path, frame_label=frame_label, still_small=(small, to_small))
     progress.set(0.3, "Registering the key photo")
-    small = _rgb_u8(small)
-    frame_u8 = _rgb_u8(frame)
+    small = to_rgb_u8(small)
+    frame_u8 = to_rgb_u8(frame)
     residual = residual_back = None
     fb = np.zeros(frame_shape, np.float32)
     refine_inliers, refine_rms = 0, float("nan")
@@ -434,7 +423,7 @@ def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None,
         valid = inside & (cv2.remap(reg.valid.astype(np.uint8), qx, qy, cv2.INTER_NEAREST,
                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0)
         warped = cv2.remap(reg.warped, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        chosen_w = _rgb_u8(chosen if work == 1.0 else cv2.resize(chosen, (ww, wh), interpolation=cv2.INTER_AREA))
+        chosen_w = to_rgb_u8(chosen if work == 1.0 else cv2.resize(chosen, (ww, wh), interpolation=cv2.INTER_AREA))
         warped = conf_mod.colour_match(warped, chosen_w, valid & (fb < options.fb_tolerance_px))
         photo = conf_mod.photometric_distance(warped, chosen_w, blur_sigma=1.5 * work)
         if work != 1.0:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from livemoments_app.core.align.pixels import to_float01
 from livemoments_app.core.align.warp import grid, sample_field
 
 
@@ -39,15 +40,6 @@ def inside(field: np.ndarray | None, shape: tuple[int, int], margin: float = 0.0
     return (x >= -0.5 + margin) & (x <= w - 0.5 - margin) & (y >= -0.5 + margin) & (y <= h - 0.5 - margin)
 
 
-def _as_float(image: np.ndarray) -> np.ndarray:
-    a = np.asarray(image)
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) * np.float32(1.0 / 255.0)
-    if a.dtype == np.uint16:
-        return a.astype(np.float32) * np.float32(1.0 / 65535.0)
-    return np.asarray(a, dtype=np.float32)   # no copy when already float32
-
-
 def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None,
                  max_samples: int = 20_000) -> np.ndarray:
     """``src`` after a per-channel affine map fitted to ``ref`` on ``mask``: uint8 in, uint8 out (through a
@@ -58,8 +50,8 @@ def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
     without the worst 20 % of pixels so moving objects do not bias it."""
     h, w = src.shape[:2]
     size = (max(1, w // 4), max(1, h // 4))
-    sb = _as_float(cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA))
-    rb = _as_float(cv2.resize(np.asarray(ref), size, interpolation=cv2.INTER_AREA))
+    sb = to_float01(cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA))
+    rb = to_float01(cv2.resize(np.asarray(ref), size, interpolation=cv2.INTER_AREA))
     m = np.ones((h, w), np.uint8) if mask is None else mask.astype(np.uint8)
     m = cv2.resize(m * 255, size, interpolation=cv2.INTER_AREA) >= 255
     idx = np.flatnonzero(m.ravel())
@@ -87,13 +79,13 @@ def colour_match(src: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = Non
         levels = np.arange(256, dtype=np.float32)[:, None] / 255.0
         lut = np.clip((levels * gains + offsets) * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return cv2.LUT(np.ascontiguousarray(src), lut.reshape(256, 1, channels))
-    out = _as_float(src) * gains + offsets
+    out = to_float01(src) * gains + offsets
     return np.clip(out, 0.0, 1.0, out=out)
 
 
 def photometric_distance(a: np.ndarray, b: np.ndarray, blur_sigma: float = 1.5) -> np.ndarray:
     """RMS-over-channels distance of two float RGB images after a light blur (compression noise, resampling)."""
-    d = _as_float(a) - _as_float(b)
+    d = to_float01(a) - to_float01(b)
     d = cv2.GaussianBlur(d, (0, 0), blur_sigma)  # blur(a) - blur(b), blurred once
     return np.sqrt(np.mean(d * d, axis=2)).astype(np.float32)
 

@@ -22,23 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from livemoments_app.core.align.pixels import to_float01, to_gray_u8
 from livemoments_app.core.errors import ModelFilesError
-
-
-def to_gray_u8(image: np.ndarray) -> np.ndarray:
-    """8-bit luma of an RGB (uint8/uint16/float in [0,1]) or already single-channel image."""
-    a = np.asarray(image)
-    if a.ndim == 3:
-        if a.dtype == np.uint16:
-            a = (a >> 8).astype(np.uint8)
-        elif a.dtype != np.uint8:
-            a = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
-    if a.dtype == np.uint8:
-        return a
-    if a.dtype == np.uint16:
-        return (a >> 8).astype(np.uint8)
-    return np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 class FlowEstimator(ABC):
@@ -146,14 +131,10 @@ class RAFTFlow(FlowEstimator):
         ph, pw = (-h) % 8, (-w) % 8  # RAFT works on 1/8 resolution feature maps
 
         def prep(img: np.ndarray) -> "torch.Tensor":
-            a = np.asarray(img)
+            a = to_float01(img)
             if a.ndim == 2:
                 a = np.repeat(a[..., None], 3, axis=2)
-            if a.dtype == np.uint8:
-                a = a.astype(np.float32) / 255.0
-            elif a.dtype == np.uint16:
-                a = a.astype(np.float32) / 65535.0
-            a = np.pad(a.astype(np.float32), ((0, ph), (0, pw), (0, 0)), mode="edge")
+            a = np.pad(a, ((0, ph), (0, pw), (0, 0)), mode="edge")
             t = torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None]
             return (t * 2.0 - 1.0).to(self._device)
 

@@ -11,23 +11,12 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from livemoments_app.core.align.pixels import to_rgb_u8
+
 if TYPE_CHECKING:
     from livemoments_app.core.align.alignment import Alignment
 
 MODES = ("blend", "difference", "checkerboard", "edges", "flow", "confidence")
-
-
-def _u8(image: np.ndarray) -> np.ndarray:
-    a = np.asarray(image)
-    if a.dtype == np.uint8:
-        out = a
-    elif a.dtype == np.uint16:
-        out = (a >> 8).astype(np.uint8)
-    else:
-        out = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if out.ndim == 2:
-        out = np.repeat(out[..., None], 3, axis=2)
-    return out
 
 
 def _check(frame: np.ndarray, warped: np.ndarray) -> None:
@@ -47,7 +36,7 @@ def _outside(image: np.ndarray, frame: np.ndarray, valid: np.ndarray | None) -> 
 def blend(frame: np.ndarray, warped: np.ndarray, opacity: float = 0.5, valid: np.ndarray | None = None
           ) -> np.ndarray:
     """The warped still over the frame with ``opacity`` in [0, 1] (0: frame only, 1: still only)."""
-    f, w = _u8(frame), _u8(warped)
+    f, w = to_rgb_u8(frame), to_rgb_u8(warped)
     _check(f, w)
     a = float(min(max(opacity, 0.0), 1.0))
     return _outside(cv2.addWeighted(w, a, f, 1.0 - a, 0.0), f, valid)
@@ -56,7 +45,7 @@ def blend(frame: np.ndarray, warped: np.ndarray, opacity: float = 0.5, valid: np
 def difference(frame: np.ndarray, warped: np.ndarray, gain: float = 2.0, valid: np.ndarray | None = None
                ) -> np.ndarray:
     """Absolute difference ``|frame - warped|`` per channel, amplified by ``gain`` (black = identical)."""
-    f, w = _u8(frame), _u8(warped)
+    f, w = to_rgb_u8(frame), to_rgb_u8(warped)
     _check(f, w)
     d = cv2.absdiff(f, w).astype(np.float32) * gain
     out = np.clip(d, 0, 255).astype(np.uint8)
@@ -68,7 +57,7 @@ def difference(frame: np.ndarray, warped: np.ndarray, gain: float = 2.0, valid: 
 def checkerboard(frame: np.ndarray, warped: np.ndarray, tile: int = 64, valid: np.ndarray | None = None
                  ) -> np.ndarray:
     """Alternating tiles of the frame and the warped still: misalignment shows as broken lines at tile edges."""
-    f, w = _u8(frame), _u8(warped)
+    f, w = to_rgb_u8(frame), to_rgb_u8(warped)
     _check(f, w)
     h, wd = f.shape[:2]
     yy, xx = np.mgrid[0:h, 0:wd]
@@ -90,7 +79,7 @@ def _edges(image: np.ndarray) -> np.ndarray:
 def edges(frame: np.ndarray, warped: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Edges of the frame in magenta and of the warped still in green over a dimmed grey frame; where they
     coincide they add up to white, so aligned structure looks white and misalignment shows doubled colours."""
-    f, w = _u8(frame), _u8(warped)
+    f, w = to_rgb_u8(frame), to_rgb_u8(warped)
     _check(f, w)
     grey = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) // 3
     out = np.repeat(grey[..., None], 3, axis=2)
@@ -170,7 +159,7 @@ def confidence_heatmap(confidence: np.ndarray, frame: np.ndarray | None = None, 
     heat = np.stack([r, g, np.zeros_like(c)], axis=2) * 255.0
     if frame is None:
         return heat.astype(np.uint8)
-    grey = cv2.cvtColor(_u8(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)[..., None]
+    grey = cv2.cvtColor(to_rgb_u8(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)[..., None]
     out = alpha * heat + (1.0 - alpha) * grey
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 

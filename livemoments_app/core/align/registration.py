@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from livemoments_app.core.align.flow import to_gray_u8
+from livemoments_app.core.align.pixels import to_gray_u8
 from livemoments_app.core.align.warp import apply_homography, grid, resize_matrix
 from livemoments_app.core.errors import AlignmentError
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, asdict
 import cv2
 import numpy as np
 
+from livemoments_app.core.align.pixels import to_float01
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
@@ -62,14 +63,6 @@ def _geometry(alignment, frame_shape: tuple[int, int]) -> _Geometry:
     if conf.shape[:2] != frame_shape[:2]:
         raise RestoreError(f"alignment confidence is {conf.shape[:2]}, the frame is {frame_shape[:2]}")
     return _Geometry(np.asarray(alignment.still_to_key, dtype=np.float64), total, conf)
-
-
-def _to_float01(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) * np.float32(1 / 255)
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) * np.float32(1 / 65535)
-    return image.astype(np.float32)
 
 
 def still_density(still_to_key: np.ndarray, frame_shape: tuple[int, int]) -> float:
@@ -117,8 +110,8 @@ class ClassicRestorer:
         still_small, valid_small = remap_image(still, mx, my, density=density)
         still_map = np.dstack([mx, my])
         del mx, my
-        frame01 = _to_float01(frame)
-        still_small01 = _to_float01(still_small)
+        frame01 = to_float01(frame)
+        still_small01 = to_float01(still_small)
         valid_small = valid_small.astype(np.float32)
         if opts.colour_fit:
             cmap = fit_colour_map(frame01, still_small01, geo.confidence * valid_small)
@@ -169,7 +162,7 @@ class ClassicRestorer:
             warped, valid = remap_image(source, smap[..., 0], smap[..., 1], interpolation=cv2.INTER_CUBIC)
             del smap
             weight *= valid
-            fused = fuse(base, _to_float01(warped), weight, levels)
+            fused = fuse(base, to_float01(warped), weight, levels)
             inner = fused[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]
             out[y0:y1, x0:x1] = np.clip(inner * peak + 0.5, 0, peak).astype(out_dtype)
 
