@@ -14,18 +14,14 @@ from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 
+from livemoments_app.core.livephoto.xmp import NS_CAMERA, NS_CONTAINER, NS_ITEM, NS_RDF, NS_XMP_NOTE, canonical_ns
+
 NS_X = "adobe:ns:meta/"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_TIFF = "http://ns.adobe.com/tiff/1.0/"
 NS_EXIF = "http://ns.adobe.com/exif/1.0/"
-NS_XMP_NOTE = "http://ns.adobe.com/xmp/note/"
-NS_CAMERA = "http://ns.google.com/photos/1.0/camera/"
-NS_CONTAINER = "http://ns.google.com/photos/1.0/container/"
-NS_ITEM = "http://ns.google.com/photos/1.0/container/item/"
 NS_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
 # Gain-map descriptions belong to a gain map image we do not write; left on the primary they would promise HDR.
 _GAIN_MAP_URIS = {"http://ns.apple.com/HDRGainMap/1.0/", "http://ns.adobe.com/hdr-gain-map/1.0/"}
-_GOOGLE_CONTAINER_URIS = {NS_CONTAINER, NS_ITEM, "http://ns.google.com/photos/1.0/container"}
 
 PACKET_PADDING = 512
 _LOCK = threading.Lock()   # ElementTree's prefix registry is global
@@ -55,9 +51,10 @@ def _split(tag: str) -> tuple[str, str]:
 
 
 def _is_motion(uri: str, local: str) -> bool:
-    if uri.rstrip("/") == NS_CAMERA.rstrip("/"):
+    uri = canonical_ns(uri)     # the reader's folding of the URI spellings seen in the wild
+    if uri == NS_CAMERA:
         return local.startswith(("MotionPhoto", "MicroVideo"))
-    return uri in _GOOGLE_CONTAINER_URIS or uri.rstrip("/") + "/" in _GOOGLE_CONTAINER_URIS
+    return uri in (NS_CONTAINER, NS_ITEM)
 
 
 def _is_location(uri: str, local: str) -> bool:
