@@ -374,20 +374,13 @@ def write_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndar
     return path
 
 
-def sef_trailer(blocks: Sequence[tuple[int, bytes, bytes]]) -> tuple[bytes, dict[int, int]]:
-    """Samsung SEF data blocks + SEFH directory + length + SEFT; also where each block's data starts."""
-    body = b""
-    starts: dict[int, int] = {}
-    offsets = []
-    for type_code, name, data in blocks:
-        offsets.append(len(body))
-        body += struct.pack("<HHI", 0, type_code, len(name)) + name
-        starts[type_code] = len(body)
-        body += data
-    directory = b"SEFH" + struct.pack("<II", 107, len(blocks))
-    for (type_code, name, data), off in zip(blocks, offsets):
-        directory += struct.pack("<HHII", 0, type_code, len(body) - off, 8 + len(name) + len(data))
-    return body + directory + struct.pack("<I", len(directory)) + b"SEFT", starts
+def _samsung_sef(motion_data: bytes) -> tuple[bytes, int]:
+    """The SEF trailer a Samsung camera writes (a UTC block, then MotionPhoto_Data holding ``motion_data``), as
+    write-back builds it; also where ``motion_data`` starts in it."""
+    from livemoments_app.core.export.writeback_motion import SefBlock, build_sef
+
+    return build_sef([SefBlock(0x0A01, b"Image_UTC_Data", b"1705124333853"),
+                      SefBlock(0x0A30, b"MotionPhoto_Data", b"")], motion_data)
 
 
 def _google_xmp(ts: int, items: Sequence[tuple[str, str, int, int]]) -> bytes:
@@ -415,9 +408,8 @@ def write_samsung_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence
     video = io.BytesIO()
     encode_video(frames, video, fps=fps, container_format="mp4")
     mp4 = video.getvalue()
-    trailer, starts = sef_trailer([(0x0A01, b"Image_UTC_Data", b"1705124333853"),
-                                   (0x0A30, b"MotionPhoto_Data", mp4)])
-    tail = len(trailer) - starts[0x0A30]                 # from the MP4 to the end of the file
+    trailer, mp4_at = _samsung_sef(mp4)
+    tail = len(trailer) - mp4_at                         # from the MP4 to the end of the file
     jpeg = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(still_pixels[..., :3]).astype(np.uint8), "RGB").save(
         jpeg, "JPEG", quality=92, exif=b"Exif\x00\x00" + build_exif(make="samsung", model="SM-S906B"))
@@ -452,8 +444,7 @@ def write_samsung_motion_photo_heic(path: str | os.PathLike, *, frames: Sequence
 
     def encode(heic_len: int) -> tuple[bytes, bytes]:
         mp4_at = heic_len + mpvd_header
-        sef, _ = sef_trailer([(0x0A01, b"Image_UTC_Data", b"1705124333853"),
-                              (0x0A30, b"MotionPhoto_Data", b"mpv2" + struct.pack(">II", mp4_at, len(mp4)))])
+        sef, _ = _samsung_sef(b"mpv2" + struct.pack(">II", mp4_at, len(mp4)))
         sefd = _box(b"sefd", sef)
         inner = mp4 + (sefd if one_ui == 5 else b"")
         if mpvd_largesize:
