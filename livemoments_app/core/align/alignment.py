@@ -35,12 +35,12 @@ from livemoments_app.core.align.registration import (
 from livemoments_app.core.align.warp import (
     Region,
     apply_homography,
+    centre_density,
     compose_flows,
     frame_to_still_map,
     grid,
     invert_field,
     resize_matrix,
-    local_density,
     output_size,
     remap_image,
     sample_field,
@@ -133,8 +133,7 @@ class Alignment:
     def default_scale(self) -> float:
         """Output scale at which the frame's field of view has the still's pixel density (still pixels per frame
         pixel at the frame centre) -- the default output scale of restoration."""
-        h, w = self.frame_shape
-        return local_density(self.still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
+        return centre_density(self.still_to_key, self.frame_shape)
 
     @property
     def is_key_frame(self) -> bool:

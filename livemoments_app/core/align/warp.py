@@ -152,6 +152,13 @@ def local_density(m: np.ndarray, x: float, y: float) -> float:
     return float(np.sqrt(abs(np.linalg.det(j))))
 
 
+def centre_density(still_to_key: np.ndarray, frame_shape: tuple[int, int]) -> float:
+    """Still pixels per frame pixel at the frame's centre: the output scale at which the frame's field of view
+    has the still's pixel density (the default scale of restoration)."""
+    h, w = frame_shape[:2]
+    return local_density(still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
+
+
 def remap_image(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, density: float = 1.0,
                 interpolation: int = cv2.INTER_LINEAR) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``image`` at ``(map_x, map_y)``; returns ``(warped, valid)``, ``valid`` True where the position lies

@@ -1,5 +1,5 @@
 """The classic, CPU-only, reference-guided restorer (no model files)."""
 
-from livemoments_app.core.restore.classic.restorer import ClassicOptions, ClassicRestorer, still_density
+from livemoments_app.core.restore.classic.restorer import ClassicOptions, ClassicRestorer
 
-__all__ = ["ClassicOptions", "ClassicRestorer", "still_density"]
+__all__ = ["ClassicOptions", "ClassicRestorer"]

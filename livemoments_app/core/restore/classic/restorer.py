@@ -21,7 +21,9 @@ from dataclasses import dataclass, asdict
 import cv2
 import numpy as np
 
+from livemoments_app.core.align.confidence import photometric_distance, tolerance_factor
 from livemoments_app.core.align.pixels import to_float01
+from livemoments_app.core.align.warp import centre_density, frame_to_still_map, output_size, remap_image
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
@@ -50,28 +52,6 @@ class ClassicOptions:
         return ClassicOptions(**known)
 
 
-@dataclass
-class _Geometry:
-    still_to_key: np.ndarray
-    total_flow: np.ndarray | None
-    confidence: np.ndarray
-
-
-def _geometry(alignment, frame_shape: tuple[int, int]) -> _Geometry:
-    total = alignment.total_flow() if callable(getattr(alignment, "total_flow", None)) else alignment.total_flow
-    conf = np.asarray(alignment.confidence, dtype=np.float32)
-    if conf.shape[:2] != frame_shape[:2]:
-        raise RestoreError(f"alignment confidence is {conf.shape[:2]}, the frame is {frame_shape[:2]}")
-    return _Geometry(np.asarray(alignment.still_to_key, dtype=np.float64), total, conf)
-
-
-def still_density(still_to_key: np.ndarray, frame_shape: tuple[int, int]) -> float:
-    """Still pixels per frame pixel at the frame's centre: the default output scale."""
-    from livemoments_app.core.align.warp import local_density
-    h, w = frame_shape[:2]
-    return local_density(still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
-
-
 def _pyramid_levels(scale: float, coarse_frame_px: float) -> int:
     return max(1, int(round(math.log2(max(scale * coarse_frame_px, 2.0)))))
 
@@ -84,8 +64,6 @@ class ClassicRestorer:
         return Availability(True)
 
     def restore(self, request: RestoreRequest, progress: Progress) -> RestoredImage:
-        from livemoments_app.core.align.warp import frame_to_still_map, output_size, remap_image
-
         started = time.monotonic()
         opts = ClassicOptions.from_dict(request.options)
         if opts.tile < 16:
@@ -94,8 +72,12 @@ class ClassicRestorer:
         _check_inputs(still, frame)
         still, frame = still[..., :3], np.ascontiguousarray(frame[..., :3])
         fh, fw = frame.shape[:2]
-        geo = _geometry(request.alignment, frame.shape)
-        density = still_density(geo.still_to_key, frame.shape)
+        # only the alignment's still_to_key, total_flow and confidence are used
+        alignment = request.alignment
+        confidence = np.asarray(alignment.confidence, dtype=np.float32)
+        if confidence.shape[:2] != frame.shape[:2]:
+            raise RestoreError(f"alignment confidence is {confidence.shape[:2]}, the frame is {frame.shape[:2]}")
+        density = centre_density(alignment.still_to_key, frame.shape)
         scale = float(request.scale) if request.scale else density
         oh, ow = output_size(frame.shape, scale)
         if oh * ow > MAX_OUTPUT_PIXELS:
@@ -106,7 +88,7 @@ class ClassicRestorer:
         # 1. The still at frame resolution (prefiltered), the colour map and the mapped frame. The still
         #    position of every frame pixel is kept: output tiles interpolate it (the map is smooth -- a
         #    homography and a bilinearly sampled flow -- so this equals evaluating it per output pixel).
-        mx, my = frame_to_still_map(geo.still_to_key, geo.total_flow, frame.shape, 1.0)
+        mx, my = frame_to_still_map(alignment.still_to_key, alignment.total_flow, frame.shape, 1.0)
         still_small, valid_small = remap_image(still, mx, my, density=density)
         still_map = np.dstack([mx, my])
         del mx, my
@@ -114,14 +96,14 @@ class ClassicRestorer:
         still_small01 = to_float01(still_small)
         valid_small = valid_small.astype(np.float32)
         if opts.colour_fit:
-            cmap = fit_colour_map(frame01, still_small01, geo.confidence * valid_small)
+            cmap = fit_colour_map(frame01, still_small01, confidence * valid_small)
         else:
             cmap = ColourMap.identity()
         mapped = cmap.apply_u8(frame)
         progress.set(0.08, "Checking where the key photo agrees")
 
         # 2. Trust: alignment confidence x photometric agreement, grown at the borders of what disagrees.
-        trust = _trust_map(mapped, still_small01, geo.confidence * valid_small, opts)
+        trust = _trust_map(mapped, still_small01, confidence * valid_small, opts)
         if not opts.transfer_detail:
             trust[:] = 0.0
         del still_small, still_small01, frame01
@@ -187,7 +169,6 @@ class ClassicRestorer:
 
 def _trust_map(mapped: np.ndarray, still_small: np.ndarray, confidence: np.ndarray,
                opts: ClassicOptions) -> np.ndarray:
-    from livemoments_app.core.align.confidence import photometric_distance, tolerance_factor
     dist = photometric_distance(mapped, still_small, blur_sigma=1.0)
     trust = confidence * tolerance_factor(dist, opts.photo_tolerance)
     t = np.clip((trust - opts.trust_low) / max(opts.trust_high - opts.trust_low, 1e-6), 0.0, 1.0)
