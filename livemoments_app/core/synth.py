@@ -28,9 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
+from livemoments_app.core.livephoto.apple import KEY_CONTENT_IDENTIFIER, KEY_STILL_IMAGE_TIME
+
 TIME_BASE = Fraction(1, 600)
-KEY_STILL_IMAGE_TIME = "com.apple.quicktime.still-image-time"
-KEY_CONTENT_IDENTIFIER = "com.apple.quicktime.content.identifier"
 
 
 # ------------------------------------------------------------------------------------------------ EXIF
