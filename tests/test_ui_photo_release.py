@@ -134,3 +134,63 @@ def test_every_finished_slot_runs_when_nobody_keeps_the_job(qtbot):
         del job
     qtbot.waitUntil(lambda: len(done) == 300, timeout=10000)
     assert lane.shutdown(2000)
+
+
+@pytest.mark.parametrize("cancel_the_wait", [False, True])
+def test_a_restore_asked_while_its_frame_aligns_starts_once_aligned_unless_cancelled(qtbot, monkeypatch, tmp_path,
+                                                                                  cancel_the_wait):
+    import threading
+
+    import numpy as np
+    from PySide6.QtCore import QSettings
+
+    from livemoments_app.ui.imaging import Picture
+    from livemoments_app.ui.viewmodels import restore as restore_vm
+    from livemoments_app.ui.viewmodels.settings import SettingsModel
+    from livemoments_app.ui.workspace import Workspace
+
+    gate = threading.Event()
+
+    def slow_align(live, index, progress):
+        gate.wait(5)
+        return _FakeAlignment()
+
+    restored = []
+
+    def fake_restore(live, index, *rest):
+        restored.append(index)
+        tiny = Picture(np.zeros((4, 4, 3), np.uint8))
+        return object(), tiny, tiny
+
+    monkeypatch.setattr(alignment_vm, "_align", slow_align)
+    monkeypatch.setattr(alignment_vm, "_render",
+                        lambda live, index, alignment, mode, opacity, cache, progress: None)
+    monkeypatch.setattr(restore_vm, "_restore", fake_restore)
+    ws = Workspace(SettingsModel(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
+    ws.restore.restorers = [restore_vm.RestorerInfo("classic", "Classic", True)]
+    ws.restore.selected = "classic"
+    live = _FakeLive()
+    ws.alignment.set_live(live)
+    ws.restore.set_live(live)
+    ws.timeline.set_clip([0.0, 0.1, 0.2, 0.3, 0.4], 0)
+    ws.timeline.choose(3)                     # starts aligning frame 3
+    assert ws.alignment.busy and ws.alignment.target == 3
+    assert ws.start_restore() is None         # waits for that alignment instead of aligning again
+    assert ws.restore.waiting_for == 3 and "frame 4" in ws.restore.waiting
+    assert not ws.restore.can_start(3)[0]
+    if cancel_the_wait:
+        ws.restore.cancel()
+        assert ws.restore.waiting == "" and ws.restore.status == "Cancelled."
+    with qtbot.waitSignal(ws.alignment.alignmentReady, timeout=5000):
+        gate.set()
+    if cancel_the_wait:
+        qtbot.wait(100)
+        assert restored == [] and ws.restore.job is None
+    else:
+        with qtbot.waitSignal(ws.restore.resultReady, timeout=5000):
+            pass
+        assert restored == [3]
+    assert ws.restore.waiting_for == -1
+    qtbot.waitUntil(lambda: not ws.restore.running and not ws.lanes.work.active, timeout=5000)
+    qtbot.wait(50)                            # the jobs' queued "finished" slots
+    ws.shutdown()

@@ -53,7 +53,6 @@ class Workspace(QObject):
         self.timeline.chosenChanged.connect(self._on_chosen)
         self.restore.resultReady.connect(self._on_result)
         self.restore.picturesReady.connect(self._on_pictures)
-        self._restore_waiting = -1
         self.alignment.alignmentReady.connect(self._on_alignment_ready)
         self.alignment.stateChanged.connect(self._on_alignment_state)
 
@@ -135,24 +134,22 @@ class Workspace(QObject):
             return None
         alignment = self.alignment.cache.get(index)
         if alignment is None and self.alignment.target == index and self.alignment.busy:
-            self._restore_waiting = index
-            self.restore.set_waiting(f"Waiting for the alignment of frame {index + 1}…")
+            self.restore.set_waiting(index)
             return None
         return self.restore.start(index, alignment)
 
     def _on_alignment_ready(self, index: int, alignment) -> None:
-        if self._restore_waiting == index:
-            self._restore_waiting = -1
-            still_wanted = bool(self.restore.waiting)      # empty once the user cancelled the wait
-            self.restore.set_waiting("")
-            if still_wanted and self.timeline.chosen == index:
+        # restore.waiting_for is -1 once the user cancelled the wait.
+        if self.restore.waiting_for == index:
+            self.restore.set_waiting(-1)
+            if self.timeline.chosen == index:
                 self.restore.start(index, alignment)
 
     def _on_alignment_state(self) -> None:
         # The alignment the restore waited for failed or was replaced: stop waiting (the error is already shown).
-        if self._restore_waiting >= 0 and not self.alignment.busy and self._restore_waiting not in self.alignment.cache:
-            self._restore_waiting = -1
-            self.restore.set_waiting("")
+        waiting = self.restore.waiting_for
+        if waiting >= 0 and not self.alignment.busy and waiting not in self.alignment.cache:
+            self.restore.set_waiting(-1)
 
     def current_result(self):
         return self.restore.results.get(self.timeline.chosen)

@@ -98,7 +98,7 @@ class RestoreModel(QObject):
         self.job_frame = -1
         self.fraction = 0.0
         self.status = ""
-        self.waiting = ""
+        self.waiting_for = -1           # the frame whose restore waits for its alignment (the workspace starts it)
         self._tick = QTimer(self)
         self._tick.setInterval(250)
         self._tick.timeout.connect(self.stateChanged)
@@ -147,10 +147,15 @@ class RestoreModel(QObject):
     def running(self) -> bool:
         return self.job is not None and not self.job.done
 
-    def set_waiting(self, text: str) -> None:
-        """Shown while the restore waits for its alignment (the workspace starts it when that is ready)."""
-        self.waiting = text
-        self.status = text
+    @property
+    def waiting(self) -> str:
+        """Shown while the restore waits for its alignment; empty when it does not."""
+        return f"Waiting for the alignment of frame {self.waiting_for + 1}…" if self.waiting_for >= 0 else ""
+
+    def set_waiting(self, index: int) -> None:
+        """The restore of frame ``index`` waits for its alignment (-1: no longer)."""
+        self.waiting_for = index
+        self.status = self.waiting
         self.stateChanged.emit()
 
     def can_start(self, index: int) -> tuple[bool, str]:
@@ -190,8 +195,8 @@ class RestoreModel(QObject):
         return job
 
     def cancel(self) -> None:
-        if self.waiting:
-            self.waiting = ""
+        if self.waiting_for >= 0:
+            self.waiting_for = -1
             self._set_status("Cancelled.")
         if self.running:
             self.job.cancel()
