@@ -235,7 +235,6 @@ class FrameSource:
         first = self._thumb_decoder.decode_to(0)
         # frame.rotation is counter-clockwise; we keep the clockwise turn that shows the picture upright.
         self.rotation = int(round(-(first.rotation or 0) / 90.0)) * 90 % 360
-        self._stored_size = (first.width, first.height)
         self._stored_pixels = first.width * first.height
         if self.rotation in (90, 270):
             self.width, self.height = first.height, first.width

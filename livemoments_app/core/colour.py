@@ -176,12 +176,6 @@ def convert_primaries_u8(rgb: np.ndarray, src: str, dst: str) -> np.ndarray:
     return _encode_lut16()[lin]
 
 
-def encode_linear_u8(lin: np.ndarray) -> np.ndarray:
-    """Linear light (float, H×W×3, clipped to [0, 1]) → sRGB-curve uint8."""
-    idx = (np.clip(lin, 0.0, 1.0) * _LIN_MAX + 0.5).astype(np.uint16)
-    return _encode_lut16()[idx]
-
-
 # ---- HDR → SDR --------------------------------------------------------------------------------------------
 
 SDR_WHITE_NITS = 203.0  # ITU-R BT.2408 reference white: HDR graphics white maps to SDR white.

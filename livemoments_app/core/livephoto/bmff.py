@@ -443,10 +443,6 @@ def parse_mebx_keys(src: ByteSource | bytes, mebx: Box) -> dict[int, str]:
     return out
 
 
-def sample_entry_types(src: ByteSource | bytes, stsd: Box) -> list[Box]:
-    return list(children(src, stsd))
-
-
 def looks_like_ftyp(src: ByteSource, offset: int, end: int | None = None) -> bool:
     """True when a plausible 'ftyp' box starts at ``offset`` (how an embedded MP4 is recognised)."""
     end = src.size if end is None else min(end, src.size)
