@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from livemoments_app.core.livephoto.bmff import ByteSource
 from livemoments_app.core.livephoto.movie import Movie, Track, first_sample
-from livemoments_app.core.livephoto.tiff import TiffError, read_ifd, summarize_exif
+from livemoments_app.core.livephoto.tiff import TiffError, maker_note, read_ifd
 
 APPLE_MAKERNOTE_MAGIC = b"Apple iOS\x00"
 TAG_CONTENT_IDENTIFIER = 0x0011
@@ -31,10 +31,9 @@ def read_maker_note(exif: bytes | None) -> AppleMakerNote | None:
     if not exif:
         return None
     try:
-        summary = summarize_exif(exif)
+        note = maker_note(exif)
     except (TiffError, struct.error):
         return None
-    note = summary.maker_note()
     if note is None or not note.value.startswith(APPLE_MAKERNOTE_MAGIC) or len(note.value) < 16:
         return None
     data = note.value

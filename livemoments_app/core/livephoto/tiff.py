@@ -1,4 +1,4 @@
-"""Just enough TIFF/EXIF reading to find the Orientation and the maker note, bounded against hostile offsets."""
+"""Just enough TIFF/EXIF reading to find the maker note, bounded against hostile offsets."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from dataclasses import dataclass
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8}
 MAX_ENTRIES = 1024
 
-TAG_ORIENTATION = 0x0112
 TAG_EXIF_IFD = 0x8769
 TAG_MAKER_NOTE = 0x927C
-TAG_MAKE = 0x010F
-TAG_MODEL = 0x0110
 
 
 class TiffError(ValueError):
@@ -81,36 +78,14 @@ def strip_exif_prefix(exif: bytes) -> bytes:
     return exif
 
 
-@dataclass
-class ExifSummary:
-    endian: str
-    ifd0: dict[int, IfdEntry]
-    exif_ifd: dict[int, IfdEntry]
-
-    def orientation(self) -> int | None:
-        entry = self.ifd0.get(TAG_ORIENTATION)
-        return entry.as_int(self.endian) if entry else None
-
-    def maker_note(self) -> IfdEntry | None:
-        return self.exif_ifd.get(TAG_MAKER_NOTE)
-
-    def make(self) -> str | None:
-        entry = self.ifd0.get(TAG_MAKE)
-        return entry.as_str() if entry else None
-
-    def model(self) -> str | None:
-        entry = self.ifd0.get(TAG_MODEL)
-        return entry.as_str() if entry else None
-
-
-def summarize_exif(exif: bytes) -> ExifSummary:
+def maker_note(exif: bytes) -> IfdEntry | None:
+    """The MakerNote entry of the Exif IFD (its ``value_offset`` counts from the TIFF header), or None."""
     tiff = strip_exif_prefix(exif)
     endian, first = tiff_header(tiff)
     ifd0, _ = read_ifd(tiff, first, endian)
-    exif_ifd: dict[int, IfdEntry] = {}
     pointer = ifd0.get(TAG_EXIF_IFD)
-    if pointer is not None:
-        off = pointer.as_int(endian)
-        if off is not None and off != first:
-            exif_ifd, _ = read_ifd(tiff, off, endian, value_limit=8 << 20)
-    return ExifSummary(endian, ifd0, exif_ifd)
+    off = pointer.as_int(endian) if pointer is not None else None
+    if off is None or off == first:
+        return None
+    exif_ifd, _ = read_ifd(tiff, off, endian, value_limit=8 << 20)
+    return exif_ifd.get(TAG_MAKER_NOTE)

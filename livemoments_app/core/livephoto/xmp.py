@@ -110,21 +110,18 @@ def jpeg_segments(src: ByteSource) -> list[JpegSegment]:
 @dataclass
 class JpegMetadata:
     exif: bytes | None = None                       # TIFF header onwards
-    exif_segment: JpegSegment | None = None
     xmp_packets: list[bytes] = field(default_factory=list)   # standard packets, in file order
     extended_xmp: dict[str, bytes] = field(default_factory=dict)  # GUID → reassembled packet
-    icc: bytes | None = None
 
 
 def read_jpeg_metadata(src: ByteSource) -> JpegMetadata:
     meta = JpegMetadata()
     chunks: dict[str, tuple[int, dict[int, bytes]]] = {}
-    icc_parts: dict[int, bytes] = {}
     for seg in jpeg_segments(src):
         if seg.marker == 0xE1:
             data = src.read(seg.payload_start, seg.payload_size)
             if data.startswith(b"Exif\x00\x00") and meta.exif is None:
-                meta.exif, meta.exif_segment = data[6:], seg
+                meta.exif = data[6:]
             elif data.startswith(XMP_STANDARD_SIG):
                 meta.xmp_packets.append(data[len(XMP_STANDARD_SIG):])
             elif data.startswith(XMP_EXTENDED_SIG) and len(data) >= len(XMP_EXTENDED_SIG) + 40:
@@ -135,10 +132,6 @@ def read_jpeg_metadata(src: ByteSource) -> JpegMetadata:
                     total, parts = chunks.setdefault(guid, (full_len, {}))
                     if total == full_len:
                         parts[offset] = body[40:]
-        elif seg.marker == 0xE2:
-            data = src.read(seg.payload_start, seg.payload_size)
-            if data.startswith(b"ICC_PROFILE\x00") and len(data) > 14:
-                icc_parts[data[12]] = data[14:]
     for guid, (full_len, parts) in chunks.items():
         buf = bytearray(full_len)
         covered = 0
@@ -149,8 +142,6 @@ def read_jpeg_metadata(src: ByteSource) -> JpegMetadata:
             covered += len(part)
         if covered >= full_len:
             meta.extended_xmp[guid] = bytes(buf)
-    if icc_parts:
-        meta.icc = b"".join(icc_parts[k] for k in sorted(icc_parts))
     return meta
 
 
