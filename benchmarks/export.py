@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -43,11 +44,8 @@ def _subject(image: Path | None):
     return pixels.astype(np.uint8), StillMetadata(), "synthetic 4032x3024"
 
 
-_CPU: dict[int, float] = {}
-
-
-def _median(fn, repeats: int) -> float:
-    """Median wall time; the median CPU time of the same runs is kept in _CPU (all threads of this process)."""
+def _medians(fn, repeats: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (all threads of this process) of ``repeats`` calls of ``fn``."""
     times, cpu = [], []
     for _ in range(repeats):
         c = time.process_time()
@@ -55,10 +53,7 @@ def _median(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    wall = statistics.median(times)
-    _CPU[id(fn)] = statistics.median(cpu)
-    _CPU[-1] = _CPU[id(fn)]
-    return wall
+    return statistics.median(times), statistics.median(cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,49 +85,47 @@ def main(argv: list[str] | None = None) -> int:
                 result = export_still(pixels, meta, folder, ExportOptions(format=fmt, smaller_file=smaller))
                 sizes.append(result.bytes_written)
                 result.path.unlink()
-            t = _median(run, args.repeats)
-            return t, sizes[-1]
+            return *_medians(run, args.repeats), sizes[-1]
 
-        def baseline(save) -> tuple[float, int]:
+        def baseline(save) -> tuple[float, float, int]:
             sizes = []
 
             def run():
                 buf = io.BytesIO()
                 save(buf)
                 sizes.append(buf.tell())
-            return _median(run, args.repeats), sizes[-1]
+            return *_medians(run, args.repeats), sizes[-1]
 
         image = Image.fromarray(pixels)
-        t, n = baseline(lambda b: image.save(b, "JPEG", quality=92))
-        rows.append(("baseline: Pillow JPEG q92, no metadata", t, _CPU[-1], n, ""))
+        t, cpu, n = baseline(lambda b: image.save(b, "JPEG", quality=92))
+        rows.append(("baseline: Pillow JPEG q92, no metadata", t, cpu, n, ""))
         base_jpeg = t
-        t, n = ours("jpeg")
-        rows.append(("LiveMoments JPEG (q92 4:4:4 + EXIF/ICC/XMP, atomic)", t, _CPU[-1], n,
+        t, cpu, n = ours("jpeg")
+        rows.append(("LiveMoments JPEG (q92 4:4:4 + EXIF/ICC/XMP, atomic)", t, cpu, n,
                      f"x{t / base_jpeg:.2f} of baseline; target <= {TARGETS['jpeg']} s"))
-        t, n = ours("jpeg", True)
-        rows.append(("LiveMoments JPEG smaller file", t, _CPU[-1], n, ""))
-        t, n = ours("heic")
+        t, cpu, n = ours("jpeg", True)
+        rows.append(("LiveMoments JPEG smaller file", t, cpu, n, ""))
+        t, cpu, n = ours("heic")
         heic_fast = t
-        rows.append(("LiveMoments HEIC default (x265 ultrafast q85)", t, _CPU[-1], n,
+        rows.append(("LiveMoments HEIC default (x265 ultrafast q85)", t, cpu, n,
                      f"target <= {TARGETS['heic']} s"))
         if not args.skip_slow_baseline:
             def heic_default(b):
                 pillow_heif.from_bytes("RGB", image.size, pixels.tobytes()).save(b, quality=85)
             buf = io.BytesIO()
-            t = _median(lambda: heic_default(buf), 1)
-            rows.append(("baseline: pillow-heif default preset q85 (1 run)", t, _CPU[-1], buf.tell(),
+            t, cpu = _medians(lambda: heic_default(buf), 1)
+            rows.append(("baseline: pillow-heif default preset q85 (1 run)", t, cpu, buf.tell(),
                          f"ours is {t / heic_fast:.1f}x faster"))
-        t, n = ours("heic", True)
-        rows.append(("LiveMoments HEIC smaller file (medium q75)", t, _CPU[-1], n, ""))
-        t, n = baseline(lambda b: b.write(cv2.imencode(".png", pixels[:, :, ::-1])[1].tobytes()))
-        rows.append(("baseline: OpenCV PNG, no metadata", t, _CPU[-1], n, ""))
-        t, n = ours("png")
-        rows.append(("LiveMoments PNG (+ iCCP/eXIf/iTXt)", t, _CPU[-1], n, ""))
+        t, cpu, n = ours("heic", True)
+        rows.append(("LiveMoments HEIC smaller file (medium q75)", t, cpu, n, ""))
+        t, cpu, n = baseline(lambda b: b.write(cv2.imencode(".png", pixels[:, :, ::-1])[1].tobytes()))
+        rows.append(("baseline: OpenCV PNG, no metadata", t, cpu, n, ""))
+        t, cpu, n = ours("png")
+        rows.append(("LiveMoments PNG (+ iCCP/eXIf/iTXt)", t, cpu, n, ""))
     width = max(len(r[0]) for r in rows)
     print(f"  {'':<{width}}  {'wall':>9}  {'cpu':>9}  {'size':>9}")
     for name, t, cpu, n, note in rows:
         print(f"  {name:<{width}}  {t:7.2f} s  {cpu:7.2f} s  {n / 1e6:6.2f} MB  {note}")
-    import os
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"  medians; cpu = process CPU time over all threads (less sensitive to other load); "
           f"load average now {load:.1f} on {os.cpu_count()} CPUs")
