@@ -159,20 +159,26 @@ def centre_density(still_to_key: np.ndarray, frame_shape: tuple[int, int]) -> fl
     return local_density(still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
 
 
+def prefilter(image: np.ndarray, density: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """``image`` area-resized to ``1 / density`` when ``density`` (source pixels per output pixel) is > 1.5, so a
+    warp that samples it that sparsely does not alias; and the factors ``(fx, fy)`` of that resize (positions
+    map as ``(x + 0.5) * fx - 0.5``)."""
+    if density <= 1.5:
+        return image, (1.0, 1.0)
+    h, w = image.shape[:2]
+    nw, nh = max(1, int(round(w / density))), max(1, int(round(h / density)))
+    return cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA), (nw / w, nh / h)
+
+
 def remap_image(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, density: float = 1.0,
                 interpolation: int = cv2.INTER_LINEAR) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``image`` at ``(map_x, map_y)``; returns ``(warped, valid)``, ``valid`` True where the position lies
-    inside the image. ``density`` (source pixels per output pixel) > 1.5 prefilters the image by area resizing so
-    a downscaled warp does not alias."""
+    inside the image. The image is :func:`prefilter` ed for ``density`` first."""
     h, w = image.shape[:2]
     valid = (map_x >= -0.5) & (map_x <= w - 0.5) & (map_y >= -0.5) & (map_y <= h - 0.5)
-    src = image
+    src, (fx, fy) = prefilter(image, density)
     mx, my = map_x, map_y
-    if density > 1.5:
-        f = 1.0 / density
-        nw, nh = max(1, int(round(w * f))), max(1, int(round(h * f)))
-        src = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-        fx, fy = nw / w, nh / h
+    if (fx, fy) != (1.0, 1.0):
         mx = ((map_x + 0.5) * fx - 0.5).astype(np.float32)
         my = ((map_y + 0.5) * fy - 0.5).astype(np.float32)
     out = cv2.remap(np.ascontiguousarray(src), np.ascontiguousarray(mx, np.float32),

@@ -23,7 +23,7 @@ import numpy as np
 
 from livemoments_app.core.align.confidence import photometric_distance, tolerance_factor
 from livemoments_app.core.align.pixels import to_float01
-from livemoments_app.core.align.warp import centre_density, frame_to_still_map, output_size, remap_image
+from livemoments_app.core.align.warp import centre_density, frame_to_still_map, output_size, prefilter, remap_image
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
@@ -116,11 +116,7 @@ class ClassicRestorer:
         peak = 65535.0 if out_dtype == np.uint16 else 255.0
         out = np.empty((oh, ow, 3), out_dtype)
         # A smaller output than the still's density: prefilter the still once (not per tile) so it cannot alias.
-        source, map_scale = still, (1.0, 1.0)
-        if density / scale > 1.5:
-            nw, nh = max(1, round(still.shape[1] * scale / density)), max(1, round(still.shape[0] * scale / density))
-            source = cv2.resize(still, (nw, nh), interpolation=cv2.INTER_AREA)
-            map_scale = (nw / still.shape[1], nh / still.shape[0])
+        source, map_scale = prefilter(still, density / scale)
         sx, sy = fw / ow, fh / oh
         tiles = [(x0, y0) for y0 in range(0, oh, opts.tile) for x0 in range(0, ow, opts.tile)]
 
