@@ -140,40 +140,26 @@ def count_flops(tile: int, tiny_config: bool = False) -> dict:
             "relative_difference": (parts["total"] - counted) / counted}
 
 
-def image_run(models, height: int, width: int, tile: int, overlap: int, batch: int, device, stop_early: bool):
-    """A closure restoring a synthetic ``height`` x ``width`` image end to end (tiles, batches, stitch, colour)."""
+def image_run(models, height: int, width: int, tile: int, overlap: int, batch: int, device):
+    """A closure restoring a synthetic ``height`` x ``width`` image end to end (tiles, batches, stitch, colour)
+    with the restorer's own tile loop and blending, and the number of tiles."""
+    import cv2
     import numpy as np
-    import torch
 
-    from livemoments_app.core.align import tiles as tiling
-    from livemoments_app.core.restore.livemoments import restorer, sampler
+    from livemoments_app.core.restore.livemoments import restorer
     from livemoments_app.core.restore.livemoments.inputs import FullInputs, tile_inputs as make_tiles
 
     rng = np.random.default_rng(0)
     small = rng.random((height // 64 + 1, width // 64 + 1, 3)).astype(np.float32)
-    import cv2
-
     lq = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).clip(0, 1)
     full = FullInputs(lq01=lq, ref01=lq[::-1].copy(), flow_to_ref=np.full((height, width, 2), 3.0, np.float32),
                       flow_from_ref=np.full((height, width, 2), -3.0, np.float32))
     tiled = make_tiles(full, tile, overlap)
-    latent = models.vae.config.latent_channels
-    lh = tile // models.latent_factor
 
     def run():
-        gen = torch.Generator().manual_seed(42)
-        out = []
-        n = len(tiled.origins)
-        for start in range(0, n, batch):
-            ks = range(start, min(n, start + batch))
-            arrays = [tiled.tile_arrays(k) for k in ks]
-            to_t = lambda i: torch.from_numpy(np.stack([a[i] for a in arrays])).permute(0, 3, 1, 2)  # noqa: E731
-            noise = sampler.TileNoise.draw(len(ks), (latent, lh, lh), gen)
-            dec = sampler.sample_tiles(models, (to_t(0) * 2 - 1).clamp(-1, 1), (to_t(1) * 2 - 1).clamp(-1, 1),
-                                       to_t(2), noise, stop_early=stop_early)
-            out += [d.permute(1, 2, 0).cpu().numpy() for d in dec]
-        return restorer.finish(out, tiled, full.lq01, np.uint8, str(device))
-    return run, len(tiled.origins), tiling
+        decoded = restorer.sample_all_tiles(models, tiled, 42, batch)
+        return restorer.finish(decoded, tiled, full.lq01, np.uint8, str(device))
+    return run, len(tiled.origins)
 
 
 def measure(args, device, dtype_name: str, compiled: bool) -> dict:
@@ -216,7 +202,7 @@ def measure(args, device, dtype_name: str, compiled: bool) -> dict:
     if args.megapixels > 0:
         h = int(round((args.megapixels * 1e6 * 3 / 4) ** 0.5))
         w = int(round(h * 4 / 3))
-        restore_image, n, _ = image_run(models, h, w, args.tile, args.overlap, args.batch, device, stop_early)
+        restore_image, n = image_run(models, h, w, args.tile, args.overlap, args.batch, device)
         _reset_peak(device)
         row.update(image_hw=[h, w], image_tiles=n, image_s=_timed(restore_image, device, max(1, args.repeats - 2)),
                    image_peak_gb=_peak_gb(device))

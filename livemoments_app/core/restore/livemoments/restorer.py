@@ -223,39 +223,48 @@ class LiveMomentsRestorer:
     def _all_tiles(self, models, plan: devices.DevicePlan, tiled, run: _Run, progress: Progress) -> list[np.ndarray]:
         import torch
 
-        from . import sampler
-
-        n = len(tiled.origins)
         dev = torch.device(plan.device)
-        latent = models.vae.config.latent_channels
-        lh = run.tile // models.latent_factor
-        gen = torch.Generator().manual_seed(run.seed)
         offload = _Offloader(models, dev) if plan.offload else None
         if offload is None:
             models.move_to(dev)
-        out: list[np.ndarray] = []
-        batch = max(1, plan.tiles_per_batch)
-        for start in range(0, n, batch):
-            ks = list(range(start, min(n, start + batch)))
-            arrays = [tiled.tile_arrays(k) for k in ks]
-            lq = torch.from_numpy(np.stack([a[0] for a in arrays])).permute(0, 3, 1, 2)
-            ref = torch.from_numpy(np.stack([a[1] for a in arrays])).permute(0, 3, 1, 2)
-            flow = torch.from_numpy(np.stack([a[2] for a in arrays])).permute(0, 3, 1, 2)
-            lq = (lq * 2 - 1).clamp(-1, 1)
-            ref = (ref * 2 - 1).clamp(-1, 1)
-            noise = sampler.TileNoise.draw(len(ks), (latent, lh, lh), gen)
+        return sample_all_tiles(models, tiled, run.seed, plan.tiles_per_batch, progress,
+                                offload=offload.use if offload else None,
+                                kv_home="cpu" if plan.kv_on_host else None)
 
-            def on_step(k: int, steps: int, ks=ks) -> None:
-                done = (ks[0] + (k + 1) / steps * len(ks)) / n
-                progress.set(done, f"Tile {ks[-1] + 1}/{n}, step {k + 1}/{steps}")
 
-            progress.set(start / n, f"Tile {ks[-1] + 1}/{n}: encoding")
-            decoded = sampler.sample_tiles(models, lq, ref, flow, noise, on_step=on_step,
-                                           stop_early=not getattr(models, "compiled", False),
-                                           offload=offload.use if offload else None,
-                                           kv_home="cpu" if plan.kv_on_host else None)
-            out += [d.permute(1, 2, 0).cpu().numpy() for d in decoded]
-        return out
+def sample_all_tiles(models, tiled, seed: int, tiles_per_batch: int, progress: Progress | None = None,
+                     offload=None, kv_home=None) -> list[np.ndarray]:
+    """Every tile of ``tiled`` through :func:`sampler.sample_tiles`, ``tiles_per_batch`` at a time, the noise
+    drawn from one generator seeded with ``seed``; the decoded tiles (T x T x 3, in [-1, 1]) in tile order."""
+    import torch
+
+    from . import sampler
+
+    progress = progress or Progress()
+    n = len(tiled.origins)
+    latent = models.vae.config.latent_channels
+    lh = tiled.tile // models.latent_factor
+    gen = torch.Generator().manual_seed(seed)
+    out: list[np.ndarray] = []
+    batch = max(1, tiles_per_batch)
+    for start in range(0, n, batch):
+        ks = list(range(start, min(n, start + batch)))
+        arrays = [tiled.tile_arrays(k) for k in ks]
+        lq, ref, flow = (torch.from_numpy(np.stack([a[i] for a in arrays])).permute(0, 3, 1, 2) for i in range(3))
+        lq = (lq * 2 - 1).clamp(-1, 1)
+        ref = (ref * 2 - 1).clamp(-1, 1)
+        noise = sampler.TileNoise.draw(len(ks), (latent, lh, lh), gen)
+
+        def on_step(k: int, steps: int, ks=ks) -> None:
+            done = (ks[0] + (k + 1) / steps * len(ks)) / n
+            progress.set(done, f"Tile {ks[-1] + 1}/{n}, step {k + 1}/{steps}")
+
+        progress.set(start / n, f"Tile {ks[-1] + 1}/{n}: encoding")
+        decoded = sampler.sample_tiles(models, lq, ref, flow, noise, on_step=on_step,
+                                       stop_early=not getattr(models, "compiled", False),
+                                       offload=offload, kv_home=kv_home)
+        out += [d.permute(1, 2, 0).cpu().numpy() for d in decoded]
+    return out
 
 
 class _Offloader:
