@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from livemoments_app.core.livephoto import bmff
 from livemoments_app.core.livephoto.bmff import Box, ByteSource
+from livemoments_app.core.livephoto.tiff import strip_exif_prefix
 
 MAX_ITEMS = 4096
 MAX_EXTENTS = 256
@@ -168,8 +169,6 @@ def read_item(src: ByteSource, item: HeifItem, limit: int = 32 << 20) -> bytes:
 
 def exif_payload(src: ByteSource, all_items: dict[int, HeifItem], primary: int | None = None) -> bytes | None:
     """The EXIF (TIFF header onwards) of the first 'Exif' item about the primary image."""
-    from livemoments_app.core.livephoto.tiff import strip_exif_prefix
-
     for item in all_items.values():
         if item.type != "Exif" or not item.extents or not _about(item, primary):
             continue

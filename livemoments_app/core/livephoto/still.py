@@ -11,6 +11,7 @@ import numpy as np
 
 from livemoments_app.core.errors import CorruptFileError, DecodeError, one_line, unreadable
 from livemoments_app.core.livephoto.model import Still
+from livemoments_app.core.livephoto.tiff import strip_exif_prefix
 
 # A 200 MP still is far beyond any phone; larger claims are hostile or broken headers.
 MAX_PIXELS = 200_000_000
@@ -53,13 +54,9 @@ def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = No
     check_dimensions(width, height, path)
     bit_depth = int(heif.info.get("bit_depth", 8) or 8)
     try:
-        if bit_depth > 8:
-            # pillow-heif hands high bit depth out as 16-bit samples
-            arr = np.asarray(heif)
-            if arr.dtype != np.uint16:
-                arr = arr.astype(np.uint16)
-        else:
-            arr = np.asarray(heif)
+        arr = np.asarray(heif)
+        if bit_depth > 8 and arr.dtype != np.uint16:   # high bit depth is carried as 16-bit samples
+            arr = arr.astype(np.uint16)
     except Exception as exc:  # noqa: BLE001 - see above
         raise DecodeError(one_line(f"the HEIF still cannot be decoded ({type(exc).__name__}: {exc})"),
                           path) from None
@@ -104,7 +101,7 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
         if exif is None:
             raw = image.info.get("exif")
             if raw:
-                exif = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
+                exif = strip_exif_prefix(raw)
     # Pillow's RGB conversion is 8-bit; 16-bit PNG/TIFF stills are reduced to 8 bits here.
     return Still(pixels=pixels, icc_profile=bytes(icc) if icc else None, exif=exif, xmp=xmp, bit_depth=8,
                  mime=mime)
