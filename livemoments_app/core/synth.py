@@ -80,30 +80,37 @@ def build_exif(*, make: str = "Apple", model: str = "LiveMoments synthetic", ori
 # ------------------------------------------------------------------------------------------------ stills
 
 
-def write_still(path: Path, pixels: np.ndarray, *, exif: bytes | None = None, icc_profile: bytes | None = None,
-                quality: int = 92) -> Path:
-    """Write an RGB still as JPEG or HEIC (by extension) with the given EXIF and ICC profile."""
+def still_bytes(pixels: np.ndarray, fmt: str = "jpeg", *, exif: bytes | None = None,
+                icc_profile: bytes | None = None, xmp: bytes | None = None, quality: int = 92) -> bytes:
+    """An RGB still encoded as "jpeg" or "heic" with the given EXIF (TIFF, no prefix), ICC profile and XMP."""
     from PIL import Image
 
     image = Image.fromarray(np.ascontiguousarray(pixels[..., :3]).astype(np.uint8), "RGB")
-    suffix = path.suffix.lower()
-    if suffix in (".heic", ".heif"):
+    kwargs: dict = {"quality": quality}
+    if exif is not None:
+        kwargs["exif"] = b"Exif\x00\x00" + exif
+    if xmp is not None:
+        kwargs["xmp"] = xmp
+    out = io.BytesIO()
+    if fmt == "heic":
         import pillow_heif
 
         heif = pillow_heif.from_pillow(image)
-        kwargs = {"quality": quality}
-        if exif is not None:
-            kwargs["exif"] = b"Exif\x00\x00" + exif
         if icc_profile is not None:
             heif.info["icc_profile"] = icc_profile
-        heif.save(os.fspath(path), **kwargs)
+        heif.save(out, **kwargs)
     else:
-        kwargs = {"quality": quality}
-        if exif is not None:
-            kwargs["exif"] = b"Exif\x00\x00" + exif
         if icc_profile is not None:
             kwargs["icc_profile"] = icc_profile
-        image.save(os.fspath(path), "JPEG", **kwargs)
+        image.save(out, "JPEG", **kwargs)
+    return out.getvalue()
+
+
+def write_still(path: Path, pixels: np.ndarray, *, exif: bytes | None = None, icc_profile: bytes | None = None,
+                quality: int = 92) -> Path:
+    """Write an RGB still as JPEG or HEIC (by extension) with the given EXIF and ICC profile."""
+    fmt = "heic" if path.suffix.lower() in (".heic", ".heif") else "jpeg"
+    path.write_bytes(still_bytes(pixels, fmt, exif=exif, icc_profile=icc_profile, quality=quality))
     return path
 
 
@@ -327,7 +334,6 @@ def write_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndar
 
     ``timestamp_us`` defaults to frame ``key_index``'s time; pass -1 to write "unknown".
     """
-    from PIL import Image
 
     path = Path(path)
     frames = list(frames) if frames is not None else pattern_frames()
@@ -337,14 +343,7 @@ def write_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndar
     video = io.BytesIO()
     encode_video(frames, video, fps=fps, container_format="mp4", crf=crf)
     video_bytes = video.getvalue()
-    jpeg = io.BytesIO()
-    kwargs = {"quality": quality}
-    if exif is not None:
-        kwargs["exif"] = b"Exif\x00\x00" + exif
-    if icc_profile is not None:
-        kwargs["icc_profile"] = icc_profile
-    Image.fromarray(np.ascontiguousarray(still_pixels[..., :3]).astype(np.uint8), "RGB").save(jpeg, "JPEG",
-                                                                                              **kwargs)
+    jpeg = still_bytes(still_pixels, exif=exif, icc_profile=icc_profile, quality=quality)
     cam = prefix
     if micro_video:
         xmp = _xmp_packet(f'{cam}:MicroVideo="1" {cam}:MicroVideoVersion="1" '
@@ -370,7 +369,7 @@ def write_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence[np.ndar
                                 + struct.pack(">II", len(extended), off) + extended[off:off + chunk])
         else:
             payloads = [b"http://ns.adobe.com/xap/1.0/\x00" + _xmp_packet(attrs, directory, ns_decl)]
-    path.write_bytes(_insert_app1(jpeg.getvalue(), payloads) + video_bytes)
+    path.write_bytes(_insert_app1(jpeg, payloads) + video_bytes)
     return path
 
 
@@ -399,7 +398,6 @@ def write_samsung_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence
 
     As Samsung writes it, the XMP MotionPhoto Length counts from the MP4 to the end of the file (SEF included).
     """
-    from PIL import Image
 
     path = Path(path)
     frames = list(frames) if frames is not None else pattern_frames()
@@ -410,10 +408,7 @@ def write_samsung_motion_photo_jpeg(path: str | os.PathLike, *, frames: Sequence
     mp4 = video.getvalue()
     trailer, mp4_at = _samsung_sef(mp4)
     tail = len(trailer) - mp4_at                         # from the MP4 to the end of the file
-    jpeg = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(still_pixels[..., :3]).astype(np.uint8), "RGB").save(
-        jpeg, "JPEG", quality=92, exif=b"Exif\x00\x00" + build_exif(make="samsung", model="SM-S906B"))
-    data = jpeg.getvalue()
+    data = still_bytes(still_pixels, exif=build_exif(make="samsung", model="SM-S906B"))
     if xmp:
         packet = _google_xmp(int(round(key_index / fps * 1e6)),
                              [("image/jpeg", "Primary", 0, 0), ("video/mp4", "MotionPhoto", tail, tail - len(mp4))])
@@ -428,8 +423,6 @@ def write_samsung_motion_photo_heic(path: str | os.PathLike, *, frames: Sequence
     """A Samsung HEIC Motion Photo: HEIC, a top-level 'mpvd' box holding the MP4, and the SEF data in a 'sefd'
     box, top level (One UI 6) or nested at the end of 'mpvd' (One UI 5). The SEF 0x0a30 entry is 'mpv2' +
     absolute offset + size of the MP4; the XMP directory points at the MP4 too."""
-    import pillow_heif
-    from PIL import Image
 
     path = Path(path)
     frames = list(frames) if frames is not None else pattern_frames()
@@ -439,8 +432,7 @@ def write_samsung_motion_photo_heic(path: str | os.PathLike, *, frames: Sequence
     encode_video(frames, video, fps=fps, container_format="mp4")
     mp4 = video.getvalue()
     mpvd_header = 16 if mpvd_largesize else 8
-    image = Image.fromarray(np.ascontiguousarray(still_pixels[..., :3]).astype(np.uint8), "RGB")
-    exif = b"Exif\x00\x00" + build_exif(make="samsung", model="SM-S906B")
+    exif = build_exif(make="samsung", model="SM-S906B")
 
     def encode(heic_len: int) -> tuple[bytes, bytes]:
         mp4_at = heic_len + mpvd_header
@@ -456,9 +448,7 @@ def write_samsung_motion_photo_heic(path: str | os.PathLike, *, frames: Sequence
         items = [("image/heic", "Primary", f"{heic_len:010d}", mpvd_header),
                  ("video/mp4", "MotionPhoto", f"{len(tail) - mpvd_header:010d}", len(sefd))]
         packet = _google_xmp(int(round(key_index / fps * 1e6)), items)  # type: ignore[arg-type]
-        buf = io.BytesIO()
-        pillow_heif.from_pillow(image).save(buf, quality=85, exif=exif, xmp=packet)
-        return buf.getvalue(), tail
+        return still_bytes(still_pixels, "heic", exif=exif, xmp=packet, quality=85), tail
 
     heic, _ = encode(0)
     heic2, tail = encode(len(heic))
