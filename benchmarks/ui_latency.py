@@ -37,9 +37,9 @@ _BARE_WINDOW = (
 )
 
 
-def _launch(args: list[str]) -> tuple[float, float]:
+def _launch(args: list[str], config_home: str) -> tuple[float, float]:
     """(wall seconds from spawn to the child's 'shown' line, seconds the child measured itself)."""
-    env = dict(os.environ)
+    env = {**os.environ, "XDG_CONFIG_HOME": config_home}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -59,12 +59,10 @@ def startup(launches: int) -> None:
     app_walls, app_inner, bare_walls = [], [], []
     with tempfile.TemporaryDirectory() as home:
         for _ in range(launches):
-            env_home = {"XDG_CONFIG_HOME": home}
-            os.environ.update(env_home)
-            wall, inner = _launch(["-m", "livemoments_app.ui.app", "--quit-after-shown"])
+            wall, inner = _launch(["-m", "livemoments_app.ui.app", "--quit-after-shown"], home)
             app_walls.append(wall)
             app_inner.append(inner)
-            bare_walls.append(_launch(["-c", _BARE_WINDOW])[0])
+            bare_walls.append(_launch(["-c", _BARE_WINDOW], home)[0])
     app_wall, bare_wall = statistics.median(app_walls), statistics.median(bare_walls)
     print("\nWindow shown after launch (median of %d; wall = spawn → shown)" % launches)
     print(f"  livemoments-app       {app_wall:6.2f} s   (in-process {statistics.median(app_inner):.2f} s)"
