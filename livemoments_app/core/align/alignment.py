@@ -136,10 +136,6 @@ class Alignment:
         return centre_density(self.still_to_key, self.frame_shape)
 
     @property
-    def is_key_frame(self) -> bool:
-        return self.flow is None
-
-    @property
     def median_flow_px(self) -> float:
         """Median motion between the chosen and the key frame (clip pixels)."""
         if self.flow is None:
@@ -414,9 +410,8 @@ def _build(reg: _StillRegistration, chosen: np.ndarray, flow: np.ndarray | None,
         f = flow if work == 1.0 else cv2.resize(flow, (ww, wh), interpolation=cv2.INTER_LINEAR)
         qx = gx + f[..., 0]
         qy = gy + f[..., 1]
-        fb_flow_w = fb_flow   # already on the work grid
         fb_res = cv2.remap(reg.fb_error, qx, qy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        fb = np.sqrt(fb_flow_w * fb_flow_w + fb_res * fb_res)
+        fb = np.hypot(fb_flow, fb_res)   # fb_flow is already on the work grid
         h, w = shape
         inside = (qx >= -0.5) & (qx <= w - 0.5) & (qy >= -0.5) & (qy <= h - 0.5)
         valid = inside & (cv2.remap(reg.valid.astype(np.uint8), qx, qy, cv2.INTER_NEAREST,
@@ -579,9 +574,8 @@ def align(live_photo: "LivePhoto", frame_index: int, options: AlignOptions | Non
             return hit
     est = estimator or _estimator(options)
     t0 = time.perf_counter()
-    t_reg = time.perf_counter()
     key_index, reg = _key_registration(live_photo, options, est, progress.sub(0.0, 0.6))
-    reg_s = time.perf_counter() - t_reg
+    reg_s = time.perf_counter() - t0
     progress.set(0.6, "Computing motion")
     chosen = clip.frame(frame_index)
     flow = flow_back = fb_flow = None
