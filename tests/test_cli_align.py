@@ -56,12 +56,12 @@ def test_overlay_file_gets_the_users_permissions_and_no_temporary_is_left(tmp_pa
 
     import numpy as np
 
-    from livemoments_app.cli.align import _write_image
+    from livemoments_app.cli.frames import write_image
 
     out = tmp_path / "overlay.png"
     umask = os.umask(0o022)
     try:
-        _write_image(str(out), np.zeros((8, 8, 3), np.uint8))
+        write_image(np.zeros((8, 8, 3), np.uint8), out)
     finally:
         os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from livemoments_app.core.align.overlays import MODES
-from livemoments_app.core.errors import ExportError
 
 
 def register(subparsers) -> None:
@@ -31,20 +30,8 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _write_image(path: str, rgb) -> None:
-    """Atomic write (temp file + rename) so a failure leaves nothing half-written."""
-    import cv2
-
-    from livemoments_app.core.export.files import write_bytes_atomic
-
-    ext = os.path.splitext(path)[1].lower() or ".png"
-    ok, data = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ExportError(f"cannot encode an image as {ext}", path)
-    write_bytes_atomic(Path(os.path.abspath(path)), data.tobytes(), overwrite=True)
-
-
 def run(args) -> int:
+    from livemoments_app.cli.frames import write_image
     from livemoments_app.core.align import align, render_overlay
     from livemoments_app.core.livephoto import open_live_photo
 
@@ -64,7 +51,7 @@ def run(args) -> int:
         if args.output:
             image = render_overlay(args.overlay, result, live.still.pixels, clip.frame(index),
                                    opacity=args.opacity)
-            _write_image(args.output, image)
+            write_image(image, Path(args.output))
         summary = result.summary()
         summary["frame_time_s"] = float(clip.times[index])
         summary["key_time_s"] = float(live.key_time_s)

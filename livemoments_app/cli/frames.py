@@ -74,16 +74,19 @@ def select_indices(args, clip, key_time: float | None) -> list[int]:
     return sorted(set(picked))
 
 
-def write_png(rgb, path: Path) -> None:
-    """PNG (sRGB, no profile needed) written to a temporary name beside it, then renamed."""
+def write_image(rgb, path: Path) -> None:
+    """An RGB image (sRGB, no profile needed) encoded by the name's extension (PNG without one), written to a
+    temporary name beside it, then renamed. `align -o` writes its overlay with it too."""
     import cv2
 
     from livemoments_app.core.export.files import write_bytes_atomic
 
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    ext = path.suffix.lower() or ".png"
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 3] if ext == ".png" else []
+    ok, data = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), params)
     if not ok:
-        raise ExportError("PNG encoding failed", path)
-    write_bytes_atomic(path, data.tobytes(), overwrite=True)
+        raise ExportError(f"cannot encode an image as {ext}", path)
+    write_bytes_atomic(path.absolute(), data.tobytes(), overwrite=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         written = 0
         for i, rgb in frames:
             name = out / f"frame_{i:04d}_{round(clip.times[i] * 1000):06d}ms.png"
-            write_png(rgb, name)
+            write_image(rgb, name)
             written += 1
             if not args.quiet:
                 print(name)
