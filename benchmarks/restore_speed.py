@@ -78,15 +78,18 @@ def run_bicubic(target: str, output: str, size: tuple[int, int]) -> dict:
 
 def _child(code: str) -> tuple[dict, float, float]:
     """Runs ``code`` in a fresh interpreter; returns (its JSON result, peak RSS MB, CPU seconds)."""
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"child failed ({proc.returncode}): {err.strip().splitlines()[-1] if err else ''}")
-    result = json.loads(out.strip().splitlines()[-1])
+    # Output goes to files, not pipes: wait4 (for the child's own rusage) reads nothing while it waits, so a child
+    # writing more than a pipe's buffer (warnings, a traceback) would block forever.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        raise RuntimeError(f"child failed ({rc}): {stderr.strip().splitlines()[-1] if stderr else ''}")
+    result = json.loads(stdout.strip().splitlines()[-1])
     return result, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
