@@ -74,13 +74,24 @@ def create(name: str, model_dirs: Sequence[str | os.PathLike] | None = None) -> 
         raise RestoreError(f"unknown restorer {name!r} (choose one of {known})") from None
 
 
+def _unavailable(exc: Exception) -> Availability:
+    # a broken optional install must not hide the other restorers
+    return Availability(False, exc.reason if isinstance(exc, RestoreError) else f"{type(exc).__name__}: {exc}")
+
+
+def _availability_of(restorer: Restorer) -> Availability:
+    try:
+        return restorer.availability()
+    except Exception as exc:
+        return _unavailable(exc)
+
+
 def availability(name: str, model_dirs: Sequence[str | os.PathLike] | None = None) -> Availability:
     try:
-        return create(name, model_dirs).availability()
-    except RestoreError as exc:
-        return Availability(False, exc.reason)
-    except Exception as exc:  # a broken optional install must not hide the other restorers
-        return Availability(False, f"{type(exc).__name__}: {exc}")
+        restorer = create(name, model_dirs)
+    except Exception as exc:
+        return _unavailable(exc)
+    return _availability_of(restorer)
 
 
 def available_restorers(model_dirs: Sequence[str | os.PathLike] | None = None) -> list[RestorerEntry]:
@@ -90,11 +101,10 @@ def available_restorers(model_dirs: Sequence[str | os.PathLike] | None = None) -
     for name in base.names():
         try:
             restorer = create(name, model_dirs)
-            label = restorer.label
         except Exception as exc:
-            entries.append(RestorerEntry(name, name, Availability(False, f"{type(exc).__name__}: {exc}")))
+            entries.append(RestorerEntry(name, name, _unavailable(exc)))
             continue
-        entries.append(RestorerEntry(name, label, availability(name, model_dirs)))
+        entries.append(RestorerEntry(name, restorer.label, _availability_of(restorer)))
     entries.sort(key=lambda e: e.name != CLASSIC)
     return entries
 
