@@ -7,11 +7,9 @@ moment and opened together, the way File › Open and drag and drop open a selec
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
-from livemoments_app.ui.viewmodels.document import VIDEO_SUFFIXES
+from livemoments_app.ui.viewmodels.document import stills_and_videos
 
 # Long enough to catch the events of one Finder action, short enough to feel immediate.
 COLLECT_MS = 150
@@ -20,8 +18,7 @@ COLLECT_MS = 150
 def choose_paths(paths: list[str]) -> list[str]:
     """The files of one Finder action → what to open: a still with its video, or the first file alone (one
     photo is open at a time; two unrelated photos are not a pair)."""
-    stills = [p for p in paths if Path(p).suffix.lower() not in VIDEO_SUFFIXES]
-    videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+    stills, videos = stills_and_videos(paths)
     if len(stills) == 1 and len(videos) == 1:
         return [stills[0], videos[0]]
     return paths[:1]

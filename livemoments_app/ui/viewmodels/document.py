@@ -11,16 +11,21 @@ from PySide6.QtCore import QObject, Signal
 from livemoments_app.core.memory import release_freed_memory
 from livemoments_app.ui.workers import Job, Lanes
 
-STILL_SUFFIXES = {".heic", ".heif", ".jpg", ".jpeg", ".png", ".avif", ".tif", ".tiff", ".dng"}
-VIDEO_SUFFIXES = {".mov", ".mp4", ".m4v", ".3gp"}
+# core.livephoto.open.VIDEO_EXTS and more; not imported from there: that module pulls numpy in at start-up.
+VIDEO_SUFFIXES = {".mov", ".mp4", ".m4v", ".qt", ".3gp"}
+
+
+def stills_and_videos(paths: list[str]) -> tuple[list[str], list[str]]:
+    """``paths`` sorted by their suffix into stills and videos, each in the order given."""
+    videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+    return [p for p in paths if p not in videos], videos
 
 
 def split_still_and_video(paths: list[str]) -> tuple[str, str | None]:
     """Two dropped/selected files → (still, video); one file → (it, None)."""
     if len(paths) == 1:
         return paths[0], None
-    stills = [p for p in paths if Path(p).suffix.lower() not in VIDEO_SUFFIXES]
-    videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+    stills, videos = stills_and_videos(paths)
     if stills and videos:
         return stills[0], videos[0]
     return paths[0], paths[1]
