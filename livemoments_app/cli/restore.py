@@ -125,8 +125,7 @@ def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
 
     restorer = _restorer(job)
     progress.set(0.0, "Opening")
-    live = open_live_photo(job.path, job.partner)
-    try:
+    with open_live_photo(job.path, job.partner) as live:
         clip = live.clip
         index = pick_frame(live, job)
         progress.set(0.05, "Aligning")
@@ -137,11 +136,8 @@ def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
         result = restorer.restore(request, progress.sub(0.25, 0.75))
         info = {"frame_index": index, "time_s": float(clip.times[index]), "key_time_s": live.key_time_s,
                 "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
-        return RestoreOutcome(result, live, index, info)
-    finally:
-        close = getattr(live, "close", None)
-        if close is not None:
-            close()
+    # The closed LivePhoto still carries the key photo's metadata and the clip's times that export reads.
+    return RestoreOutcome(result, live, index, info)
 
 
 def pick_frame(live, job: RestoreJob) -> int:
