@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -188,8 +188,7 @@ def _restore_pair(job: RestoreJob, progress: Progress) -> RestoreOutcome:
     request = RestoreRequest(still=still.pixels, frame=frame, alignment=alignment, scale=job.scale,
                              device=job.device)
     result = restorer.restore(request, progress.sub(0.25, 0.75))
-    meta = StillMetadata(exif=still.exif, icc_profile=still.icc_profile, xmp=still.xmp,
-                         bit_depth=still.bit_depth, mime=still.mime, source_paths=[job.reference, job.target])
+    meta = replace(StillMetadata.of(still), source_paths=[job.reference, job.target])
     return RestoreOutcome(result, meta, None, {"aligned_share": float(getattr(alignment, "aligned_share", 0.0))})
 
 
