@@ -39,6 +39,10 @@ def _mask_or_all(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
     return m
 
 
+def _mean_over(values: np.ndarray, mask: np.ndarray) -> float:
+    return float(np.mean(values[mask], dtype=np.float64)) if mask.any() else float("nan")
+
+
 def psnr(result: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None) -> float:
     """PSNR of luma in dB (peak 255); ``mask`` limits it to the True pixels. NaN when the mask is empty."""
     _check_pair(result, reference)
@@ -75,7 +79,7 @@ def ssim(result: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = No
     m = _mask_or_all(mask, reference.shape[:2])
     if not m.any():
         return float("nan")
-    return float(np.mean(ssim_map(result, reference)[m], dtype=np.float64))
+    return _mean_over(ssim_map(result, reference), m)
 
 
 def hf_energy(image: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -104,16 +108,16 @@ def relative_sharpness(result: np.ndarray, reference: np.ndarray,
 def compare(result: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
     """All metrics at once; ``mask`` marks a region of interest (e.g. content absent from the key photo), which
     is reported as ``*_in`` and its complement as ``*_out``."""
+    smap = ssim_map(result, reference)   # once: the masked SSIMs are means of the same map
     out = {
         "psnr": psnr(result, reference),
-        "ssim": ssim(result, reference),
+        "ssim": float(np.mean(smap, dtype=np.float64)),
         "sharpness": relative_sharpness(result, reference),
     }
     if mask is not None:
-        m = np.asarray(mask, dtype=bool)
-        smap = ssim_map(result, reference)
+        m = _mask_or_all(mask, reference.shape[:2])
         out["psnr_in"] = psnr(result, reference, m)
         out["psnr_out"] = psnr(result, reference, ~m)
-        out["ssim_in"] = float(np.mean(smap[m], dtype=np.float64)) if m.any() else float("nan")
-        out["ssim_out"] = float(np.mean(smap[~m], dtype=np.float64)) if (~m).any() else float("nan")
+        out["ssim_in"] = _mean_over(smap, m)
+        out["ssim_out"] = _mean_over(smap, ~m)
     return out
