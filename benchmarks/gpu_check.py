@@ -156,22 +156,11 @@ def _fixture_parity(ctx, fixture: Path) -> dict:
 
 
 def synthetic_pair(frame_px: int):
-    """A textured still twice the frame's size and the frame (the still shrunk, shifted a little), aligned."""
-    import cv2
-    import numpy as np
-
+    """:func:`tiny.textured_pair` (a still twice the frame's size and the frame), aligned."""
     from livemoments_app.core.align import align_pair
+    from livemoments_app.core.restore.livemoments.tiny import textured_pair
 
-    rng = np.random.default_rng(0)
-    side = 2 * frame_px
-    still = cv2.resize((rng.random((side // 8, side // 8, 3)) * 255).astype(np.uint8), (side, side),
-                       interpolation=cv2.INTER_CUBIC)
-    for _ in range(max(30, side // 10)):
-        x, y = (int(v) for v in rng.integers(0, side - 20, 2))
-        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
-        cv2.rectangle(still, (x, y), (x + side // 20, y + side // 30), colour, -1)
-    frame = cv2.warpAffine(still, np.float32([[0.5, 0, 3], [0, 0.5, 2]]), (frame_px, frame_px),
-                           flags=cv2.INTER_AREA)
+    still, frame = textured_pair(frame_px)
     return still, frame, align_pair(still, frame)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
-cv2 = pytest.importorskip("cv2")
+pytest.importorskip("cv2")
 
 from livemoments_app.cli import main  # noqa: E402
 
@@ -18,12 +18,7 @@ def test_cli_restore_with_livemoments_restorer(tmp_path, capsys):
     from livemoments_app.core.restore.livemoments import tiny
 
     root = tiny.write_checkpoint(tmp_path / "models", tiny.TINY, seed=2)
-    rng = np.random.default_rng(1)
-    still = cv2.resize((rng.random((40, 40, 3)) * 255).astype(np.uint8), (240, 240), interpolation=cv2.INTER_CUBIC)
-    for _ in range(25):
-        x, y = (int(v) for v in rng.integers(0, 220, 2))
-        cv2.rectangle(still, (x, y), (x + 12, y + 9), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
-    frame = cv2.warpAffine(still, np.float32([[0.5, 0, 2], [0, 0.5, 1]]), (120, 120), flags=cv2.INTER_AREA)
+    still, frame = tiny.textured_pair(120, seed=1)
     Image.fromarray(still).save(tmp_path / "still.png")
     Image.fromarray(frame).save(tmp_path / "frame.png")
     out = tmp_path / "out.png"

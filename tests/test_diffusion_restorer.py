@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
-cv2 = pytest.importorskip("cv2")
+pytest.importorskip("cv2")
 
 from livemoments_app.core import errors  # noqa: E402
 from livemoments_app.core.jobs import CancelToken, Cancelled, Progress  # noqa: E402
@@ -37,12 +37,7 @@ def checkpoint(tmp_path_factory):
 def pair():
     from livemoments_app.core.align import align_pair
 
-    rng = np.random.default_rng(0)
-    still = cv2.resize((rng.random((48, 48, 3)) * 255).astype(np.uint8), (320, 320), interpolation=cv2.INTER_CUBIC)
-    for _ in range(30):
-        x, y = (int(v) for v in rng.integers(0, 300, 2))
-        cv2.rectangle(still, (x, y), (x + 15, y + 10), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
-    frame = cv2.warpAffine(still, np.float32([[0.5, 0, 3], [0, 0.5, 2]]), (160, 160), flags=cv2.INTER_AREA)
+    still, frame = tiny.textured_pair(160)
     return still, frame, align_pair(still, frame)
 
 

@@ -2,7 +2,8 @@
 
 ``write_checkpoint(root, TINY)`` writes ``<root>/livemoments/...`` and ``<root>/sd3/...`` exactly like the
 published folders (and the numerical fixture); ``random_models(REAL, device, dtype)`` builds the real SD3-medium
-sized architecture in memory with random weights (no download), for speed and memory measurements.
+sized architecture in memory with random weights (no download), for speed and memory measurements;
+``textured_pair(frame_px)`` is a still and a frame to run them on.
 Initialisation follows the fixture's recipe: Linear/Conv weights ~ N(0, 1/fan_in), norm weights ~ 1 + N(0, 0.02),
 everything else ~ N(0, 0.02), so every part (including ``point_proj``) changes the result.
 """
@@ -180,4 +181,25 @@ class RandomWeights:
         return self._parked.move_to(device)
 
 
-__all__ = ["Spec", "TINY", "REAL", "RandomWeights", "random_models", "write_checkpoint", "randomize"]
+def textured_pair(frame_px: int, seed: int = 0):
+    """(still, frame), uint8 RGB: a textured square still twice the frame's side, and the frame, which is the
+    still shrunk to half and shifted by (3, 2) frame pixels -- a pair that aligns cleanly, for running a
+    checkpoint end to end."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    side = 2 * frame_px
+    still = cv2.resize((rng.random((side // 8, side // 8, 3)) * 255).astype(np.uint8), (side, side),
+                       interpolation=cv2.INTER_CUBIC)
+    for _ in range(max(30, side // 10)):
+        x, y = (int(v) for v in rng.integers(0, side - 20, 2))
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        cv2.rectangle(still, (x, y), (x + side // 20, y + side // 30), colour, -1)
+    frame = cv2.warpAffine(still, np.float32([[0.5, 0, 3], [0, 0.5, 2]]), (frame_px, frame_px),
+                           flags=cv2.INTER_AREA)
+    return still, frame
+
+
+__all__ = ["Spec", "TINY", "REAL", "RandomWeights", "random_models", "write_checkpoint", "randomize",
+           "textured_pair"]
