@@ -80,10 +80,6 @@ class Picture:
 
     is_placeholder = False
 
-    @classmethod
-    def from_qimage(cls, image: QImage) -> "Picture":
-        return cls(rgb_from_qimage(image))
-
     def level_for(self, scale: float) -> tuple[QImage, float]:
         """The smallest level still at least as detailed as ``scale`` (device px per image px), and its factor."""
         index = 0
