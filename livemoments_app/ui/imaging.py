@@ -14,27 +14,19 @@ from PySide6.QtGui import QImage
 if TYPE_CHECKING:
     import numpy as np
 
-# numpy and cv2 are imported inside the functions: they are used on workers, and importing them at start-up
-# would delay the first window by a few hundred milliseconds.
+# numpy, cv2 and the core's pixel helpers are imported inside the functions: they are used on workers, and
+# importing them at start-up would delay the first window by a few hundred milliseconds.
 
 _MIN_LEVEL_SIDE = 256
 
 
 def to_rgb8(pixels: np.ndarray) -> np.ndarray:
-    """H×W×3 uint8 for display; 16-bit stills are scaled down, greyscale/alpha images made RGB."""
+    """H×W×3 uint8 for display (16-bit stills keep their high byte, greyscale is made RGB), C-contiguous."""
     import numpy as np
 
-    arr = np.asarray(pixels)
-    if arr.dtype == np.uint16:
-        arr = (arr >> 8).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        arr = np.clip(arr.astype(np.float32) * (255.0 if arr.max(initial=0) <= 1.0 else 1.0), 0, 255)
-        arr = arr.astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.shape[2] == 4:
-        arr = arr[:, :, :3]
-    return np.ascontiguousarray(arr)
+    from livemoments_app.core.align.pixels import to_rgb_u8
+
+    return np.ascontiguousarray(to_rgb_u8(pixels))
 
 
 def qimage_from_rgb(pixels: np.ndarray) -> QImage:
