@@ -55,17 +55,6 @@ class KeyEstimate:
                 "runner_up_index": self.runner_up, "confident": self.confident, "registration": self.registration}
 
 
-def _to_u8(rgb: np.ndarray) -> np.ndarray:
-    rgb = rgb[..., :3]
-    return (rgb >> 8).astype(np.uint8) if rgb.dtype == np.uint16 else rgb
-
-
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(np.ascontiguousarray(_to_u8(rgb)), cv2.COLOR_RGB2GRAY)
-
-
 def _gradient_magnitude(grey: np.ndarray, sigma: float) -> np.ndarray:
     import cv2
 
@@ -84,23 +73,6 @@ def _zncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     b -= b.mean()
     den = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum() / den) if den > 1e-9 else 0.0
-
-
-def _still_at_density(still: np.ndarray, frame_shape: tuple[int, int]) -> np.ndarray:
-    """The still at the frame's pixel density (as core.align's ``downscale_still``), in two steps: an integer
-    area reduction first, because a 12 MP still straight to thumbnail size is slow with INTER_AREA."""
-    import cv2
-
-    from livemoments_app.core.align.registration import nominal_scale
-
-    s = nominal_scale(still.shape[:2], frame_shape)
-    still = np.ascontiguousarray(_to_u8(still))
-    step = int(1.0 / (2.0 * s)) if s < 0.5 else 1
-    if step > 1:
-        still = cv2.resize(still, (still.shape[1] // step, still.shape[0] // step), interpolation=cv2.INTER_AREA)
-        s *= step
-    h, w = still.shape[:2]
-    return cv2.resize(still, (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def _register(small: np.ndarray, frame: np.ndarray) -> tuple[np.ndarray, str]:
@@ -135,8 +107,10 @@ def _decode_thumbnails(clip, progress: Progress | None) -> tuple[list[np.ndarray
     middle = n // 2
     greys: list[np.ndarray] = []
     middle_rgb = None
+    from livemoments_app.core.align.flow import to_gray_u8
+
     for i, rgb in clip.iter_frames(max_side=THUMB_SIDE):
-        greys.append(_grey(rgb))
+        greys.append(to_gray_u8(rgb))
         if i == middle:
             middle_rgb = rgb
         if progress is not None and i % 8 == 0:
@@ -148,12 +122,16 @@ def estimate_key_frame(still_pixels: np.ndarray, clip, progress: Progress | None
     """The frame of ``clip`` most like ``still_pixels`` (upright RGB), with how sure that is."""
     import cv2
 
+    from livemoments_app.core.align.registration import downscale_still
+
     n = int(clip.frame_count)
     if n <= 1:
         return KeyEstimate(0, np.ones(max(n, 1)), -1, 1.0, "single frame")
     greys, middle_rgb = _decode_thumbnails(clip, progress)
     h, w = greys[0].shape
-    small = _still_at_density(still_pixels, (h, w))
+    # 16-bit stills are compared at 8 bits: the grey-level histogram matching below has 256 bins
+    still = still_pixels if still_pixels.dtype == np.uint8 else (still_pixels >> 8).astype(np.uint8)
+    small, _ = downscale_still(still, (h, w))
     matrix, how = _register(small, middle_rgb)
     warped = cv2.cvtColor(cv2.warpPerspective(small, matrix, (w, h), flags=cv2.INTER_LINEAR), cv2.COLOR_RGB2GRAY)
     covered = cv2.warpPerspective(np.full(small.shape[:2], 255, np.uint8), matrix, (w, h),
