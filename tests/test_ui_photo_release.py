@@ -4,6 +4,7 @@ still, its decoders and the aligner's per-photo cache (hundreds of MB) are freed
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 
 import pytest
@@ -24,10 +25,14 @@ class _FakeAlignment:
     aligned_share = 0.9
 
 
+def _no_overlays(monkeypatch) -> None:
+    """The alignment model draws no overlay (there is no real photo to draw it from)."""
+    monkeypatch.setattr(alignment_vm, "_render", lambda live, index, alignment, mode, opacity, cache, progress: None)
+
+
 def test_alignment_model_forgets_a_closed_photo(qtbot, monkeypatch):
     monkeypatch.setattr(alignment_vm, "_align", lambda live, index, progress: _FakeAlignment())
-    monkeypatch.setattr(alignment_vm, "_render",
-                        lambda live, index, alignment, mode, opacity, cache, progress: None)
+    _no_overlays(monkeypatch)
     lanes = Lanes()
     model = alignment_vm.AlignmentModel(lanes)
     live = _FakeLive()
@@ -92,8 +97,6 @@ def test_restore_model_forgets_a_closed_photo(qtbot, monkeypatch):
 
 
 def test_scrubbing_back_to_the_frame_being_aligned_does_not_restart_it(qtbot, monkeypatch):
-    import threading
-
     gate = threading.Event()
     calls = []
 
@@ -104,8 +107,7 @@ def test_scrubbing_back_to_the_frame_being_aligned_does_not_restart_it(qtbot, mo
         return _FakeAlignment()
 
     monkeypatch.setattr(alignment_vm, "_align", slow_align)
-    monkeypatch.setattr(alignment_vm, "_render",
-                        lambda live, index, alignment, mode, opacity, cache, progress: None)
+    _no_overlays(monkeypatch)
     lanes = Lanes()
     model = alignment_vm.AlignmentModel(lanes)
     model.set_live(_FakeLive())
@@ -139,8 +141,6 @@ def test_every_finished_slot_runs_when_nobody_keeps_the_job(qtbot):
 @pytest.mark.parametrize("cancel_the_wait", [False, True])
 def test_a_restore_asked_while_its_frame_aligns_starts_once_aligned_unless_cancelled(qtbot, monkeypatch, tmp_path,
                                                                                   cancel_the_wait):
-    import threading
-
     import numpy as np
     from PySide6.QtCore import QSettings
 
@@ -163,8 +163,7 @@ def test_a_restore_asked_while_its_frame_aligns_starts_once_aligned_unless_cance
         return object(), tiny, tiny
 
     monkeypatch.setattr(alignment_vm, "_align", slow_align)
-    monkeypatch.setattr(alignment_vm, "_render",
-                        lambda live, index, alignment, mode, opacity, cache, progress: None)
+    _no_overlays(monkeypatch)
     monkeypatch.setattr(restore_vm, "_restore", fake_restore)
     ws = Workspace(SettingsModel(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
     ws.restore.restorers = [restore_vm.RestorerInfo("classic", "Classic", True)]
