@@ -294,7 +294,7 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             delta_back = estimator(warped_u8, frame)
             fb_raw = conf_mod.forward_backward_error(delta, delta_back)
             # still-grid s -> re-warped grid r (inverse of r -> r + residual(r)) -> frame r + delta_back(r)
-            residual_back = compose_flows(invert_field(residual, residual_back, exact=True), delta_back)
+            residual_back = compose_flows(invert_field(residual, residual_back), delta_back)
             residual = compose_flows(delta, residual)
             residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options.residual_smooth_px, prior=0.0)
         fb = fb_raw * _texture_weight(frame)

@@ -108,15 +108,10 @@ def frame_to_still_map(still_to_key: np.ndarray, total_flow: np.ndarray | None, 
     return apply_homography(np.linalg.inv(still_to_key), px, py)
 
 
-def invert_field(forward: np.ndarray, backward: np.ndarray | None = None, *, exact: bool = False,
-                 iterations: int = 6) -> np.ndarray:
-    """Inverse ``B`` of a dense displacement field ``F`` (``q = p + F(p)`` <=> ``p = q + B(q)``).
-
-    With an independently estimated ``backward`` and ``exact=False`` that estimate is returned as is. Otherwise
-    ``B`` is found by the fixed-point iteration ``B(q) = -F(q + B(q))``, started from ``backward`` (or ``-F``);
-    it converges for the smooth, small fields alignment produces."""
-    if backward is not None and not exact:
-        return backward
+def invert_field(forward: np.ndarray, backward: np.ndarray | None = None, *, iterations: int = 6) -> np.ndarray:
+    """Inverse ``B`` of a dense displacement field ``F`` (``q = p + F(p)`` <=> ``p = q + B(q)``), found by the
+    fixed-point iteration ``B(q) = -F(q + B(q))`` started from an estimate ``backward`` (or ``-F``); it
+    converges for the smooth, small fields alignment produces."""
     h, w = forward.shape[:2]
     gx, gy = grid((h, w))
     b = -forward if backward is None else backward
