@@ -19,7 +19,7 @@ import numpy as np
 from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhotoError, NotALivePhotoError, PairingError,
                                          UnreadableFileError, one_line, unreadable)
 from livemoments_app.core.jobs import Progress
-from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, still as still_mod, xmp as xmp_mod
+from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, sef, still as still_mod, xmp as xmp_mod
 from livemoments_app.core.livephoto.bmff import ByteSource
 from livemoments_app.core.livephoto.model import ByteRange, KeyTimeSource, LiveFormat, LivePhoto
 from livemoments_app.core.livephoto.movie import Movie, read_movie
@@ -214,8 +214,7 @@ def _jpeg_meta(src: ByteSource, meta: StillMeta) -> None:
     trailer = samsung.jpeg_trailer(src)
     if trailer is not None:
         meta.samsung = True
-        meta.details["sef_entries"] = [{"type": f"0x{e.type:04x}", "name": e.name, "offset": e.data_offset,
-                                        "size": e.data_size} for e in trailer.entries]
+        meta.details["sef_entries"] = _describe_sef(trailer)
         if trailer.stale_entries:
             meta.details["sef_stale_entries"] = trailer.stale_entries
     meta.candidates = samsung.jpeg_candidates(trailer) + _xmp_candidates(meta.xmp, src.size)
@@ -235,11 +234,15 @@ def _heif_meta(src: ByteSource, meta: StillMeta) -> None:
         meta.samsung = True
         meta.details["sefd"] = "nested in mpvd" if boxes.sefd_nested else "top level"
         if boxes.trailer is not None:
-            meta.details["sef_entries"] = [{"type": f"0x{e.type:04x}", "name": e.name, "offset": e.data_offset,
-                                            "size": e.data_size} for e in boxes.trailer.entries]
+            meta.details["sef_entries"] = _describe_sef(boxes.trailer)
     if boxes.mpvd is not None:
         meta.details["mpvd_header_size"] = boxes.mpvd.header_size
     meta.candidates = samsung.heic_candidates(src, boxes) + _xmp_candidates(meta.xmp, src.size)
+
+
+def _describe_sef(trailer: sef.SefTrailer) -> list[dict]:
+    return [{"type": f"0x{e.type:04x}", "name": e.name, "offset": e.data_offset, "size": e.data_size}
+            for e in trailer.entries]
 
 
 def _xmp_candidates(x: xmp_mod.XmpData, size: int) -> list[google.Candidate]:
