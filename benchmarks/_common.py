@@ -1,5 +1,5 @@
-"""What several benchmarks share: where the repository and the real samples are, which of them are present, and a
-median timer."""
+"""What several benchmarks share: where the repository and the real samples are, which of them are present, and
+timers (medians of wall time, and of CPU time where other load makes wall time noisy)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,27 @@ def present(folder: Path, names: Iterable[str]) -> Iterator[Path]:
             yield path
         else:
             print(f"{name:<46} missing, skipped")
+
+
+class Stopwatch:
+    """Wall and CPU time (process time: all threads of this process) of every ``with`` block it times."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Stopwatch:
+        self._started = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall, cpu = self._started
+        self.wall.append(time.perf_counter() - wall)
+        self.cpu.append(time.process_time() - cpu)
+
+    def medians(self) -> tuple[float, float]:
+        """(median wall seconds, median CPU seconds)."""
+        return statistics.median(self.wall), statistics.median(self.cpu)
 
 
 def timed_median(fn: Callable[[], T], repeats: int) -> tuple[float, T]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import cv2
 
-from benchmarks._common import SAMPLES, present
+from benchmarks._common import SAMPLES, Stopwatch, present
 
 NAMES = [
     "apple_iphone15pro_IMG_4394.HEIC",
@@ -80,36 +80,33 @@ def bench_sample(path: Path, repeats: int, n_frames: int) -> dict | None:
     except LivePhotoError as exc:
         print(f"  {path.name}: skipped ({exc})")
         return None
-    reg, new, flow, rest, dis_med, dis_tuned, shares = [], [], [], [], [], [], []
-    reg_cpu, new_cpu = [], []
+    reg, new = Stopwatch(), Stopwatch()
+    flow, rest, dis_med, dis_tuned, shares = [], [], [], [], []
     for _ in range(repeats):
         clear_cache(live)
-        t, c = time.perf_counter(), time.process_time()
-        a = align(live, key)
-        reg.append(time.perf_counter() - t)
-        reg_cpu.append(time.process_time() - c)
+        with reg:
+            a = align(live, key)
     key_share = a.aligned_share
     for _ in range(repeats):
         clear_cache(live)
         align(live, key)
         for i in chosen:
-            t, c = time.perf_counter(), time.process_time()
-            b = align(live, i)
-            new.append(time.perf_counter() - t)
-            new_cpu.append(time.process_time() - c)
+            with new:
+                b = align(live, i)
             flow.append(b.timings["flow_s"])
-            rest.append(new[-1] - b.timings["flow_s"])
+            rest.append(new.wall[-1] - b.timings["flow_s"])
             shares.append(b.aligned_share)
             f1, f2 = live.clip.frame(i), live.clip.frame(key)
             dis_med.append(_bare_dis(f1, f2, tuned=False))
             dis_tuned.append(_bare_dis(f1, f2, tuned=True))
     live.close()
     med = statistics.median
-    return {"name": path.name, "size": f"{live.clip.width}x{live.clip.height}", "registration": med(reg),
-            "align_new": med(new), "flow": med(flow), "rest": med(rest), "dis_medium": med(dis_med),
+    (registration, registration_cpu), (align_new, align_new_cpu) = reg.medians(), new.medians()
+    return {"name": path.name, "size": f"{live.clip.width}x{live.clip.height}", "registration": registration,
+            "align_new": align_new, "flow": med(flow), "rest": med(rest), "dis_medium": med(dis_med),
             "dis_tuned": med(dis_tuned), "key_share": key_share, "share_min": min(shares),
-            "share_max": max(shares), "method": a.method, "inliers": a.inliers, "registration_cpu": med(reg_cpu),
-            "align_new_cpu": med(new_cpu)}
+            "share_max": max(shares), "method": a.method, "inliers": a.inliers, "registration_cpu": registration_cpu,
+            "align_new_cpu": align_new_cpu}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import SAMPLES
+from benchmarks._common import SAMPLES, Stopwatch
 
 SAMPLE = SAMPLES / "apple_iphone15pro_IMG_4394.HEIC"
 TARGETS = {"heic": 3.0, "jpeg": 1.0}
@@ -46,14 +44,11 @@ def _subject(image: Path | None):
 
 def _medians(fn, repeats: int) -> tuple[float, float]:
     """Median wall time and median CPU time (all threads of this process) of ``repeats`` calls of ``fn``."""
-    times, cpu = [], []
+    watch = Stopwatch()
     for _ in range(repeats):
-        c = time.process_time()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return statistics.median(times), statistics.median(cpu)
+        with watch:
+            fn()
+    return watch.medians()
 
 
 def main(argv: list[str] | None = None) -> int:

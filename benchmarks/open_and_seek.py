@@ -29,12 +29,11 @@ import argparse
 import io
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
-from benchmarks._common import SAMPLES, present, timed_median
+from benchmarks._common import SAMPLES, Stopwatch, present, timed_median
 
 
 # Files to open (the file a user would double-click), and whether the clip is expected to be decodable.
@@ -94,16 +93,13 @@ def measure_open(path: Path, repeats: int) -> dict:
         except LivePhotoError as exc:
             return exc
 
-    times, cpu, source = [], [], None
+    watch, source = Stopwatch(), None
     for k in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        source = open_clip()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+        with watch:
+            source = open_clip()
         if not isinstance(source, LivePhotoError) and k < repeats - 1:
             source.close()
-    row["clip_open_s"] = statistics.median(times)
-    row["clip_open_cpu_s"] = statistics.median(cpu)
+    row["clip_open_s"], row["clip_open_cpu_s"] = watch.medians()
     row["open_s"] = row["parse_s"] + row["clip_open_s"]
     if isinstance(source, LivePhotoError):
         row["error"] = str(source)
@@ -151,70 +147,60 @@ def measure_access(row: dict, seeks: int, steps: int = 10) -> None:
     rng = random.Random(1234)
     picks = [rng.randrange(n) for _ in range(seeks)]
 
-    ours, cpu = [], []
+    cold = Stopwatch()
     for i in picks:
         fs.clear_cache()
-        t, c = time.perf_counter(), time.process_time()
-        fs.frame(i)
-        ours.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    row["seek_cpu_s"] = statistics.median(cpu)
-    base = []
+        with cold:
+            fs.frame(i)
+    row["seek_s"], row["seek_cpu_s"] = cold.medians()
+    base = Stopwatch()
     for i in picks[: max(3, seeks // 3)]:            # the naive decode is slow: fewer samples
-        t = time.perf_counter()
-        naive_frame_from_start(data, stream_index, i)
-        base.append(time.perf_counter() - t)
-    row["seek_s"], row["seek_base_s"] = statistics.median(ours), statistics.median(base)
+        with base:
+            naive_frame_from_start(data, stream_index, i)
+    row["seek_base_s"] = base.medians()[0]
 
     # Warm: the whole clip decoded once (as the filmstrip pass does), then the same random frames.
     fs.clear_cache()
     rss0 = _rss_bytes()
-    t, c = time.perf_counter(), time.process_time()
-    fs.prefetch()
-    row["prefetch_s"], row["prefetch_cpu_s"] = time.perf_counter() - t, time.process_time() - c
+    with Stopwatch() as prefetch:
+        fs.prefetch()
+    row["prefetch_s"], row["prefetch_cpu_s"] = prefetch.medians()
     row["cache"] = fs.cache_info()
     row["rss_delta"] = _rss_bytes() - rss0
-    warm, warm_cpu = [], []
+    warm = Stopwatch()
     decoded = fs.stats["decoded"]
     for i in picks:
         fs.clear_cache(pictures=False)
-        t, c = time.perf_counter(), time.process_time()
-        fs.frame(i)
-        warm.append(time.perf_counter() - t)
-        warm_cpu.append(time.process_time() - c)
+        with warm:
+            fs.frame(i)
     assert fs.stats["decoded"] == decoded, "warm seeks decoded pictures: the picture cache did not serve them"
-    row["warm_s"], row["warm_cpu_s"] = statistics.median(warm), statistics.median(warm_cpu)
+    row["warm_s"], row["warm_cpu_s"] = warm.medians()
 
     # Stepping like a viewer does: land on a frame, then press → (or ←) repeatedly.
     steps = max(1, min(steps, n // 2 - 1))
     start = max(0, n // 2 - steps // 2)
     fs.clear_cache()
     fs.frame(start)
-    nxt, nxt_cpu = [], []
+    nxt = Stopwatch()
     for i in range(start + 1, start + 1 + steps):
-        t, c = time.perf_counter(), time.process_time()
-        fs.frame(i)
-        nxt.append(time.perf_counter() - t)
-        nxt_cpu.append(time.process_time() - c)
+        with nxt:
+            fs.frame(i)
     fs.clear_cache()
     fs.frame(start + steps)
-    prv, prv_cpu = [], []
+    prv = Stopwatch()
     for i in range(start + steps - 1, start - 1, -1):
-        t, c = time.perf_counter(), time.process_time()
-        fs.frame(i)
-        prv.append(time.perf_counter() - t)
-        prv_cpu.append(time.process_time() - c)
-    row["next_s"], row["prev_s"] = statistics.median(nxt), statistics.median(prv)
-    row["next_cpu_s"], row["prev_cpu_s"] = statistics.median(nxt_cpu), statistics.median(prv_cpu)
+        with prv:
+            fs.frame(i)
+    row["next_s"], row["next_cpu_s"] = nxt.medians()
+    row["prev_s"], row["prev_cpu_s"] = prv.medians()
     naive = NaiveSeeker(data, stream_index)
-    base_steps = []
+    base_steps = Stopwatch()
     pts = fs._pts  # the presentation timestamps FrameSource indexed (ticks)
     for i in list(range(start + 1, start + 1 + steps)) + list(range(start + steps - 1, start - 1, -1)):
-        t = time.perf_counter()
-        naive.frame(int(pts[i]))
-        base_steps.append(time.perf_counter() - t)
+        with base_steps:
+            naive.frame(int(pts[i]))
     naive.close()
-    row["step_base_s"] = statistics.median(base_steps)
+    row["step_base_s"] = base_steps.medians()[0]
 
 
 def measure_sequential(row: dict) -> tuple[float, float]:
