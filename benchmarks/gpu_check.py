@@ -210,6 +210,7 @@ def stage_oom(ctx) -> dict:
 
     from livemoments_app.core.restore import devices
     from livemoments_app.core.restore.livemoments import tiny
+    from livemoments_app.core.restore.livemoments.restorer import free_device
 
     spec = tiny.TINY if ctx.args.tiny else tiny.REAL
     dtype = "float32" if ctx.device.type == "cpu" else devices.default_dtype(str(ctx.device))
@@ -230,7 +231,7 @@ def stage_oom(ctx) -> dict:
                 total = torch.cuda.mem_get_info(ctx.device)[1]
                 allowed = (cap - CONTEXT_GIB) * GiB
                 entry.update(allowed_gib=round(allowed / GiB, 2), fraction=round(allowed / total, 4))
-                _release(ctx.device)
+                free_device(str(ctx.device))
                 torch.cuda.set_per_process_memory_fraction(allowed / total, ctx.device)
             entry["planner_free_gib"] = _gib(devices.free_memory(str(ctx.device)))
             entry["auto"] = _capped_restore(ctx, source, pair, tile, overlap, dtype, "auto")
@@ -239,7 +240,7 @@ def stage_oom(ctx) -> dict:
         finally:
             if cap is not None:
                 torch.cuda.set_per_process_memory_fraction(1.0, ctx.device)
-            _release(ctx.device)
+            free_device(str(ctx.device))
         ctx.report.save()
     out["never_crashed"] = all(r.get("outcome") in ("result", "RestoreError")
                                for c in out["caps"] for r in (c.get("auto"), c.get("forced_low")) if r)
@@ -276,16 +277,6 @@ def _capped_restore(ctx, source, pair, tile, overlap, dtype, memory) -> dict:
     lm.unload()
     source.load("cpu", getattr(torch, dtype))     # back to RAM, so the next cap starts from an empty GPU
     return got
-
-
-def _release(device) -> None:
-    import gc
-
-    import torch
-
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
 
 
 def _gib(n: int | None) -> float | None:

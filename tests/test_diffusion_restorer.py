@@ -313,7 +313,7 @@ def test_blending_falls_back_to_the_cpu_when_the_gpu_is_full(monkeypatch):
 
     freed = []
     monkeypatch.setattr(lm_restorer, "finish", finish)
-    monkeypatch.setattr(lm_restorer, "_free_device", freed.append)      # no Apple GPU here to empty
+    monkeypatch.setattr(lm_restorer, "free_device", freed.append)      # no Apple GPU here to empty
     assert lm_restorer.finish_anywhere([], None, None, np.uint8, "mps") == "blended on the cpu"
     assert calls == ["mps", "cpu"] and freed == ["mps"]
 

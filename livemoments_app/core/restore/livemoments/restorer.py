@@ -152,7 +152,7 @@ class LiveMomentsRestorer:
                 if kind is None:
                     raise
             # Freed after the except clause: until it ends, the traceback keeps the failed batch's tensors alive.
-            _free_device(plan.device)
+            free_device(plan.device)
             smaller = plan.smaller()
             if smaller is None:
                 raise RestoreError(_out_of_memory_text(plan, kind))
@@ -192,7 +192,7 @@ class LiveMomentsRestorer:
                     raise
             # after the except clause: its traceback would keep the half-loaded tensors alive
             unload()
-            _free_device(plan.device)
+            free_device(plan.device)
             if kind == "host":
                 raise RestoreError(_LOAD_HOST_TEXT)
         raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory"
@@ -276,7 +276,7 @@ class _Offloader:
         # after an out-of-memory retry both transformers may still be on the device
         models.transformer.to("cpu")
         models.transformer_ref.to("cpu")
-        _free_device(str(device))
+        free_device(str(device))
         models.move_to(device, transformers=False)
 
     def use(self, name: str) -> None:
@@ -285,7 +285,7 @@ class _Offloader:
             return
         if self.resident is not None:
             parts[self.resident].to("cpu")
-            _free_device(str(self.device))
+            free_device(str(self.device))
         parts[name].to(self.device)
         self.resident = name
 
@@ -325,7 +325,8 @@ def _out_of_memory_text(plan: devices.DevicePlan, kind: str) -> str:
             "a smaller output scale")
 
 
-def _free_device(device: str) -> None:
+def free_device(device: str) -> None:
+    """Collects garbage and returns the allocator's cached blocks on ``device`` (CUDA, MPS) to the system."""
     import gc
 
     import torch
@@ -346,7 +347,7 @@ def finish_anywhere(decoded: list[np.ndarray], tiled, lq01: np.ndarray, dtype, d
         except Exception as exc:
             if devices.out_of_memory(exc) is None:
                 raise
-        _free_device(where)     # after the except clause, which kept the failed attempt's tensors alive
+        free_device(where)     # after the except clause, which kept the failed attempt's tensors alive
     raise RestoreError("out of memory (RAM) while blending the restored tiles; close other programs, or restore "
                        "at a smaller output scale")
 
