@@ -31,6 +31,7 @@ import numpy as np
 
 from livemoments_app.core import colour as col
 from livemoments_app.core.errors import DecodeError, NotALivePhotoError, UnreadableFileError
+from livemoments_app.core.livephoto.bmff import MOVIE_FIRST_BOXES
 
 if TYPE_CHECKING:
     from livemoments_app.core.jobs import Progress
@@ -754,7 +755,7 @@ def _looks_like_bmff(path: Path) -> bool:
             head = fh.read(8)
     except OSError:
         return False
-    return len(head) == 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
+    return len(head) == 8 and head[4:8] in MOVIE_FIRST_BOXES
 
 
 def _rotate(rgb: np.ndarray, clockwise: int) -> np.ndarray:

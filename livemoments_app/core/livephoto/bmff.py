@@ -17,6 +17,8 @@ from typing import BinaryIO, Iterator, Sequence
 from livemoments_app.core.errors import CorruptFileError, one_line, unreadable
 
 MAX_DEPTH = 16
+# Box types a QuickTime/MP4 file starts with (QuickTime files may open with 'wide', 'free', 'moov'...).
+MOVIE_FIRST_BOXES = (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
 
 
 class ByteSource:

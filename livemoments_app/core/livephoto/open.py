@@ -70,7 +70,7 @@ def sniff(path: Path) -> str:
                                     and brands & HEIF_BRANDS):
             return "heif"
         return "bmff_video"
-    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+    if len(head) >= 8 and head[4:8] in bmff.MOVIE_FIRST_BOXES:
         return "bmff_video"
     if head[:8] == b"\x89PNG\r\n\x1a\n" or head[:4] in (b"II*\x00", b"MM\x00*") or head[:2] == b"BM" \
             or head[:6] in (b"GIF87a", b"GIF89a") or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
