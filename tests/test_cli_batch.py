@@ -152,3 +152,20 @@ def test_dry_run_names_the_write_back_format_that_write_back_uses(tmp_path, monk
     with open_16bit(path) as lp:
         written = write_back(lp, lp.still.pixels[::8, ::8], 5, tmp_path)
     assert [p.suffix for p in planned.outputs] == [p.suffix for p in written] == [".heic"]
+
+
+def test_dry_run_names_a_pixel_motion_photo_as_write_back_names_it(tmp_path, capsys):
+    """Write-back keeps Pixel's ``.MP`` last (PXL_1_LM.MP.jpg); the dry run used to plan PXL_1.MP_LM.jpg."""
+    from livemoments_app.core import synth
+
+    src = tmp_path / "src"
+    src.mkdir()
+    path = synth.write_motion_photo_jpeg(src / "PXL_1.MP.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    args = _restore_args([str(path), "--frame", "2", "--write-back", "--dry-run", "--out", str(out)])
+    planned = batch.plan(path, args, out)
+    assert planned.ok, planned.error
+    assert main(["restore", str(path), "--frame", "2", "--write-back", "--restorer", "classic",
+                 "--out", str(out)]) == 0
+    assert [p.name for p in planned.outputs] == [p.name for p in out.iterdir()] == ["PXL_1_LM.MP.jpg"]

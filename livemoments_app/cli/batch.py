@@ -161,8 +161,9 @@ def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
     """--dry-run: open the photo, pick the frame, and name what would be written."""
     from livemoments_app.cli.restore import pick_frame
     from livemoments_app.core.export import write_back_kind
-    from livemoments_app.core.export.files import free_stem
+    from livemoments_app.core.export.files import SUFFIX, free_stem
     from livemoments_app.core.export.still import StillMetadata, extension_for, resolve_format, write_back_format
+    from livemoments_app.core.export.writeback_motion import output_stem
     from livemoments_app.core.livephoto import open_live_photo
 
     started = time.perf_counter()
@@ -174,6 +175,7 @@ def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
             result.key_frame = live.key_frame_index
             result.frame = pick_frame(live, job)
             meta = StillMetadata.of(live)
+            stem, suffix = path.stem, SUFFIX
             if args.write_back:
                 kind = write_back_kind(live)
                 if kind is None:
@@ -182,10 +184,12 @@ def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
                 exts = [extension_for(fmt, meta)]
                 if kind == "apple" and live.video_path is not None:
                     exts.append(live.video_path.suffix)
+                if kind == "motion":
+                    stem, suffix = output_stem(live.still_path, SUFFIX)
             else:
                 exts = [extension_for(resolve_format(args.format, meta, live.still.pixels), meta)]
-            stem = free_stem(out_dir, path.stem, exts) if out_dir.is_dir() else f"{path.stem}_LM"
-            result.outputs = [out_dir / f"{stem}{ext}" for ext in exts]
+            name = free_stem(out_dir, stem, exts, suffix) if out_dir.is_dir() else f"{stem}{suffix}"
+            result.outputs = [out_dir / f"{name}{ext}" for ext in exts]
         result.ok = True
     except (Cancelled, KeyboardInterrupt):
         raise

@@ -158,6 +158,14 @@ def _heic_layout(mp4_len: int, blocks: list[SefBlock] | None) -> tuple[int, int,
     return header, mp4_len + tail, tail
 
 
+def output_stem(still_path: Path, suffix: str) -> tuple[str, str]:
+    """(stem, suffix) of the written Motion Photo's name; Pixel naming (PXL_….MP.jpg) keeps its ``.MP`` last."""
+    stem = still_path.stem
+    if stem.upper().endswith(".MP"):
+        return stem[:-3], f"{suffix}{stem[-3:]}"
+    return stem, suffix
+
+
 def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
                       options: ExportOptions | None = None, progress: Progress | None = None) -> WriteBack:
     """Writes ``<stem>_LM.<ext>``: the restored still as primary image with the original clip behind it."""
@@ -197,11 +205,8 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
     if options.strip_location:
         notes.append("location stripped from the still only: the embedded clip is copied unchanged")
     progress.set(0.85, "Writing the Motion Photo")
-    still_path = Path(live_photo.still_path)
     ext = extension_for(fmt, meta)
-    stem, suffix = still_path.stem, options.suffix
-    if stem.upper().endswith(".MP"):        # Pixel naming: PXL_….MP.jpg stays recognisable
-        stem, suffix = stem[:-3], f"{options.suffix}{stem[-3:]}"
+    stem, suffix = output_stem(Path(live_photo.still_path), options.suffix)
     target = files.write_free(folder, stem, ext, data, suffix, list(getattr(live_photo, "source_paths", [])))
     progress.set(1.0, "Motion Photo written")
     return WriteBack([target], key_time, encoded.skipped + notes, None)
