@@ -476,7 +476,7 @@ class FrameSource:
         from av.video.reformatter import ColorRange, Interpolation
 
         self.stats["converted"] += 1
-        c = self._colour if hasattr(self, "_colour") else self._frame_colour(frame)
+        c = self._colour
         w, h = frame.width, frame.height
         interp = Interpolation.BILINEAR
         if max_side is not None and max(w, h) > max_side:
@@ -499,7 +499,7 @@ class FrameSource:
                 rgb = col.convert_primaries_u8(sig.to_ndarray(), c.primaries_name, self._target_primaries)
         except _av_errors() as exc:
             raise self._error("has a frame that cannot be converted to RGB", exc) from exc
-        return _rotate(rgb, getattr(self, "rotation", 0))
+        return _rotate(rgb, self.rotation)
 
     def _reformatter(self, scaled: bool):
         """This thread's swscale context for full-size or scaled conversions (``frame.reformat`` would keep one
