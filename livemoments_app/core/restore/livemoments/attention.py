@@ -100,10 +100,6 @@ class KVCapture:
     def per_block(self) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]:
         return [tuple(self.store[(i, name)] for name in KV_NAMES) for i in range(self.num_blocks)]
 
-    def named(self) -> dict[str, torch.Tensor]:
-        """Keys as the fixture names them: ``transformer_blocks.<i>.attn.<proj>``."""
-        return {f"transformer_blocks.{i}.attn.{name}": t for (i, name), t in self.store.items()}
-
 
 @contextmanager
 def kv_capture(transformer_ref, stop_early: bool = True) -> Iterator[KVCapture]:

@@ -50,7 +50,7 @@ def sample_tiles(models, lq: torch.Tensor, ref: torch.Tensor, flow: torch.Tensor
     ``stop_early``: see :func:`attention.kv_capture`.
     Returns the decoded tiles (B, 3, T, T), float32.
     """
-    rec = record if record is not None else None
+    rec = record
     use = offload or (lambda _name: None)
 
     with torch.inference_mode():
