@@ -232,3 +232,34 @@ def test_a_new_folder_name_is_created_and_gets_a_free_file_name(tmp_path, spelle
     result = export_still(np.zeros((8, 8, 3), np.uint8), meta, f"{tmp_path}/{spelled}")
     assert result.path == tmp_path / "new" / "IMG_0001_LM.JPG"
     assert result.path.is_file() and (tmp_path / "new").is_dir()
+
+
+def test_a_pair_is_written_under_one_free_name_or_not_at_all(tmp_path, monkeypatch):
+    """A Live Photo's still and MOV share one free name: a parallel export that takes the MOV's name midway makes
+    both move on to the next name, and a failed MOV takes the written still with it."""
+    from livemoments_app.core.export import files
+
+    real = files.write_bytes_atomic
+
+    def racing(target, data, *, overwrite):
+        if target.name == "IMG_1_LM.MOV":
+            target.write_bytes(b"theirs")          # another export took the name meanwhile
+        return real(target, data, overwrite=overwrite)
+
+    monkeypatch.setattr(files, "write_bytes_atomic", racing)
+    paths = files.write_free(tmp_path, "IMG_1", [(".HEIC", b"still"), (".MOV", b"clip")])
+    assert [p.name for p in paths] == ["IMG_1_LM_2.HEIC", "IMG_1_LM_2.MOV"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_1_LM.MOV", "IMG_1_LM_2.HEIC", "IMG_1_LM_2.MOV"]
+    assert (tmp_path / "IMG_1_LM.MOV").read_bytes() == b"theirs" and paths[1].read_bytes() == b"clip"
+
+    def failing(target, data, *, overwrite):
+        if target.suffix == ".MOV":
+            raise ExportError("no space left", target)
+        return real(target, data, overwrite=overwrite)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(files, "write_bytes_atomic", failing)
+    with pytest.raises(ExportError, match="no space left"):
+        files.write_free(out, "IMG_1", [(".HEIC", b"still"), (".MOV", b"clip")])
+    assert list(out.iterdir()) == []

@@ -96,14 +96,25 @@ def write_bytes_atomic(target: Path, data: bytes, *, overwrite: bool) -> Path:
     return atomic_write(target, lambda tmp: tmp.write_bytes(data), overwrite=overwrite)
 
 
-def write_free(folder: Path, stem: str, ext: str, data: bytes, suffix: str = SUFFIX,
-               sources: Iterable[Path] = ()) -> Path:
-    """Writes ``data`` as ``<stem><suffix>[_n]<ext>`` in ``folder``, picking again if a parallel export wins a name."""
+def write_free(folder: Path, stem: str, parts: list[tuple[str, bytes]], suffix: str = SUFFIX,
+               sources: Iterable[Path] = ()) -> list[Path]:
+    """Writes each ``(ext, data)`` as ``<stem><suffix>[_n]<ext>`` in ``folder``, all under one free name (a Live
+    Photo's still and MOV), picking again if a parallel export wins a name. None or all of them are left."""
+    exts = [ext for ext, _ in parts]
     for _ in range(100):
-        target = folder / (free_stem(folder, stem, [ext], suffix) + ext)
-        ensure_not_source(target, sources)
+        name = free_stem(folder, stem, exts, suffix)
+        targets = [folder / f"{name}{ext}" for ext in exts]
+        for target in targets:
+            ensure_not_source(target, sources)
+        written: list[Path] = []
         try:
-            return write_bytes_atomic(target, data, overwrite=False)
-        except NameTakenError:
-            continue
+            for target, (_, data) in zip(targets, parts):
+                written.append(write_bytes_atomic(target, data, overwrite=False))
+        except BaseException as exc:
+            for path in written:
+                path.unlink(missing_ok=True)     # half a pair is worse than none
+            if isinstance(exc, NameTakenError):
+                continue
+            raise
+        return written
     raise ExportError("could not find a free file name", folder)

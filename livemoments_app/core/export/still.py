@@ -290,7 +290,7 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
     if to_folder:
         # The name is picked after encoding, so parallel exports of same-named photos cannot collide.
         stem = meta.source_paths[0].stem if meta.source_paths else "LiveMoments"
-        path = files.write_free(named, stem, ext, encoded.data, options.suffix, meta.source_paths)
+        [path] = files.write_free(named, stem, [(ext, encoded.data)], options.suffix, meta.source_paths)
     else:
         path = files.write_bytes_atomic(named, encoded.data, overwrite=options.overwrite)
     progress.set(1.0, "Exported")

@@ -161,26 +161,9 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
     skipped += encoded.skipped
     progress.set(0.85, "Writing the Live Photo")
     still_ext, mov_ext = extension_for(fmt, meta), mov_path.suffix or ".MOV"
-    sources = list(getattr(live_photo, "source_paths", []))
     mov_bytes = patched_mov(mov_path, patch)
-    for _ in range(100):
-        stem = files.free_stem(folder, Path(live_photo.still_path).stem, [still_ext, mov_ext], options.suffix)
-        still_target, mov_target = folder / f"{stem}{still_ext}", folder / f"{stem}{mov_ext}"
-        files.ensure_not_source(still_target, sources)
-        files.ensure_not_source(mov_target, sources)
-        try:
-            files.write_bytes_atomic(still_target, encoded.data, overwrite=False)
-        except files.NameTakenError:
-            continue                           # a parallel export took the name: pick again
-        try:
-            files.write_bytes_atomic(mov_target, mov_bytes, overwrite=False)
-        except BaseException as exc:
-            still_target.unlink(missing_ok=True)   # half a pair is worse than none
-            if isinstance(exc, files.NameTakenError):
-                continue
-            raise
-        break
-    else:
-        raise ExportError("could not find a free file name for the pair", folder)
+    paths = files.write_free(folder, Path(live_photo.still_path).stem,
+                             [(still_ext, encoded.data), (mov_ext, mov_bytes)], options.suffix,
+                             list(getattr(live_photo, "source_paths", [])))
     progress.set(1.0, "Live Photo written")
-    return WriteBack([still_target, mov_target], float(times[frame_index]), skipped, patch.new_identifier)
+    return WriteBack(paths, float(times[frame_index]), skipped, patch.new_identifier)

@@ -207,6 +207,6 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
     progress.set(0.85, "Writing the Motion Photo")
     ext = extension_for(fmt, meta)
     stem, suffix = output_stem(Path(live_photo.still_path), options.suffix)
-    target = files.write_free(folder, stem, ext, data, suffix, list(getattr(live_photo, "source_paths", [])))
+    [target] = files.write_free(folder, stem, [(ext, data)], suffix, list(getattr(live_photo, "source_paths", [])))
     progress.set(1.0, "Motion Photo written")
     return WriteBack([target], key_time, encoded.skipped + notes, None)
