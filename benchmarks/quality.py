@@ -175,6 +175,8 @@ def contact_sheet(frame: np.ndarray, restored: np.ndarray, still: np.ndarray, al
                   n: int = 3) -> np.ndarray:
     """Rows of (frame upscaled | restored | key photo) crops at 100 % of the restored image's pixels, the key
     photo's crop taken around the same scene point."""
+    from livemoments_app.core.align.pixels import to_u8
+
     h, w = restored.shape[:2]
     scale = w / frame.shape[1]
     up = cv2.resize(frame, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -188,9 +190,8 @@ def contact_sheet(frame: np.ndarray, restored: np.ndarray, still: np.ndarray, al
         sh, sw = still.shape[:2]
         s0x = int(np.clip(sxi - crop // 2, 0, sw - crop))
         s0y = int(np.clip(syi - crop // 2, 0, sh - crop))
-        still8 = still if still.dtype == np.uint8 else (still >> 8).astype(np.uint8)
         tiles = [up[y0:y0 + crop, x0:x0 + crop], restored[y0:y0 + crop, x0:x0 + crop],
-                 still8[s0y:s0y + crop, s0x:s0x + crop]]
+                 to_u8(still[s0y:s0y + crop, s0x:s0x + crop])]
         gap = np.full((crop, 6, 3), 255, np.uint8)
         rows.append(np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]]))
         rows.append(np.full((6, rows[-1].shape[1], 3), 255, np.uint8))
