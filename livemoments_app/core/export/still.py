@@ -21,6 +21,7 @@ import numpy as np
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import exif_edit, files, xmp_edit
 from livemoments_app.core.jobs import Progress, no_progress
+from livemoments_app.core.livephoto.tiff import strip_exif_prefix
 
 FORMATS = ("jpeg", "heic", "png")
 EXTENSIONS = {"jpeg": ".jpg", "heic": ".heic", "png": ".png"}
@@ -214,7 +215,7 @@ def _encode_png(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp: 
     if icc:     # iCCP must precede IDAT
         extra += _png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
     if exif:
-        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+        extra += _png_chunk(b"eXIf", strip_exif_prefix(exif))
     if xmp:
         extra += _png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp)
     return data[:ihdr_end] + extra + data[ihdr_end:]
