@@ -43,7 +43,6 @@ TARGETS = {"srgb": "bt709", "display-p3": "display-p3"}
 # libswscale's own colourspace constants (SWS_CS_*), which are NOT the H.273 matrix code points.
 _SWS_CS = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 SWS_CS_ITU709 = 1
-SWS_CS_ITU601 = 5
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,7 @@ def resolve_colour(primaries: int, transfer: int, matrix: int, colour_range: int
         primaries = 9 if matrix in (9, 10) else 1
     if transfer in (0, 2, 3) or transfer not in TRANSFER_NAMES:
         transfer = 1
-    if colour_range == 2 or pix_fmt.startswith("yuvj"):
-        full = True
-    else:
-        full = False
+    full = colour_range == 2 or pix_fmt.startswith("yuvj")
     return VideoColour(primaries, transfer, matrix, full, bit_depth)
 
 
