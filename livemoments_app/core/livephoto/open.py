@@ -38,7 +38,7 @@ def check_readable(path: Path) -> None:
         st = path.stat()
     except OSError as exc:
         raise unreadable(exc, path) from None
-    if path.is_dir():
+    if stat_mod.S_ISDIR(st.st_mode):
         raise UnreadableFileError("is a folder, not a photo", path)
     if not stat_mod.S_ISREG(st.st_mode):   # a pipe or device would block or never end
         raise UnreadableFileError("is not a regular file", path)
