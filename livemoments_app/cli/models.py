@@ -10,10 +10,11 @@ import json
 import os
 from pathlib import Path
 
-from livemoments_app.core.errors import ModelFilesError
+from dataclasses import fields
 
-PATH_FLAGS = ("transformer", "transformer_ref", "motion_encoder", "prompt_embeds", "pooled_prompt_embeds", "vae",
-              "scheduler")
+from livemoments_app.core.restore.livemoments.paths import ModelPaths
+
+PATH_FLAGS = tuple(f.name for f in fields(ModelPaths))     # one --<name> option per model path
 
 
 def register(subparsers) -> None:
@@ -73,7 +74,6 @@ def cmd_path(args) -> int:
 
 def cmd_check(args) -> int:
     from livemoments_app.core.restore.livemoments import manage
-    from livemoments_app.core.restore.livemoments.paths import ModelPaths
 
     root = _root(args)
     overrides = {n: getattr(args, n) for n in PATH_FLAGS if getattr(args, n, None)}
@@ -110,4 +110,4 @@ def cmd_prepare(args) -> int:
     return 0
 
 
-__all__ = ["register", "ModelFilesError"]
+__all__ = ["register"]
