@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
-import threading
-
-_lock = threading.Lock()
-_trim = None          # the C function once found; False when this platform has none
 
 
+@functools.cache
 def _malloc_trim():
-    global _trim
-    with _lock:
-        if _trim is None:
-            _trim = False
-            if sys.platform.startswith("linux"):
-                try:
-                    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                    _trim = libc.malloc_trim
-                    _trim.argtypes, _trim.restype = [ctypes.c_size_t], ctypes.c_int
-                except (OSError, AttributeError):
-                    _trim = False
-        return _trim
+    """glibc's malloc_trim, or None where the C library has none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
 
 
 def release_freed_memory() -> bool:
