@@ -28,6 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
+from livemoments_app.core.livephoto import xmp as xmp_ns
 from livemoments_app.core.livephoto.apple import KEY_CONTENT_IDENTIFIER, KEY_STILL_IMAGE_TIME
 
 TIME_BASE = Fraction(1, 600)
@@ -296,9 +297,8 @@ def write_apple_pair(directory: str | os.PathLike, *, stem: str = "IMG_0001", st
     return still_path, mov_path
 
 
-NS = {"x": "adobe:ns:meta/", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-      "camera": "http://ns.google.com/photos/1.0/camera/", "container": "http://ns.google.com/photos/1.0/container/",
-      "item": "http://ns.google.com/photos/1.0/container/item/", "xmpNote": "http://ns.adobe.com/xmp/note/"}
+NS = {"x": "adobe:ns:meta/", "rdf": xmp_ns.NS_RDF, "camera": xmp_ns.NS_CAMERA, "container": xmp_ns.NS_CONTAINER,
+      "item": xmp_ns.NS_ITEM, "xmpNote": xmp_ns.NS_XMP_NOTE}
 
 
 def _xmp_packet(description_attrs: str, body: str = "", namespaces: str = "") -> bytes:
