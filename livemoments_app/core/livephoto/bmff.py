@@ -8,6 +8,7 @@ at ``box.payload_start + k`` directly.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -306,10 +307,9 @@ def parse_mvhd(src: ByteSource | bytes, box: Box) -> dict:
 parse_mdhd = parse_mvhd   # media header: same leading layout (creation, modification, timescale, duration)
 
 
-def _rotation_from_matrix(a: float, b: float, c: float, d: float) -> int:
-    import math
-    angle = math.degrees(math.atan2(b, a))
-    return int(round(angle / 90.0)) * 90 % 360
+def _rotation_from_matrix(a: float, b: float) -> int:
+    """The quarter turn of a display matrix from its first row (a = cos, b = sin of the angle)."""
+    return int(round(math.degrees(math.atan2(b, a)) / 90.0)) * 90 % 360
 
 
 def parse_tkhd(src: ByteSource | bytes, box: Box) -> dict:
@@ -327,10 +327,9 @@ def parse_tkhd(src: ByteSource | bytes, box: Box) -> dict:
     cur.take(8 + 2 + 2 + 2 + 2)  # reserved, layer, alternate group, volume, reserved
     m = [cur.i32() for _ in range(9)]
     width, height = cur.u32() / 65536.0, cur.u32() / 65536.0
-    fixed = [v / 65536.0 for v in (m[0], m[1], m[3], m[4])]
     return {"version": version, "flags": flags, "track_id": track_id, "duration": duration,
             "matrix": m, "width": width, "height": height,
-            "rotation": _rotation_from_matrix(*fixed)}
+            "rotation": _rotation_from_matrix(m[0] / 65536.0, m[1] / 65536.0)}
 
 
 def parse_hdlr(src: ByteSource | bytes, box: Box) -> dict:
