@@ -44,7 +44,6 @@ class ExportOptions:
     quality: int | None = None      # overrides the format's default
     smaller_file: bool = False      # slower encoder settings for a smaller file
     strip_location: bool = False    # drop GPS from EXIF and XMP
-    high_bit_depth: bool = True     # keep 16-bit pixels in PNG (16-bit) / HEIC (10-bit)
     suffix: str = files.SUFFIX      # free-name suffix: IMG_4394 -> IMG_4394_LM.HEIC
     overwrite: bool = False         # only when the user named the file; the source is never overwritten
 
@@ -241,8 +240,6 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
                                   motion=xmp_motion, padding=xmp_padding, size=(width, height))
     skipped += problems
     icc = meta.icc_profile or None
-    if pixels.dtype == np.uint16 and not (options.high_bit_depth and fmt in ("png", "heic")):
-        pixels = _to_8bit(pixels)
     try:
         if fmt == "jpeg":
             data = _encode_jpeg(pixels, exif, icc, xmp, options, skipped)
