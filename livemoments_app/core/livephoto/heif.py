@@ -38,7 +38,7 @@ def _cstring(cur: bmff._Cursor) -> str:
     return rest[:end].decode("utf-8", "replace")
 
 
-def _parse_infe(src: ByteSource, box: Box) -> HeifItem | None:
+def _parse_infe(src: ByteSource, box: Box) -> HeifItem:
     cur, version, _ = bmff._full(src, box)
     if version >= 2:
         item_id = cur.u16() if version == 2 else cur.u32()
@@ -137,8 +137,7 @@ def items(src: ByteSource, meta: Box | None = None) -> dict[int, HeifItem]:
                 break
             if infe.type == "infe":
                 item = _parse_infe(src, infe)
-                if item is not None:
-                    result[item.item_id] = item
+                result[item.item_id] = item
     iloc = next((b for b in kids if b.type == "iloc"), None)
     idat = next((b for b in kids if b.type == "idat"), None)
     if iloc is not None:
