@@ -47,7 +47,6 @@ class MovPatch:
 
     edits: tuple[tuple[int, bytes], ...]
     still_time_ticks: int
-    movie_timescale: int
     new_identifier: str
     old_identifier: str | None
     clip_has_location: bool = False
@@ -111,7 +110,7 @@ def plan_mov_patch(src: ByteSource, still_time_s: float, new_identifier: str | N
     if transform is not None:
         patches.append((transform.value_offset, IDENTITY_TRANSFORM))
     has_location = any("location" in key.lower() for key in movie.keys)
-    return MovPatch(tuple(patches), ticks, timescale, new, old, has_location, transform is not None)
+    return MovPatch(tuple(patches), ticks, new, old, has_location, transform is not None)
 
 
 def patched_mov(path: Path, patch: MovPatch) -> bytes:
