@@ -233,8 +233,10 @@ def run(args: argparse.Namespace) -> int:
     if not paths and not missing:
         print("livemoments: error: no photos given (files, folders or globs)", file=sys.stderr)
         return 2
+    from livemoments_app.core.livephoto.open import STILL_EXTS, VIDEO_EXTS
+
     out_dir = Path(args.out or getattr(args, "output", None) or DEFAULT_OUT).expanduser()
-    if out_dir.suffix.lower() in (".jpg", ".jpeg", ".heic", ".heif", ".png", ".mov") and not out_dir.is_dir():
+    if out_dir.suffix.lower() in STILL_EXTS + VIDEO_EXTS + (".png",) and not out_dir.is_dir():
         print(f"livemoments: error: {out_dir} looks like a file name; with many photos, --write-back, --jobs or "
               f"--dry-run the output is a folder", file=sys.stderr)
         return 2
