@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,14 +51,6 @@ def _not_installed(module: str) -> str:
         text = extras.how_to_get_them()
         return text[0].upper() + text[1:]
     return f"{module} not installed (install the 'diffusion' extra)"
-
-
-@dataclass
-class _Run:
-    request: RestoreRequest
-    tile: int
-    overlap: int
-    seed: int
 
 
 class _Files:
@@ -123,29 +115,29 @@ class LiveMomentsRestorer:
                                       "\n  ".join(problems))
             source = _Files(paths)
         self._compile = bool(opts.get("compile", False))
-        run = _Run(request, int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP)),
-                   int(opts.get("seed", DEFAULT_SEED)))
+        tile, overlap = int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP))
+        seed = int(opts.get("seed", DEFAULT_SEED))
 
         from . import inputs as inputs_mod
 
         progress.set(0.0, "Loading LiveMoments weights")
-        plan = self._plan(request, opts, source)
+        plan = self._plan(request, opts, source, tile)
         models, plan = self._load_or_offload(source, plan)
-        self._check_tile(models, run.tile, run.overlap)
+        self._check_tile(models, tile, overlap)
         progress.set(0.08, "Preparing reference and flows")
         scale = request.scale if request.scale is not None else request.alignment.default_scale
         full = inputs_mod.build(request.still, request.frame, request.alignment, scale)
-        tiled = inputs_mod.tile_inputs(full, run.tile, run.overlap)
+        tiled = inputs_mod.tile_inputs(full, tile, overlap)
         n = len(tiled.origins)
         estimate = None
         if plan.device == "cpu":
-            estimate = n * _tile_flops(models, run.tile) / measured_cpu_flops()
+            estimate = n * _tile_flops(models, tile) / measured_cpu_flops()
             progress.set(0.09, f"On the CPU: about {_duration(estimate)} for {n} tile(s)")
         tile_progress = progress.sub(0.1, 0.85)
 
         while True:
             try:
-                decoded = self._all_tiles(models, plan, tiled, run, tile_progress)
+                decoded = self._all_tiles(models, plan, tiled, seed, tile_progress)
                 break
             except Exception as exc:
                 kind = devices.out_of_memory(exc)
@@ -164,14 +156,14 @@ class LiveMomentsRestorer:
         progress.set(1.0, "Done")
         return RestoredImage(pixels=pixels, restorer=NAME, elapsed_s=time.monotonic() - started,
                              info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
-                                   "tiles": n, "tiles_per_batch": plan.tiles_per_batch, "seed": run.seed,
-                                   "tile": run.tile, "overlap": run.overlap, "scale": scale,
+                                   "tiles": n, "tiles_per_batch": plan.tiles_per_batch, "seed": seed,
+                                   "tile": tile, "overlap": overlap, "scale": scale,
                                    "models": source.where, "cpu_estimate_s": estimate})
 
     # ----- pieces
-    def _plan(self, request: RestoreRequest, opts: dict, source) -> devices.DevicePlan:
+    def _plan(self, request: RestoreRequest, opts: dict, source, tile: int) -> devices.DevicePlan:
         try:
-            needs = source.needs(int(opts.get("tile", DEFAULT_TILE)), opts.get("dtype", "auto"), request.device)
+            needs = source.needs(tile, opts.get("dtype", "auto"), request.device)
             return devices.plan(request.device, opts.get("dtype", "auto"), opts.get("memory", "auto"), needs,
                                 opts.get("tiles_per_batch"))
         except ValueError as exc:
@@ -220,14 +212,14 @@ class LiveMomentsRestorer:
             raise RestoreError(f"tile {tile} px / overlap {overlap} px do not fit this model "
                                f"(multiple of {f} px, at most {limit} px, overlap smaller than the tile)")
 
-    def _all_tiles(self, models, plan: devices.DevicePlan, tiled, run: _Run, progress: Progress) -> list[np.ndarray]:
+    def _all_tiles(self, models, plan: devices.DevicePlan, tiled, seed: int, progress: Progress) -> list[np.ndarray]:
         import torch
 
         dev = torch.device(plan.device)
         offload = _Offloader(models, dev) if plan.offload else None
         if offload is None:
             models.move_to(dev)
-        return sample_all_tiles(models, tiled, run.seed, plan.tiles_per_batch, progress,
+        return sample_all_tiles(models, tiled, seed, plan.tiles_per_batch, progress,
                                 offload=offload.use if offload else None,
                                 kv_home="cpu" if plan.kv_on_host else None)
 
