@@ -268,12 +268,12 @@ def prepare(root: Path, force: bool = False, delete_text_encoders: bool = False,
     if list(prompt.shape) != want["prompt_embeds.pt"] or list(pooled.shape) != want["pooled_prompt_embeds.pt"]:
         raise ModelFilesError(f"the text encoders gave shapes {tuple(prompt.shape)} / {tuple(pooled.shape)}, "
                               f"expected {want['prompt_embeds.pt']} / {want['pooled_prompt_embeds.pt']}", sd3_root)
+    from livemoments_app.core.export.files import atomic_write
+
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, tensor in (("prompt_embeds.pt", prompt), ("pooled_prompt_embeds.pt", pooled)):
-        tmp = out / (name + ".tmp")
-        torch.save(tensor, tmp)
-        os.replace(tmp, out / name)
+        atomic_write(out / name, lambda tmp, tensor=tensor: torch.save(tensor, tmp), overwrite=True)
         files[name] = {"shape": list(tensor.shape), "dtype": str(tensor.dtype).replace("torch.", ""),
                        "sha256": sha256_of(out / name)}
     import diffusers
