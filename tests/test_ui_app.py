@@ -5,7 +5,6 @@ overlays, restore with the classic restorer, cancel, compare, export; bad files;
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,36 +17,14 @@ from PySide6.QtCore import Qt  # noqa: E402
 from livemoments_app.ui.errors import reporter  # noqa: E402
 from livemoments_app.ui.imaging import rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.viewmodels.alignment import MODES  # noqa: E402
-from tests.ui_fixtures import demo_dir, window  # noqa: E402,F401 (pytest fixtures)
+from tests.ui_fixtures import (demo_dir, open_and_wait, open_demo, screenshot, wait_restorers,  # noqa: E402,F401
+                               window)  # (demo_dir, window: pytest fixtures)
 from tests.conftest import sample  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.samples]
 
-SCREENS = Path(os.environ.get("LIVEMOMENTS_SCREENS", "/tmp/lm_screens"))
 DECODABLE = ["apple_iphone15pro_IMG_4394.HEIC", "apple_iphone6s_0FFBE909.jpeg",
              "samsung_s22_oneui6_motionphoto.heic", "libmphoto_heic_motionphoto_pixel4video.heic"]
-
-
-def screenshot(widget, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.png"
-    widget.grab().save(str(path))
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, SCREENS / path.name)
-    return path
-
-
-def open_and_wait(qtbot, win, path: Path, partner: Path | None = None, timeout: int = 30000) -> None:
-    ws = win.workspace
-    with qtbot.waitSignal(ws.document.opened, timeout=timeout):
-        win.open_paths([str(path)] + ([str(partner)] if partner else []))
-    qtbot.waitUntil(lambda: ws.frames.shown == ws.timeline.current, timeout=timeout)
-
-
-def open_demo(qtbot, win, timeout: int = 60000) -> None:
-    ws = win.workspace
-    with qtbot.waitSignal(ws.document.opened, timeout=timeout):
-        win.open_demo()
-    qtbot.waitUntil(lambda: ws.frames.shown == ws.timeline.current, timeout=timeout)
 
 
 def errors() -> list[str]:
@@ -163,18 +140,11 @@ class _noop:
         return False
 
 
-def _wait_restorers(qtbot, ws) -> None:
-    qtbot.waitUntil(lambda: not ws.restore.restorers_loading and bool(ws.restore.restorers), timeout=30000)
-    info = ws.restore.info("classic")
-    assert info is not None and info.ok
-    ws.restore.select("classic")
-
-
 def test_restore_compare_and_export(qtbot, window, tmp_path):
     open_demo(qtbot, window)
     ws = window.workspace
     still = Path(ws.document.live.still_path)
-    _wait_restorers(qtbot, ws)
+    wait_restorers(qtbot, ws)
     ws.timeline.step(-12)
     key(qtbot, window, Qt.Key.Key_Return)
     chosen = ws.timeline.chosen
@@ -258,7 +228,7 @@ def test_export_dialog_options(qtbot, window, tmp_path):
 def test_scrubbing_during_a_restore_then_cancel_midway(qtbot, window):
     open_demo(qtbot, window)
     ws = window.workspace
-    _wait_restorers(qtbot, ws)
+    wait_restorers(qtbot, ws)
     ws.timeline.step(-20)
     ws.timeline.choose_current()
     qtbot.waitUntil(lambda: ws.timeline.chosen in ws.alignment.cache, timeout=60000)
@@ -327,7 +297,7 @@ def test_diffusion_restorer_found_in_the_fixture_folder(qtbot, window, fixture_d
     """Settings › Models pointed at the tiny checkpoint: the weights are found, so what remains (on a machine
     without CUDA/MPS) is the device; without the folder the reason is the missing weights."""
     ws = window.workspace
-    _wait_restorers(qtbot, ws)
+    wait_restorers(qtbot, ws)
     before = ws.restore.info("livemoments")
     assert before is not None
     window.settings.model_dirs = [str(fixture_dir)]

@@ -10,8 +10,7 @@ pytest.importorskip("pytestqt")
 
 from livemoments_app.ui.imaging import rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.viewmodels.restore import KEEP_PICTURES  # noqa: E402
-from tests.test_ui_app import _wait_restorers, open_demo  # noqa: E402
-from tests.ui_fixtures import demo_dir, window  # noqa: E402,F401 (pytest fixtures)
+from tests.ui_fixtures import demo_dir, open_demo, wait_restorers, window  # noqa: E402,F401 (fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -31,7 +30,7 @@ def _pixels(picture) -> np.ndarray:
 def test_older_results_let_go_of_their_pictures_and_redraw_them_when_chosen(qtbot, window):
     open_demo(qtbot, window)
     ws = window.workspace
-    _wait_restorers(qtbot, ws)
+    wait_restorers(qtbot, ws)
     ws.restore.size_key = "half"
     frames = [2, 6, 10, 14, 18][:KEEP_PICTURES + 2]
     first_shown = {}

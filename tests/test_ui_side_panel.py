@@ -8,7 +8,8 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from tests.conftest import sample  # noqa: E402
-from tests.test_ui_app import demo_dir, open_and_wait, screenshot, window  # noqa: E402, F401  (fixtures)
+from tests.ui_fixtures import (demo_dir, open_and_wait, screenshot, wait_restorers,  # noqa: E402, F401  (fixtures)
+                               window)
 
 pytestmark = [pytest.mark.gui, pytest.mark.samples]
 
@@ -28,8 +29,7 @@ def test_restore_and_export_in_sight_at_1280x800(qtbot, window, tmp_path):  # no
     window.resize(1280, 800)
     ws = window.workspace
     open_and_wait(qtbot, window, sample("apple_iphone6s_0FFBE909.jpeg"))
-    qtbot.waitUntil(lambda: not ws.restore.restorers_loading and bool(ws.restore.restorers), timeout=30000)
-    ws.restore.select("classic")
+    wait_restorers(qtbot, ws)
     ws.timeline.step(-5)
     ws.timeline.choose_current()
     qtbot.waitUntil(lambda: ws.alignment.target in ws.alignment.cache and not ws.alignment.busy, timeout=60000)
@@ -65,8 +65,7 @@ def test_restore_and_export_stay_in_sight_in_a_short_window(qtbot, window, tmp_p
     window.resize(1280, 640)
     ws = window.workspace
     open_and_wait(qtbot, window, sample("apple_iphone6s_0FFBE909.jpeg"))
-    qtbot.waitUntil(lambda: not ws.restore.restorers_loading and bool(ws.restore.restorers), timeout=30000)
-    ws.restore.select("classic")
+    wait_restorers(qtbot, ws)
     ws.timeline.choose_current()
     panel = window.side_panel
     restore = panel.restore_panel

@@ -1,7 +1,10 @@
-"""The main-window fixture shared by the app tests: a fresh window with throwaway settings and a demo folder."""
+"""What the app tests share: a fresh main window with throwaway settings and a demo folder, and helpers that open
+a photo and wait for it, pick the classic restorer, and keep screenshots."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,8 @@ from PySide6.QtCore import QSettings
 from livemoments_app.ui.app import create_application, create_window
 from livemoments_app.ui.errors import reporter
 from livemoments_app.ui.viewmodels.settings import SettingsModel
+
+SCREENS = Path(os.environ.get("LIVEMOMENTS_SCREENS", "/tmp/lm_screens"))
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +35,32 @@ def window(qtbot, tmp_path, demo_dir, monkeypatch):
     qtbot.waitExposed(win)
     yield win
     win.close()
+
+
+def screenshot(widget, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    widget.grab().save(str(path))
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, SCREENS / path.name)
+    return path
+
+
+def open_and_wait(qtbot, win, path: Path, partner: Path | None = None, timeout: int = 30000) -> None:
+    ws = win.workspace
+    with qtbot.waitSignal(ws.document.opened, timeout=timeout):
+        win.open_paths([str(path)] + ([str(partner)] if partner else []))
+    qtbot.waitUntil(lambda: ws.frames.shown == ws.timeline.current, timeout=timeout)
+
+
+def open_demo(qtbot, win, timeout: int = 60000) -> None:
+    ws = win.workspace
+    with qtbot.waitSignal(ws.document.opened, timeout=timeout):
+        win.open_demo()
+    qtbot.waitUntil(lambda: ws.frames.shown == ws.timeline.current, timeout=timeout)
+
+
+def wait_restorers(qtbot, ws) -> None:
+    qtbot.waitUntil(lambda: not ws.restore.restorers_loading and bool(ws.restore.restorers), timeout=30000)
+    info = ws.restore.info("classic")
+    assert info is not None and info.ok
+    ws.restore.select("classic")
