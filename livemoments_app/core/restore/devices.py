@@ -218,7 +218,8 @@ def plan(requested: str = "auto", dtype: str = "auto", memory_mode: str = "auto"
     elif requested.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ValueError("CUDA was requested but no CUDA device is available")
-        device, words = (requested if ":" in requested else "cuda:0"), torch.cuda.get_device_name(0)
+        device = requested if ":" in requested else "cuda:0"
+        words = torch.cuda.get_device_name(torch.device(device))
     elif requested == "mps":
         if accelerator()[0] != "mps":
             raise ValueError("MPS was requested but no Apple GPU is available")
