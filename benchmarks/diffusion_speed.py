@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
+
+from benchmarks._common import timed_median
 
 TARGET_12MP_S = 20.0
 TARGET_UTILISATION = 0.5
@@ -46,14 +47,13 @@ def _sync(device) -> None:
 
 
 def _timed(fn, device, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t = time.perf_counter()
+    """Median seconds of ``fn`` including the device work it queued (synchronised before and after)."""
+    def synced():
         fn()
         _sync(device)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+
+    _sync(device)
+    return timed_median(synced, repeats)[0]
 
 
 def _reset_peak(device) -> None:
