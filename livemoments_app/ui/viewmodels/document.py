@@ -1,5 +1,5 @@
-"""The open Live Photo: opening it in the background, closing it, and a generation number that lets every other
-model drop results that belong to a photo that is no longer open."""
+"""The open Live Photo: opening it in the background (a later open supersedes an earlier one still running) and
+closing it."""
 
 from __future__ import annotations
 
@@ -62,7 +62,6 @@ class DocumentModel(QObject):
         self.live = None
         self.path: str | None = None
         self.partner: str | None = None
-        self.generation = 0
         self.loading = False
         self._job: Job | None = None
         self._opens = 0          # which open() a result belongs to (a job captured in its own slots is a Qt cycle)
@@ -103,7 +102,6 @@ class DocumentModel(QObject):
             return
         self.close()
         self.live, self.path, self.partner = live, path, partner
-        self.generation += 1
         self._set_loading(False)
         self.opened.emit(live)
 
@@ -119,7 +117,6 @@ class DocumentModel(QObject):
             return
         live, self.live = self.live, None
         self.path = self.partner = None
-        self.generation += 1
         self.lanes.cancel_all()
         # FrameSource.close takes the decoders' locks, so it waits for a decode in flight; run it off the UI thread.
         self.lanes.frames.run(lambda _p: _close(live), name="Closing the photo", report=False)
