@@ -107,7 +107,7 @@ def _decode_thumbnails(clip, progress: Progress | None) -> tuple[list[np.ndarray
     middle = n // 2
     greys: list[np.ndarray] = []
     middle_rgb = None
-    from livemoments_app.core.align.flow import to_gray_u8
+    from livemoments_app.core.align.pixels import to_gray_u8
 
     for i, rgb in clip.iter_frames(max_side=THUMB_SIDE):
         greys.append(to_gray_u8(rgb))
@@ -122,6 +122,7 @@ def estimate_key_frame(still_pixels: np.ndarray, clip, progress: Progress | None
     """The frame of ``clip`` most like ``still_pixels`` (upright RGB), with how sure that is."""
     import cv2
 
+    from livemoments_app.core.align.pixels import to_u8
     from livemoments_app.core.align.registration import downscale_still
 
     n = int(clip.frame_count)
@@ -130,8 +131,7 @@ def estimate_key_frame(still_pixels: np.ndarray, clip, progress: Progress | None
     greys, middle_rgb = _decode_thumbnails(clip, progress)
     h, w = greys[0].shape
     # 16-bit stills are compared at 8 bits: the grey-level histogram matching below has 256 bins
-    still = still_pixels if still_pixels.dtype == np.uint8 else (still_pixels >> 8).astype(np.uint8)
-    small, _ = downscale_still(still, (h, w))
+    small, _ = downscale_still(to_u8(still_pixels), (h, w))
     matrix, how = _register(small, middle_rgb)
     warped = cv2.cvtColor(cv2.warpPerspective(small, matrix, (w, h), flags=cv2.INTER_LINEAR), cv2.COLOR_RGB2GRAY)
     covered = cv2.warpPerspective(np.full(small.shape[:2], 255, np.uint8), matrix, (w, h),
