@@ -44,7 +44,3 @@ class ViewState(QObject):
 
     def zoom_by(self, factor: float) -> None:
         self.set_zoom(self.effective_zoom * factor)
-
-    @property
-    def percent_text(self) -> str:
-        return f"{self.effective_zoom * 100:.0f} %" + (" (fit)" if self.fit else "")
