@@ -21,9 +21,6 @@ class ElidedLabel(QLabel):
         self.setToolTip(detail or text)
         self._elide()
 
-    def full_text(self) -> str:
-        return self._full
-
     def minimumSizeHint(self) -> QSize:
         return QSize(0, self.fontMetrics().height())
 
