@@ -73,9 +73,9 @@ class Filmstrip(QWidget):
             return
         self._paint_thumbnails(painter, rect, path)
         self._paint_ticks(painter, rect)
-        self._paint_marker(painter, self.timeline.key_index, KEY_COLOUR, "Key")
+        self._paint_marker(painter, self.timeline.key_index, KEY_COLOUR)
         if self.timeline.chosen >= 0:
-            self._paint_marker(painter, self.timeline.chosen, CHOSEN_COLOUR, "Chosen")
+            self._paint_marker(painter, self.timeline.chosen, CHOSEN_COLOUR)
         self._paint_playhead(painter, rect)
 
     def _paint_thumbnails(self, painter: QPainter, rect: QRectF, clip_path: QPainterPath) -> None:
@@ -100,7 +100,6 @@ class Filmstrip(QWidget):
             scale = max(tile_w / tw, rect.height() / th)
             sw, sh = tile_w / scale, rect.height() / scale
             painter.drawImage(target, thumb, QRectF((tw - sw) / 2, (th - sh) / 2, sw, sh))
-        # Dim what lies outside the clip's time range at the right edge.
         painter.restore()
 
     def _paint_ticks(self, painter: QPainter, rect: QRectF) -> None:
@@ -118,7 +117,7 @@ class Filmstrip(QWidget):
         self.restored = set(indices)
         self.update()
 
-    def _paint_marker(self, painter: QPainter, index: int, colour: QColor, _name: str) -> None:
+    def _paint_marker(self, painter: QPainter, index: int, colour: QColor) -> None:
         if index < 0:
             return
         x = self.x_of_index(index)
