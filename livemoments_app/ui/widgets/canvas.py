@@ -14,7 +14,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QPinchGesture, QSizePolicy, QWidget
 
 from livemoments_app.ui.imaging import Picture
-from livemoments_app.ui.viewmodels.view import ViewState
+from livemoments_app.ui.viewmodels.view import MAX_ZOOM, MIN_ZOOM, ViewState
 
 _SPLIT_GRAB_PX = 10
 _WHEEL_STEP = 1.2
@@ -145,7 +145,7 @@ class ImageCanvas(QWidget):
         target = QRectF(ox + x0 * z, oy + y0 * z, (x1 - x0) * z, (y1 - y0) * z)
         painter.save()
         painter.setClipRect(clip)
-        smooth = z * min(sx, sy) / factor < 0.999 or getattr(picture, "is_placeholder", False)
+        smooth = z * min(sx, sy) / factor < 0.999 or picture.is_placeholder
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         painter.drawImage(target, image, source)
         painter.restore()
@@ -194,7 +194,7 @@ class ImageCanvas(QWidget):
         if self.picture is None:
             return
         ix, iy = self.image_point(pos)
-        z = min(max(self.zoom() * factor, 0.02), 32.0)
+        z = min(max(self.zoom() * factor, MIN_ZOOM), MAX_ZOOM)
         dpr = self._dpr()
         dw, dh = self._device_size()
         cx = (ix * z - (pos.x() * dpr - dw / 2)) / (self.picture.width * z)
