@@ -106,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
             frames = clip.iter_frames(wanted[0], wanted[-1] + 1, max_side=args.max_side)
             frames = ((i, rgb) for i, rgb in frames if i in keep)
         else:
-            frames = ((i, _scaled(clip.frame(i), args.max_side)) for i in wanted)
+            from livemoments_app.core.clip import fit_within
+
+            side = args.max_side
+            frames = ((i, fit_within(clip.frame(i), side) if side else clip.frame(i)) for i in wanted)
         written = 0
         for i, rgb in frames:
             name = out / f"frame_{i:04d}_{round(clip.times[i] * 1000):06d}ms.png"
@@ -117,13 +120,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{written} frame(s) of {clip.frame_count} written to {out}", file=sys.stderr)
     return 0
-
-
-def _scaled(rgb, max_side: int | None):
-    if not max_side or max(rgb.shape[:2]) <= max_side:
-        return rgb
-    import cv2
-
-    h, w = rgb.shape[:2]
-    s = max_side / max(h, w)
-    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)

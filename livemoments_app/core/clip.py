@@ -407,7 +407,7 @@ class FrameSource:
         full = self._rgb_cache.get(i)
         kept = self._pictures.get(i) if full is None else None
         if full is not None:
-            thumb = _resize_to(full, max_side)
+            thumb = fit_within(full, max_side)
         elif kept is not None:
             thumb = self._convert(kept, max_side=max_side)
         else:
@@ -770,7 +770,8 @@ def _rotate(rgb: np.ndarray, clockwise: int) -> np.ndarray:
     return np.ascontiguousarray(rgb)
 
 
-def _resize_to(rgb: np.ndarray, max_side: int) -> np.ndarray:
+def fit_within(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """``rgb`` scaled down (area filter) so its long side is at most ``max_side``; a copy when already small."""
     import cv2
 
     h, w = rgb.shape[:2]
