@@ -15,18 +15,6 @@ def demo_dir() -> Path:
     return Path(os.environ.get("LIVEMOMENTS_DEMO_DIR") or Path(user_cache_dir("LiveMoments")) / "demo")
 
 
-def _as_path(made) -> Path:
-    """What make_demo_live_photo returned → the file to open (the still of a pair opens its partner)."""
-    if isinstance(made, (str, os.PathLike)):
-        return Path(made)
-    if isinstance(made, (tuple, list)):
-        return Path(made[0])
-    for attr in ("still_path", "path"):
-        if getattr(made, attr, None) is not None:
-            return Path(getattr(made, attr))
-    raise TypeError(f"make_demo_live_photo returned {type(made).__name__}, expected a path")
-
-
 def cached_demo() -> Path | None:
     manifest = demo_dir() / _MANIFEST
     try:
@@ -44,8 +32,7 @@ def demo_job(progress) -> str:
     from livemoments_app.core.synth import make_demo_live_photo
 
     folder = demo_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     progress.set(0.1, "Making the demo photo")
-    path = _as_path(make_demo_live_photo(folder))
+    path = make_demo_live_photo(folder)         # makes the folder too
     (folder / _MANIFEST).write_text(json.dumps({"path": os.fspath(path)}), "utf-8")
     return os.fspath(path)
