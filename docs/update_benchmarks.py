@@ -82,8 +82,7 @@ def main() -> int:
         + (f", load average {load[0]:.1f} at the start." if load else "."),
         "",
         "**Wall times on a 2-core development machine are noisy**: the load average is printed with each table; the benchmarks report medians, CPU time where it helps, and baselines measured in the same run; "
-        "compare the ratios more than the absolute times. No GPU was available, so the diffusion benchmark ran "
-        "its CPU smoke test only.",
+        "compare the ratios more than the absolute times. Each benchmark says which device it ran on.",
         "",
     ]
     if args.note:
