@@ -5,12 +5,10 @@ No torch is imported except by `prepare` (which runs the text encoders once).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-from pathlib import Path
-
 from dataclasses import fields
+from pathlib import Path
 
 from livemoments_app.core.restore.livemoments.paths import ModelPaths
 

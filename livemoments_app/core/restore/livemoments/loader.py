@@ -21,7 +21,7 @@ from livemoments_app.core.errors import ModelFilesError
 from . import attention, schedule
 from .motion import MotionEncoder
 from .paths import ModelPaths
-from .files import WEIGHTS as WEIGHTS_FILE, problems_in, weight_files
+from .files import problems_in, weight_files
 
 
 @dataclass

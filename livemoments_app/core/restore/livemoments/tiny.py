@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import loader, schedule
+from . import files, loader, schedule
 from .motion import MotionEncoder
 
 
@@ -133,7 +133,7 @@ def write_checkpoint(root: str | Path, spec: Spec = TINY, seed: int = 0) -> Path
         (folder / "config.json").write_text(json.dumps({"_class_name": cls, "_diffusers_version": "0.32.2",
                                                         **spec.transformer}, indent=2))
         save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-                  str(folder / loader.WEIGHTS_FILE))
+                  str(folder / files.WEIGHTS))
     torch.save(models.motion_encoder.state_dict(), lm / "motion_encoder.pt")
     torch.save(models.prompt_embeds.clone(), lm / "prompt_embeds.pt")
     torch.save(models.pooled_prompt_embeds.clone(), lm / "pooled_prompt_embeds.pt")
