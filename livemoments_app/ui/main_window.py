@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._fill_recent_menu()
         self._update_enabled()
         ws.compare.picturesChanged.connect(self._update_enabled)
+        ws.export.stateChanged.connect(self._update_enabled)
         strip = self.timeline_bar.filmstrip
         ws.restore.resultReady.connect(lambda _i: strip.set_restored(ws.restore.results))
         ws.document.opened.connect(lambda _l: strip.set_restored(()))
@@ -138,7 +139,7 @@ class MainWindow(QMainWindow):
         for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.close,
                        self.actions.restore, self.actions.choose):
             action.setEnabled(is_open)
-        self.actions.export.setEnabled(ws.compare.available)
+        self.actions.export.setEnabled(ws.can_export)
 
     # Opening ------------------------------------------------------------------------------------------------
     def choose_files(self) -> None:

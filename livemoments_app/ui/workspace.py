@@ -154,6 +154,11 @@ class Workspace(QObject):
     def current_result(self):
         return self.restore.results.get(self.timeline.chosen)
 
+    @property
+    def can_export(self) -> bool:
+        """A comparison is shown (so the chosen frame has a result) and no export is running."""
+        return self.compare.available and not self.export.running
+
     def shutdown(self) -> None:
         self.timeline.stop()
         self.lanes.cancel_all()

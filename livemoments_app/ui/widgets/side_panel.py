@@ -129,7 +129,7 @@ class SidePanel(QFrame):
                 f"<br>Key photo {live.still.width} × {live.still.height} · clip {clip.width} × {clip.height}, "
                 f"{clip.frame_count} frames, {clip.duration_s:.2f} s"
                 f"<br>{self._key_moment_line(live, source, muted)}")
-        self.export_button.setEnabled(ws.compare.available and not ws.export.running)
+        self.export_button.setEnabled(ws.can_export)
         self.export_status.setText(ws.export.status or
                                    ("" if ws.compare.available else "Restore a frame to export it."))
         self.export_status.setVisible(bool(self.export_status.text()))
