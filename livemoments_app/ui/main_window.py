@@ -12,6 +12,7 @@ from livemoments_app.ui import actions as actions_mod
 from livemoments_app.ui.errors import ErrorReporter
 from livemoments_app.ui.file_open import FileOpenFilter
 from livemoments_app.ui.viewmodels.document import split_still_and_video
+from livemoments_app.ui.viewmodels.export import can_write_back
 from livemoments_app.ui.viewmodels.settings import SettingsModel
 from livemoments_app.ui.widgets.canvas import ImageCanvas
 from livemoments_app.ui.widgets.message_bar import MessageBar
@@ -241,8 +242,6 @@ class MainWindow(QMainWindow):
             folder = self.settings.last_dir
         pixels = result.image.pixels
         fmt = "heic" if source.lower().endswith((".heic", ".heif")) else "jpeg"
-        from livemoments_app.ui.viewmodels.export import can_write_back
-
         dialog = ExportDialog(folder, os.path.basename(source), (pixels.shape[1], pixels.shape[0]), self, fmt,
                               can_write_back(live))
         if dialog.exec():
