@@ -274,7 +274,7 @@ def test_weights_that_do_not_fit_are_loaded_for_offloading(pair, checkpoint, mon
     real = lm_restorer.LiveMomentsRestorer._load
     plans = []
 
-    def load(self, paths, plan):
+    def load(self, paths, plan, *_):
         plans.append(plan.memory_mode)
         if plan.memory_mode == "default":
             raise OOM_ERRORS["mps"]()
@@ -284,14 +284,14 @@ def test_weights_that_do_not_fit_are_loaded_for_offloading(pair, checkpoint, mon
     out = lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
     assert plans == ["default", "low"] and out.info["memory_mode"] == "low"
 
-    def never(self, paths, plan):
+    def never(self, paths, plan, *_):
         raise torch.OutOfMemoryError("simulated")
 
     monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "_load", never)
     with pytest.raises(errors.RestoreError, match="do not fit"):
         lm_restorer.LiveMomentsRestorer().restore(_request(pair, checkpoint), Progress())
 
-    def no_ram(self, paths, plan):
+    def no_ram(self, paths, plan, *_):
         plans.append(plan.memory_mode)
         raise OOM_ERRORS["cpu"]()
 

@@ -80,7 +80,6 @@ class LiveMomentsRestorer:
         GPU check use random real-size weights this way."""
         self._paths = paths
         self._source = source
-        self._compile = False
 
     # ----- availability
     def availability(self, options: dict | None = None) -> Availability:
@@ -114,7 +113,6 @@ class LiveMomentsRestorer:
                 raise ModelFilesError("LiveMoments weights are missing — Settings › Models:\n  " +
                                       "\n  ".join(problems))
             source = _Files(paths)
-        self._compile = bool(opts.get("compile", False))
         tile, overlap = int(opts.get("tile", DEFAULT_TILE)), int(opts.get("overlap", DEFAULT_OVERLAP))
         seed = int(opts.get("seed", DEFAULT_SEED))
 
@@ -122,7 +120,7 @@ class LiveMomentsRestorer:
 
         progress.set(0.0, "Loading LiveMoments weights")
         plan = self._plan(request, opts, source, tile)
-        models, plan = self._load_or_offload(source, plan)
+        models, plan = self._load_or_offload(source, plan, bool(opts.get("compile", False)))
         self._check_tile(models, tile, overlap)
         progress.set(0.08, "Preparing reference and flows")
         scale = request.scale if request.scale is not None else request.alignment.default_scale
@@ -169,7 +167,7 @@ class LiveMomentsRestorer:
         except ValueError as exc:
             raise RestoreError(f"LiveMoments cannot run here: {exc}") from None
 
-    def _load_or_offload(self, source, plan: devices.DevicePlan):
+    def _load_or_offload(self, source, plan: devices.DevicePlan, want_compiled: bool):
         """Loads for ``plan``; when the weights do not fit on the device, loads for the low-memory mode instead."""
         attempts = [plan]
         if plan.memory_mode == "default":
@@ -177,7 +175,7 @@ class LiveMomentsRestorer:
                                     reason="weights did not fit: offloading"))
         for attempt in attempts:
             try:
-                return self._load(source, attempt), attempt
+                return self._load(source, attempt, want_compiled), attempt
             except Exception as exc:
                 kind = devices.out_of_memory(exc)
                 if kind is None:
@@ -190,7 +188,7 @@ class LiveMomentsRestorer:
         raise RestoreError(f"the LiveMoments weights do not fit in {plan.device} memory"
                            + (", even offloading one branch at a time" if len(attempts) > 1 else ""))
 
-    def _load(self, source, plan: devices.DevicePlan):
+    def _load(self, source, plan: devices.DevicePlan, want_compiled: bool = False):
         key = (source.key, plan.device if not plan.offload else "cpu", plan.dtype)
         with _cache_lock:
             if _cache.get("key") == key:
@@ -200,7 +198,7 @@ class LiveMomentsRestorer:
                 models = source.load("cpu" if plan.offload else plan.device, plan.torch_dtype())
                 _cache.update(key=key, models=models)
         set_vae_tiling(models.vae, plan.vae_tiling)
-        if self._compile and not getattr(models, "compiled", False):
+        if want_compiled and not getattr(models, "compiled", False):
             compile_blocks(models)
         return models
 
