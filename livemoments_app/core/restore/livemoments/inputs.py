@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from livemoments_app.core.align import tiles as tiling
+from livemoments_app.core.align.pixels import to_float01
 from livemoments_app.core.align.warp import frame_to_still_map, remap_image
 
 
@@ -31,14 +32,6 @@ class FullInputs:
     ref01: np.ndarray           # H x W x 3 float32 (key photo in key-frame geometry)
     flow_to_ref: np.ndarray     # H x W x 2 float32, LQ -> reference-LR, output pixels
     flow_from_ref: np.ndarray   # H x W x 2 float32, reference-LR -> LQ, output pixels
-
-
-def to01(image: np.ndarray) -> np.ndarray:
-    if image.dtype == np.uint8:
-        return image.astype(np.float32) / 255.0
-    if image.dtype == np.uint16:
-        return image.astype(np.float32) / 65535.0
-    return image.astype(np.float32)
 
 
 def upscale(image: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
@@ -61,11 +54,11 @@ def upscale_flow(flow: np.ndarray | None, src_hw: tuple[int, int], size_hw: tupl
 def build(still: np.ndarray, frame: np.ndarray, alignment, scale: float) -> FullInputs:
     size = alignment.output_size(scale)
     clip_hw = tuple(alignment.frame_shape)
-    still01 = to01(still)
+    still01 = to_float01(still)
     mx, my = frame_to_still_map(alignment.still_to_key, alignment.residual, clip_hw, scale)
     ref, _ = remap_image(still01, mx, my, density=alignment.default_scale / scale, interpolation=cv2.INTER_CUBIC)
     return FullInputs(
-        lq01=np.clip(upscale(to01(frame), size), 0, 1),
+        lq01=np.clip(upscale(to_float01(frame), size), 0, 1),
         ref01=np.clip(ref, 0, 1).astype(np.float32),
         flow_to_ref=upscale_flow(alignment.flow, clip_hw, size),
         flow_from_ref=upscale_flow(alignment.flow_back, clip_hw, size),
