@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QSplitter, QStackedWidget, QToolBar,
                                QVBoxLayout, QWidget)
 
+from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
 from livemoments_app.ui import actions as actions_mod
 from livemoments_app.ui.errors import ErrorReporter
 from livemoments_app.ui.file_open import FileOpenFilter
@@ -22,8 +23,8 @@ from livemoments_app.ui.widgets.timeline_bar import TimelineBar
 from livemoments_app.ui.widgets.viewer_area import ViewerArea
 from livemoments_app.ui.workspace import Workspace
 
-OPEN_FILTER = ("Live Photos and Motion Photos (*.heic *.heif *.jpg *.jpeg *.mov *.mp4 *.png *.avif);;"
-               "All files (*)")
+OPEN_FILTER = ("Live Photos and Motion Photos ("
+               + " ".join(f"*{ext}" for ext in STILL_EXTS + (".png",) + VIDEO_EXTS) + ");;All files (*)")
 
 
 class MainWindow(QMainWindow):

@@ -18,6 +18,7 @@ import numpy as np
 
 from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhotoError, NotALivePhotoError, PairingError,
                                          UnreadableFileError, one_line, unreadable)
+from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, sef, still as still_mod, xmp as xmp_mod
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -25,8 +26,6 @@ from livemoments_app.core.livephoto.model import ByteRange, KeyTimeSource, LiveF
 from livemoments_app.core.livephoto.movie import Movie, read_movie
 
 HEIF_BRANDS = {"heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1", "mif2", "avif", "avis", "avci"}
-VIDEO_EXTS = (".mov", ".mp4", ".m4v", ".qt")
-STILL_EXTS = (".heic", ".heif", ".hif", ".jpg", ".jpeg", ".avif")
 
 
 # --------------------------------------------------------------------------------------------- sniffing

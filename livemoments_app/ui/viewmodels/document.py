@@ -8,16 +8,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from livemoments_app.core.file_types import VIDEO_EXTS
 from livemoments_app.core.memory import release_freed_memory
 from livemoments_app.ui.workers import Job, Lanes
 
-# core.livephoto.open.VIDEO_EXTS and more; not imported from there: that module pulls numpy in at start-up.
-VIDEO_SUFFIXES = {".mov", ".mp4", ".m4v", ".qt", ".3gp"}
 
 
 def stills_and_videos(paths: list[str]) -> tuple[list[str], list[str]]:
     """``paths`` sorted by their suffix into stills and videos, each in the order given."""
-    videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+    videos = [p for p in paths if Path(p).suffix.lower() in VIDEO_EXTS]
     return [p for p in paths if p not in videos], videos
 
 
