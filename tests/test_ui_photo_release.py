@@ -30,6 +30,20 @@ def _no_overlays(monkeypatch) -> None:
     monkeypatch.setattr(alignment_vm, "_render", lambda live, index, alignment, mode, opacity, cache, progress: None)
 
 
+def _let_go(qtbot, *refs) -> None:
+    """Waits (at most 3 s) for the weakly referenced objects to be collected. Lanes let go of a job one event-loop
+    turn after it ends and the pool thread a moment later; on a busy machine that takes more than a fixed 50 ms.
+    What is never freed still fails the caller's assertions."""
+    def freed() -> bool:
+        gc.collect()
+        return all(ref() is None for ref in refs)
+
+    try:
+        qtbot.waitUntil(freed, timeout=3000)
+    except qtbot.TimeoutError:
+        pass
+
+
 def test_alignment_model_forgets_a_closed_photo(qtbot, monkeypatch):
     monkeypatch.setattr(alignment_vm, "_align", lambda live, index, progress: _FakeAlignment())
     _no_overlays(monkeypatch)
@@ -43,8 +57,7 @@ def test_alignment_model_forgets_a_closed_photo(qtbot, monkeypatch):
     qtbot.waitUntil(lambda: not lanes.work.active, timeout=5000)
     model.set_live(None)
     del live
-    qtbot.wait(50)
-    gc.collect()
+    _let_go(qtbot, gone)
     assert gone() is None, "the alignment view model still holds the closed photo"
     assert lanes.shutdown(2000)
 
@@ -65,17 +78,7 @@ def test_finished_jobs_and_their_closures_are_freed(qtbot):
     latest.request("k", lambda _p, h=held: 2)
     qtbot.waitUntil(lambda: got == ["k"] and not latest.busy, timeout=5000)
     del job, held
-
-    def freed() -> bool:
-        gc.collect()
-        return job_gone() is None and gone() is None
-
-    # The lane lets go one event-loop turn after a job ends and the pool thread a moment later: on a busy machine
-    # that can take longer than a fixed 50 ms wait. What is never freed still fails below.
-    try:
-        qtbot.waitUntil(freed, timeout=3000)
-    except qtbot.TimeoutError:
-        pass
+    _let_go(qtbot, job_gone, gone)
     assert job_gone() is None, "a finished job is kept alive by its own connections"
     assert gone() is None, "a finished job's closure still holds what it captured"
     assert lane.shutdown(2000)
@@ -99,8 +102,7 @@ def test_restore_model_forgets_a_closed_photo(qtbot, monkeypatch):
     del job
     model.set_live(None)
     del live
-    qtbot.wait(50)
-    gc.collect()
+    _let_go(qtbot, gone)
     assert gone() is None, "the restore view model still holds the closed photo"
     assert lanes.shutdown(2000)
 
