@@ -35,7 +35,9 @@ ABOUT = {
     "diffusion_speed": "The LiveMoments diffusion restorer's speed (needs a CUDA/MPS GPU for the real-size model; "
                        "on a CPU-only machine it runs the tiny configuration as a smoke test).",
     "gpu_check": "The one prepared run for a session with a GPU (parity on CUDA, memory modes under capped "
-                 "memory, diffusion_speed); without a GPU it only says so.",
+                 "memory, diffusion_speed); without a GPU it only says so. Its run on an H200 (2026-12-04): "
+                 "[measurements/gpu_check-h200-2026-12-04.log](measurements/gpu_check-h200-2026-12-04.log), "
+                 "summarised in [models.md](models.md#measured-on-a-gpu-2026-12-04-one-nvidia-h200).",
 }
 
 
