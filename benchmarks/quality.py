@@ -2,7 +2,7 @@
 
     python -m benchmarks.quality [--restorer classic] [--out DIR] [--samples DIR] [--quick] [--no-real]
 
-Synthetic set (``core/synthlive``): crops of the real stills in ../shared/samples at easy/medium/hard and the
+Synthetic set (``tests/support/synthlive``): crops of the real stills in ../shared/samples at easy/medium/hard and the
 scikit-image sample photos at easy. Per case: PSNR/SSIM of luma over the image, inside the region whose content
 is absent from the key photo (``in``) and outside it, and relative sharpness (HF energy vs the ground truth),
 for the restorer and the baselines measured in the same run: bicubic and Lanczos upscaling of the frame,
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from livemoments_app.core import synthlive
+    from tests.support import synthlive
 
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

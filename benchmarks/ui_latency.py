@@ -80,7 +80,6 @@ def latency(photo: str | None) -> None:
     from livemoments_app.ui.viewmodels.settings import SettingsModel
 
     tmp = tempfile.mkdtemp(prefix="lm-ui-latency-")
-    os.environ.setdefault("LIVEMOMENTS_DEMO_DIR", os.path.join(tmp, "demo"))
     app = create_application([])
     window = create_window(SettingsModel(QSettings(os.path.join(tmp, "s.ini"), QSettings.Format.IniFormat)))
     window.resize(1280, 820)
@@ -183,7 +182,7 @@ def latency(photo: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ui_latency", description=__doc__.splitlines()[0])
-    parser.add_argument("--photo", help="open this photo instead of the generated demo")
+    parser.add_argument("--photo", help="open this photo instead of the demo (the real iPhone Live Photo in resources/demo)")
     parser.add_argument("--launches", type=int, default=3)
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

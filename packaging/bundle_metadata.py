@@ -13,7 +13,7 @@ APP_NAME = "LiveMoments"
 DIFFUSION_MODULES = ("torch", "torchvision", "torchaudio", "diffusers", "transformers", "accelerate",
                      "safetensors", "huggingface_hub", "triton", "sympy", "networkx")
 # Development tools that share the virtualenv but are never imported by the app; scikit-image only supplies
-# benchmark photos (core/synthlive.py, optional) and would drag in scipy (~75 MB).
+# benchmark photos (tests/support/synthlive.py, optional) and would drag in scipy (~75 MB).
 NEVER_NEEDED = ("tkinter", "_tkinter", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter", "grimp",
                 "IPython", "matplotlib", "PyInstaller", "setuptools", "pip", "build", "twine", "skimage")
 

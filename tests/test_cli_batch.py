@@ -156,7 +156,7 @@ def test_dry_run_names_the_write_back_format_that_write_back_uses(tmp_path, monk
 
 def test_dry_run_names_a_pixel_motion_photo_as_write_back_names_it(tmp_path, capsys):
     """Write-back keeps Pixel's ``.MP`` last (PXL_1_LM.MP.jpg); the dry run used to plan PXL_1.MP_LM.jpg."""
-    from livemoments_app.core import synth
+    from tests.support import synth
 
     src = tmp_path / "src"
     src.mkdir()

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from livemoments_app import cli
-from livemoments_app.core import synth
+from tests.support import synth
 from tests.conftest import ROOT, sample
 
 # name: (format, still WxH, video WxH, codec, frames, key index, key source, content identifier)

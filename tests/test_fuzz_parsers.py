@@ -1,7 +1,7 @@
 """Property test: mutated Live Photos never hang or crash the parsers, never make them read outside the file,
 and every failure is a LivePhotoError.
 
-Seeds are the real samples (when ../shared/samples is present) and synthetic files from core/synth. Mutations
+Seeds are the real samples (when ../shared/samples is present) and synthetic files from tests/support/synth. Mutations
 aim at the structure: box headers, JPEG segments, the XMP packet, SEF trailers, and the file's head and tail.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livemoments_app.core import synth
+from tests.support import synth
 from livemoments_app.core.errors import LivePhotoError
 from livemoments_app.core.livephoto import bmff, inspect_live_photo, open_live_photo
 from livemoments_app.core.livephoto.bmff import ByteSource

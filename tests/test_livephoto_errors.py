@@ -14,7 +14,7 @@ from PIL import Image
 from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhotoError, NotALivePhotoError,
                                          PairingError, UnreadableFileError)
 from livemoments_app.core.livephoto import inspect_live_photo, open_live_photo
-from livemoments_app.core.synth import encode_video, pattern_frames, write_apple_pair, write_motion_photo_jpeg
+from tests.support.synth import encode_video, pattern_frames, write_apple_pair, write_motion_photo_jpeg
 
 
 def _jpeg(path: Path, size=(64, 48)) -> Path:

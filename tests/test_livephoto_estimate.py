@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from livemoments_app.core import synth
+from tests.support import synth
 from livemoments_app.core.livephoto import KeyTimeSource, LiveFormat, inspect_live_photo, open_live_photo
 from livemoments_app.core.livephoto.estimate import estimate_key_frame
 from tests.conftest import sample

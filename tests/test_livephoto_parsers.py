@@ -9,7 +9,7 @@ import pytest
 from livemoments_app.core.errors import CorruptFileError
 from livemoments_app.core.livephoto import apple, bmff, google, sef, xmp
 from livemoments_app.core.livephoto.bmff import ByteSource
-from livemoments_app.core.synth import apple_maker_note, build_exif
+from tests.support.synth import apple_maker_note, build_exif
 
 
 def box(kind: bytes, payload: bytes = b"") -> bytes:
@@ -169,7 +169,7 @@ def test_directory_walk_matches_samsung_numbers():
 
 
 def test_jpeg_extended_xmp_is_reassembled():
-    from livemoments_app.core.synth import write_motion_photo_jpeg
+    from tests.support.synth import write_motion_photo_jpeg
 
     # built in memory by the synth writer: the directory lives only in the extended packet
     import tempfile
@@ -305,7 +305,7 @@ def test_heif_xmp_is_the_primary_items(links, expected):
 
 def test_second_app1_xmp_block_is_read(tmp_path):
     from livemoments_app.core.livephoto import LiveFormat, inspect_live_photo
-    from livemoments_app.core.synth import write_motion_photo_jpeg
+    from tests.support.synth import write_motion_photo_jpeg
 
     path = write_motion_photo_jpeg(tmp_path / "two.jpg", key_index=7)
     data = path.read_bytes()

@@ -44,7 +44,8 @@ def built_dists(tmp_path_factory) -> dict[str, Path]:
     """Wheel + sdist built from a copy of the tree, so a concurrent build in the checkout cannot interfere."""
     tree = tmp_path_factory.mktemp("src")
     for rel in _source_files():
-        if rel.parts[0] in ("livemoments_app", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in"):
+        if rel.parts[0] in ("livemoments_app", "resources", "pyproject.toml", "setup.py", "README.md", "LICENSE",
+                            "MANIFEST.in"):
             (tree / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, tree / rel)
     out = tmp_path_factory.mktemp("dist")
@@ -91,6 +92,26 @@ def test_sdist_builds_from_pyproject_and_readme(built_dists):
         names = {Path(n).relative_to(f"livemoments-{__version__}").as_posix() for n in sdist.getnames()
                  if "/" in n}
     assert {"pyproject.toml", "README.md", "livemoments_app/__init__.py", "livemoments_app/cli/__init__.py"} <= names
+    # the demo and the licence it is shipped under
+    assert {"resources/demo/IMG_4394.HEIC", "resources/demo/IMG_4394.MOV", "resources/demo/LICENSE.txt"} <= names
+
+
+def test_the_demo_opens_from_an_installed_wheel(built_dists, tmp_path):
+    """A pure-Python wheel unpacked is what pip installs: the app found there (not the checkout) opens the demo
+    from livemoments_app/_resources, byte for byte the checkout's resources/demo."""
+    site = tmp_path / "site"
+    with zipfile.ZipFile(built_dists["wheel"]) as wheel:
+        wheel.extractall(site)
+    demo = site / "livemoments_app" / "_resources" / "demo"
+    for name in ("IMG_4394.HEIC", "IMG_4394.MOV", "LICENSE.txt"):
+        assert (demo / name).read_bytes() == (ROOT / "resources" / "demo" / name).read_bytes()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"),
+           "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "PYTHONPATH": str(site)}
+    result = subprocess.run([sys.executable, "-m", "livemoments_app.ui.app", "--demo", "--quit-after-load"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "opened IMG_4394.HEIC: APPLE_LIVE_PHOTO, 53 frames, key frame 37, chosen 22" in result.stdout, result.stdout
+    assert f"({demo / 'IMG_4394.HEIC'})" in result.stdout, result.stdout
 
 
 def _desktop_entry() -> configparser.SectionProxy:
@@ -230,3 +251,8 @@ def test_linux_bundle_builds_and_opens_a_live_photo_headless(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert app.returncode == 0, app.stdout[-4000:] + app.stderr[-4000:]
     assert f"opened {still.name}: APPLE_LIVE_PHOTO" in app.stdout, app.stdout
+    # the demo ships inside the bundle and opens from there
+    demo = subprocess.run([str(bundle / "livemoments-app"), "--demo", "--quit-after-load"], env=run_env,
+                          capture_output=True, text=True, timeout=300)
+    assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-4000:]
+    assert f"({internal / 'resources' / 'demo' / 'IMG_4394.HEIC'})" in demo.stdout, demo.stdout

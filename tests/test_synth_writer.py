@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from livemoments_app.core import synth
+from tests.support import synth
 from livemoments_app.core.livephoto import KeyTimeSource, LiveFormat, bmff, open_live_photo
 from livemoments_app.core.livephoto.bmff import ByteSource
 from livemoments_app.core.livephoto.movie import read_movie
@@ -95,16 +95,16 @@ def test_motion_photo_clip_is_the_appended_mp4(tmp_path):
 
 def test_demo_live_photo(tmp_path):
     start = time.perf_counter()
-    path = synth.make_demo_live_photo(tmp_path)
+    path = synth.make_scene_live_photo(tmp_path)
     elapsed = time.perf_counter() - start
     assert elapsed < 15, f"demo generation took {elapsed:.1f} s"     # ~3 s on an idle 2-core machine
     with open_live_photo(path) as live:
         assert live.format == LiveFormat.GOOGLE_MOTION_PHOTO
-        assert (live.still.width, live.still.height) == synth.DEMO_STILL_SIZE
-        assert (live.clip.width, live.clip.height) == synth.DEMO_CLIP_SIZE
-        assert live.clip.frame_count == synth.DEMO_FRAMES
+        assert (live.still.width, live.still.height) == synth.SCENE_STILL_SIZE
+        assert (live.clip.width, live.clip.height) == synth.SCENE_CLIP_SIZE
+        assert live.clip.frame_count == synth.SCENE_FRAMES
         assert live.clip.duration_s == pytest.approx(2.0, abs=0.05)
-        assert live.key_frame_index == synth.DEMO_KEY_INDEX
+        assert live.key_frame_index == synth.SCENE_KEY_INDEX
         frame = live.clip.frame(live.key_frame_index)
         still = live.still.pixels
         # The still is much sharper than the clip brought to the same size.

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from livemoments_app.core import quality, synthlive
+from livemoments_app.core import quality
+from tests.support import synthlive
 
 
 def _photo(h=360, w=480, seed=3) -> np.ndarray:

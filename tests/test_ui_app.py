@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from livemoments_app.ui.errors import reporter  # noqa: E402
 from livemoments_app.ui.imaging import rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.viewmodels.alignment import MODES  # noqa: E402
-from tests.ui_fixtures import (demo_dir, open_and_wait, open_demo, screenshot, wait_restorers,  # noqa: E402,F401
-                               window)  # (demo_dir, window: pytest fixtures)
+from tests.ui_fixtures import (open_and_wait, scene, screenshot, wait_restorers,  # noqa: E402,F401
+                               window)  # (scene, window: pytest fixtures)
 from tests.conftest import sample  # noqa: E402
 
 pytestmark = [pytest.mark.gui, pytest.mark.samples]
@@ -101,8 +101,8 @@ def test_keys_step_play_and_choose(qtbot, window, tmp_path):
     screenshot(window, tmp_path, "timeline_chosen")
 
 
-def test_alignment_overlay_modes(qtbot, window, tmp_path):
-    open_demo(qtbot, window)
+def test_alignment_overlay_modes(qtbot, window, scene, tmp_path):
+    open_and_wait(qtbot, window, scene)
     ws = window.workspace
     ws.timeline.step(-12)
     ws.timeline.choose_current()
@@ -140,8 +140,8 @@ class _noop:
         return False
 
 
-def test_restore_compare_and_export(qtbot, window, tmp_path):
-    open_demo(qtbot, window)
+def test_restore_compare_and_export(qtbot, window, scene, tmp_path):
+    open_and_wait(qtbot, window, scene)
     ws = window.workspace
     still = Path(ws.document.live.still_path)
     wait_restorers(qtbot, ws)
@@ -225,8 +225,8 @@ def test_export_dialog_options(qtbot, window, tmp_path):
     screenshot(dialog, tmp_path, "export_dialog")
 
 
-def test_scrubbing_during_a_restore_then_cancel_midway(qtbot, window):
-    open_demo(qtbot, window)
+def test_scrubbing_during_a_restore_then_cancel_midway(qtbot, window, scene):
+    open_and_wait(qtbot, window, scene)
     ws = window.workspace
     wait_restorers(qtbot, ws)
     ws.timeline.step(-20)
@@ -314,7 +314,7 @@ def test_diffusion_restorer_found_in_the_fixture_folder(qtbot, window, fixture_d
     assert "weights not found" not in after.reason
 
 
-def test_settings_dialog_theme_and_window_state(qtbot, window, tmp_path):
+def test_settings_dialog_theme_and_window_state(qtbot, window, scene, tmp_path):
     from livemoments_app.ui.widgets.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(window.settings, [("classic", "Classic"), ("livemoments", "LiveMoments")], window)
@@ -330,7 +330,7 @@ def test_settings_dialog_theme_and_window_state(qtbot, window, tmp_path):
     assert window.workspace.restore.device == "cpu"
     from PySide6.QtWidgets import QApplication
     assert QApplication.instance().palette().window().color().lightness() > 200
-    open_demo(qtbot, window)
+    open_and_wait(qtbot, window, scene)
     screenshot(window, tmp_path, "light_theme")
     window.settings.theme = "dark"
     window.resize(1100, 700)
@@ -362,7 +362,8 @@ def test_drop_files_opens_them(qtbot, window):
 
 
 @pytest.mark.slow
-def test_diffusion_restore_with_the_tiny_checkpoint_cancels_within_a_step(qtbot, window, fixture_dir, monkeypatch):
+def test_diffusion_restore_with_the_tiny_checkpoint_cancels_within_a_step(qtbot, window, scene, fixture_dir,
+                                                                            monkeypatch):
     """The LiveMoments restorer driven through the UI with the fixture's tiny random checkpoint. This machine has
     no CUDA/MPS device, so availability is overridden to let the (slow, CPU) run go; what is checked is the UI's
     part: step progress reaches the panel and Cancel stops the run within one diffusion step."""
@@ -371,7 +372,7 @@ def test_diffusion_restore_with_the_tiny_checkpoint_cancels_within_a_step(qtbot,
 
     monkeypatch.setattr(lm_restorer.LiveMomentsRestorer, "availability",
                         lambda self, options=None: Availability(True, "test: CPU allowed"))
-    open_demo(qtbot, window)
+    open_and_wait(qtbot, window, scene)
     ws = window.workspace
     window.settings.model_dirs = [str(fixture_dir)]
     window.settings.device = "cpu"

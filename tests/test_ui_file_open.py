@@ -11,7 +11,7 @@ from PySide6.QtGui import QFileOpenEvent  # noqa: E402
 
 from livemoments_app.ui.file_open import choose_paths  # noqa: E402
 from tests.conftest import sample  # noqa: E402
-from tests.ui_fixtures import demo_dir, window  # noqa: E402, F401  (fixtures)
+from tests.ui_fixtures import window  # noqa: E402, F401  (fixtures)
 
 pytestmark = [pytest.mark.gui]
 

@@ -8,9 +8,9 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtGui import QTextDocument  # noqa: E402
 
-from livemoments_app.core import synth  # noqa: E402
+from tests.support import synth  # noqa: E402
 from tests.test_livephoto_estimate import phone_like_pair  # noqa: E402
-from tests.ui_fixtures import demo_dir, screenshot, window  # noqa: E402, F401  (fixtures)
+from tests.ui_fixtures import screenshot, window  # noqa: E402, F401  (fixtures)
 
 pytestmark = [pytest.mark.gui]
 

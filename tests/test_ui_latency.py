@@ -1,9 +1,7 @@
 """The UI thread stays responsive while the app decodes, aligns, restores and exports (event-loop latency probe),
-and the demo photo opens from the start screen. Uses the generated demo photo (small: fast)."""
+on the small synthetic scene (fast; the real demo has tests/test_ui_demo.py)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +11,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from livemoments_app.ui.errors import reporter  # noqa: E402
 from livemoments_app.ui.latency import LatencyProbe  # noqa: E402
-from tests.ui_fixtures import demo_dir, window  # noqa: E402,F401 (pytest fixtures)
+from tests.ui_fixtures import open_and_wait, scene, window  # noqa: E402,F401 (pytest fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -25,19 +23,11 @@ P99_LIMIT_MS = 50.0
 MAX_LIMIT_MS = 300.0
 
 
-def _open_demo(qtbot, win) -> None:
-    ws = win.workspace
-    with qtbot.waitSignal(ws.document.opened, timeout=60000):
-        win.start_screen.demo_button.click()
-    qtbot.waitUntil(lambda: ws.frames.shown == ws.timeline.current, timeout=20000)
-
-
-def test_ui_thread_never_blocks_while_working(qtbot, window, tmp_path, demo_dir):
+def test_ui_thread_never_blocks_while_working(qtbot, window, tmp_path, scene):
     probe = LatencyProbe(10)
     probe.start()
-    _open_demo(qtbot, window)       # from the start screen's "Try the demo": generated into the cache folder
+    open_and_wait(qtbot, window, scene)
     ws = window.workspace
-    assert Path(ws.document.live.still_path).parent == demo_dir
     qtbot.waitUntil(lambda: len(ws.frames.thumbnails) == ws.timeline.frame_count, timeout=30000)
     # Scrub across the whole clip as fast as keys repeat, then play.
     for _ in range(ws.timeline.frame_count):
@@ -70,11 +60,6 @@ def test_ui_thread_never_blocks_while_working(qtbot, window, tmp_path, demo_dir)
             ws.export.start(result.image, ws.document.live, 10, ExportChoice(folder=str(tmp_path), format="heic"))
     probe.stop()
     print("latency:", probe.summary())
-    # The demo is made once and reused.
-    made = {p.name: p.stat().st_mtime_ns for p in demo_dir.iterdir()}
-    window.actions.close.trigger()
-    _open_demo(qtbot, window)
-    assert {p.name: p.stat().st_mtime_ns for p in demo_dir.iterdir()} == made
     assert reporter().history == []
     assert len(probe.lateness_ms) > 100
     assert probe.percentile_ms(99) <= P99_LIMIT_MS, probe.summary()

@@ -10,7 +10,7 @@ pytest.importorskip("pytestqt")
 
 from livemoments_app.ui.imaging import rgb_from_qimage  # noqa: E402
 from livemoments_app.ui.viewmodels.restore import KEEP_PICTURES  # noqa: E402
-from tests.ui_fixtures import demo_dir, open_demo, wait_restorers, window  # noqa: E402,F401 (fixtures)
+from tests.ui_fixtures import open_and_wait, scene, wait_restorers, window  # noqa: E402,F401 (fixtures)
 
 pytestmark = pytest.mark.gui
 
@@ -27,8 +27,8 @@ def _pixels(picture) -> np.ndarray:
     return rgb_from_qimage(picture.levels[0])
 
 
-def test_older_results_let_go_of_their_pictures_and_redraw_them_when_chosen(qtbot, window):
-    open_demo(qtbot, window)
+def test_older_results_let_go_of_their_pictures_and_redraw_them_when_chosen(qtbot, window, scene):
+    open_and_wait(qtbot, window, scene)
     ws = window.workspace
     wait_restorers(qtbot, ws)
     ws.restore.size_key = "half"

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from tests.conftest import sample  # noqa: E402
-from tests.ui_fixtures import (demo_dir, open_and_wait, screenshot, wait_restorers,  # noqa: E402, F401  (fixtures)
+from tests.ui_fixtures import (open_and_wait, screenshot, wait_restorers,  # noqa: E402, F401  (fixtures)
                                window)
 
 pytestmark = [pytest.mark.gui, pytest.mark.samples]

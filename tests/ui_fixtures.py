@@ -1,5 +1,6 @@
-"""What the app tests share: a fresh main window with throwaway settings and a demo folder, and helpers that open
-a photo and wait for it, pick the classic restorer, and keep screenshots."""
+"""What the app tests share: a fresh main window with throwaway settings, a small synthetic Live Photo (the
+"scene": fast to open, align and restore), and helpers that open a photo and wait for it, pick the classic
+restorer, and keep screenshots. The app's own demo (a real 12 MP iPhone Live Photo) has its own tests."""
 
 from __future__ import annotations
 
@@ -18,13 +19,15 @@ SCREENS = Path(os.environ.get("LIVEMOMENTS_SCREENS", "/tmp/lm_screens"))
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("demo")
+def scene(tmp_path_factory) -> Path:
+    """A synthetic Motion Photo (2000 x 1500 still, 800 x 600 clip of 60 frames, key frame 36)."""
+    from tests.support.synth import make_scene_live_photo
+
+    return make_scene_live_photo(tmp_path_factory.mktemp("scene"))
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, demo_dir, monkeypatch):
-    monkeypatch.setenv("LIVEMOMENTS_DEMO_DIR", str(demo_dir))
+def window(qtbot, tmp_path):
     create_application([])
     reporter().history.clear()
     win = create_window(SettingsModel(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)),
@@ -53,6 +56,7 @@ def open_and_wait(qtbot, win, path: Path, partner: Path | None = None, timeout: 
 
 
 def open_demo(qtbot, win, timeout: int = 60000) -> None:
+    """Opens the app's demo (resources/demo) as File › Try the Demo does."""
     ws = win.workspace
     with qtbot.waitSignal(ws.document.opened, timeout=timeout):
         win.open_demo()

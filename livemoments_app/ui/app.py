@@ -67,7 +67,7 @@ def _quit_after_load(app, window) -> None:
 
     document.opened.connect(lambda live: finish(
         0, f"opened {document.title}: {live.format.name}, {live.clip.frame_count} frames, "
-           f"key frame {live.key_frame_index}"))
+           f"key frame {live.key_frame_index}, chosen {window.workspace.timeline.chosen} ({live.still_path})"))
     document.openFailed.connect(lambda path: finish(1, f"could not open {path}"))
 
 
@@ -87,12 +87,13 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
             app.quit()
         QTimer.singleShot(0, report)
-    elif args.paths:
+    elif args.paths or args.demo:
         if args.quit_after_load:
             _quit_after_load(app, window)
-        window.open_paths(args.paths[:2])
-    elif args.demo:
-        window.open_demo()
+        if args.paths:
+            window.open_paths(args.paths[:2])
+        else:
+            window.open_demo()
     return int(app.exec())
 
 

@@ -13,7 +13,7 @@ from livemoments_app.ui import actions as actions_mod
 from livemoments_app.ui.errors import ErrorReporter
 from livemoments_app.ui.file_open import FileOpenFilter
 from livemoments_app.ui.viewmodels.document import split_still_and_video
-from livemoments_app.ui.viewmodels.export import can_write_back
+from livemoments_app.ui.viewmodels.export import can_write_back, default_folder
 from livemoments_app.ui.viewmodels.settings import SettingsModel
 from livemoments_app.ui.widgets.canvas import ImageCanvas
 from livemoments_app.ui.widgets.message_bar import MessageBar
@@ -167,11 +167,10 @@ class MainWindow(QMainWindow):
         self.workspace.document.open(path)
 
     def open_demo(self) -> None:
-        from livemoments_app.ui.demo import demo_job
-
-        job = self.workspace.lanes.work.run(demo_job, name="Preparing the demo photo")
-        job.succeeded.connect(self.open_path)
-        self.statusBar().showMessage("Preparing the demo photo…", 5000)
+        try:
+            self.workspace.open_demo()
+        except FileNotFoundError as exc:
+            self.reporter.report_exception(exc, "Opening the demo")
 
     def _on_loading(self, loading: bool) -> None:
         if loading:
@@ -238,9 +237,7 @@ class MainWindow(QMainWindow):
         if result is None or live is None:
             return
         source = os.fspath(live.still_path)
-        folder = os.path.dirname(source)
-        if not os.access(folder, os.W_OK):
-            folder = self.settings.last_dir
+        folder = default_folder(source, self.settings.last_dir)
         pixels = result.image.pixels
         fmt = "heic" if source.lower().endswith((".heic", ".heif")) else "jpeg"
         dialog = ExportDialog(folder, os.path.basename(source), (pixels.shape[1], pixels.shape[0]), self, fmt,

@@ -5,6 +5,7 @@ timeline.current → frames.request (and, in the alignment view, alignment.reque
 timeline.chosen → alignment.request (prefetched for the restore) and the comparison of that frame if it exists
     (redrawn on a worker when its pictures were let go: restore.picturesReady → compare pictures)
 restore.resultReady → compare pictures → the compare view
+the demo opened → its pre-chosen frame and a hint, until the first result or the next photo
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ VIEWS = (("moment", "Moment"), ("alignment", "Alignment"), ("compare", "Compare"
 
 class Workspace(QObject):
     viewChanged = Signal(str)
+    hintChanged = Signal(str)           # a short first-steps text ("" when none)
 
     def __init__(self, settings: SettingsModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +43,7 @@ class Workspace(QObject):
         self.export = ExportModel(self.lanes, self)
         self.frame_view = ViewState(self)      # the moment and alignment views share the clip's geometry
         self.view = "moment"
+        self.hint = ""
 
         self.restore.selected = settings.default_restorer
         self.restore.device = settings.device
@@ -80,8 +83,22 @@ class Workspace(QObject):
                                key_time_uncertain(live))
         if self.view == "compare":
             self.set_view("moment")
+        self._set_hint("")
+        from livemoments_app.ui.demo import demo_frame, demo_hint, is_demo
+
+        if is_demo(live.still_path):
+            index = demo_frame(live)
+            self.timeline.choose(index)
+            self.timeline.set_current(index)
+            self._set_hint(demo_hint(live, index))
+
+    def _set_hint(self, text: str) -> None:
+        if text != self.hint:
+            self.hint = text
+            self.hintChanged.emit(text)
 
     def _on_closed(self) -> None:
+        self._set_hint("")
         self.frames.set_clip(None)
         self.alignment.set_live(None)
         self.restore.set_live(None)
@@ -105,6 +122,7 @@ class Workspace(QObject):
             self.compare.set_pictures(-1, None, None)
 
     def _on_result(self, index: int) -> None:
+        self._set_hint("")
         if index != self.timeline.chosen:
             return
         self.compare.set_pictures(index, *self.restore.pictures(index))
@@ -125,6 +143,12 @@ class Workspace(QObject):
             self.restore.select(self.settings.default_restorer)
 
     # Commands -----------------------------------------------------------------------------------------------
+    def open_demo(self):
+        """Opens the bundled demo Live Photo (FileNotFoundError, naming where it was looked for, if missing)."""
+        from livemoments_app.ui.demo import demo_files
+
+        return self.document.open(*demo_files())
+
     def start_restore(self):
         """Restores the chosen frame; if its alignment is still being computed, the restore starts when it is
         ready instead of aligning a second time on the same two cores."""

@@ -25,6 +25,17 @@ class ExportChoice:
     write_back: bool = False        # also a new Live Photo / Motion Photo whose key photo is this frame
 
 
+def default_folder(still_path: str, fallback: str) -> str:
+    """Where the export dialog starts: next to the photo, unless that folder is not writable or is the app's own
+    (the bundled demo), where ``fallback`` (the last folder used) is offered instead."""
+    from livemoments_app.resources import is_bundled
+
+    folder = os.path.dirname(os.fspath(still_path))
+    if is_bundled(still_path) or not os.access(folder, os.W_OK):
+        return fallback
+    return folder
+
+
 @dataclass
 class ExportOutcome:
     paths: list[Path]               # the still first, then the written-back Live Photo's files

@@ -85,6 +85,13 @@ class SidePanel(QFrame):
         foot = QVBoxLayout(footer)
         foot.setContentsMargins(16, 8, 16, 10)
         foot.setSpacing(4)
+        self.hint = QLabel(self)
+        self.hint.setObjectName("Hint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"QLabel#Hint {{ border: 1px solid {theme.colours()['highlight']}; border-radius: 6px;"
+                                " padding: 6px 8px; }")
+        self.hint.hide()
+        foot.addWidget(self.hint)
         foot.addWidget(self.restore_panel.action)
         foot.addSpacing(6)
         foot.addWidget(self.export_button)
@@ -97,11 +104,16 @@ class SidePanel(QFrame):
         outer.addWidget(_rule(self))
         outer.addWidget(footer)
 
+        workspace.hintChanged.connect(self._show_hint)
         workspace.document.opened.connect(lambda _l: self.refresh())
         workspace.document.closed.connect(self.refresh)
         workspace.compare.picturesChanged.connect(self.refresh)
         workspace.export.stateChanged.connect(self.refresh)
         self.refresh()
+
+    def _show_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(bool(text))
 
     @staticmethod
     def _key_moment_line(live, source: str, muted: str) -> str:

@@ -38,7 +38,7 @@ class StartScreen(QWidget):
         self.demo_button = QPushButton("  Try the demo", self)
         theme.bind_icon(self.demo_button, "demo")
         self.demo_button.setMinimumWidth(150)
-        self.demo_button.setToolTip("Open a small Live Photo the app makes itself")
+        self.demo_button.setToolTip("Open a real iPhone Live Photo that comes with the app")
         hint = QLabel("…or drop files anywhere in this window", self)
         hint.setObjectName("Muted")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)

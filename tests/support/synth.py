@@ -460,11 +460,11 @@ def write_samsung_motion_photo_heic(path: str | os.PathLike, *, frames: Sequence
 
 # ------------------------------------------------------------------------------------------------ demo
 
-DEMO_STILL_SIZE = (2000, 1500)
-DEMO_CLIP_SIZE = (800, 600)
-DEMO_FPS = 30
-DEMO_FRAMES = 60
-DEMO_KEY_INDEX = 36
+SCENE_STILL_SIZE = (2000, 1500)
+SCENE_CLIP_SIZE = (800, 600)
+SCENE_FPS = 30
+SCENE_FRAMES = 60
+SCENE_KEY_INDEX = 36
 
 
 def _smooth_ridge(width: int, base: float, amp: float, seed: int) -> np.ndarray:
@@ -529,7 +529,7 @@ def _demo_world(width: int, height: int) -> "Image.Image":  # noqa: F821
 
 def _ball_position(t: float, width: int, height: int) -> tuple[float, float]:
     """A ball thrown across the scene: left to right on a parabola over the clip's two seconds."""
-    u = t / ((DEMO_FRAMES - 1) / DEMO_FPS)
+    u = t / ((SCENE_FRAMES - 1) / SCENE_FPS)
     x = width * (0.15 + 0.7 * u)
     y = height * (0.62 - 0.9 * u * (1 - u))
     return x, y
@@ -552,7 +552,7 @@ def _camera_offset(t: float) -> tuple[float, float]:
     return 34 * math.sin(2.1 * t) + 6 * math.sin(17 * t), 22 * math.sin(1.4 * t + 0.5) + 5 * math.cos(13 * t)
 
 
-def make_demo_live_photo(directory: str | os.PathLike) -> Path:
+def make_scene_live_photo(directory: str | os.PathLike) -> Path:
     """Draw the demo scene and write it as a Google Motion Photo JPEG; returns the file's path.
 
     The still (2000×1500, crisp) is the key photo at frame 36 (1.2 s); the clip (800×600, 2 s at 30 fps)
@@ -563,8 +563,8 @@ def make_demo_live_photo(directory: str | os.PathLike) -> Path:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    still_w, still_h = DEMO_STILL_SIZE
-    clip_w, clip_h = DEMO_CLIP_SIZE
+    still_w, still_h = SCENE_STILL_SIZE
+    clip_w, clip_h = SCENE_CLIP_SIZE
     margin = 80
     world = _demo_world(still_w + 2 * margin, still_h + 2 * margin)
     scale = clip_w / still_w
@@ -573,8 +573,8 @@ def make_demo_live_photo(directory: str | os.PathLike) -> Path:
     # sensor noise: a few luminance fields reused in turn (drawing fresh noise per frame costs seconds)
     noise = [rng.normal(0, 3.0, (clip_h, clip_w, 1)).astype(np.int16) for _ in range(4)]
     frames = []
-    for i in range(DEMO_FRAMES):
-        t = i / DEMO_FPS
+    for i in range(SCENE_FRAMES):
+        t = i / SCENE_FPS
         dx, dy = _camera_offset(t)
         frame = world_small.copy()
         bx, by = _ball_position(t, still_w, still_h)
@@ -583,7 +583,7 @@ def make_demo_live_photo(directory: str | os.PathLike) -> Path:
         rgb = np.asarray(frame)[y0:y0 + clip_h, x0:x0 + clip_w]
         rgb = cv2.GaussianBlur(rgb, (0, 0), 0.9)
         frames.append(np.clip(rgb.astype(np.int16) + noise[i % len(noise)], 0, 255).astype(np.uint8))
-    t_key = DEMO_KEY_INDEX / DEMO_FPS
+    t_key = SCENE_KEY_INDEX / SCENE_FPS
     dx, dy = _camera_offset(t_key)
     still = world.copy()
     bx, by = _ball_position(t_key, still_w, still_h)
@@ -592,5 +592,5 @@ def make_demo_live_photo(directory: str | os.PathLike) -> Path:
                         round(margin + dy) + still_h))
     exif = build_exif(make="LiveMoments", model="Demo scene")
     return write_motion_photo_jpeg(directory / "LiveMoments-demo.MP.jpg", frames=frames, still=np.asarray(still),
-                                   key_index=DEMO_KEY_INDEX, fps=DEMO_FPS, exif=exif, quality=94, crf=30,
+                                   key_index=SCENE_KEY_INDEX, fps=SCENE_FPS, exif=exif, quality=94, crf=30,
                                    icc_profile=srgb_icc_profile())
