@@ -31,6 +31,15 @@ class RestoredImage:
     restorer: str
     elapsed_s: float = 0.0
     info: dict = field(default_factory=dict)
+    # Where the result's detail comes from, at the *frame's* resolution (H_f x W_f float32 in [0, 1]): 1 = from the
+    # key photo, 0 = the clip frame's own pixels (new content, moving objects, what the alignment did not trust).
+    # The compare view shows it, the CLI reports its mean, HDR blends the key photo's gain map by it. None: unknown.
+    from_key: np.ndarray | None = None
+
+    @property
+    def from_key_share(self) -> float | None:
+        """The share of the picture restored from the key photo (the mean of ``from_key``)."""
+        return None if self.from_key is None else float(np.mean(self.from_key))
 
 
 @dataclass(frozen=True)

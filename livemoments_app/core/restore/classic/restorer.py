@@ -160,7 +160,7 @@ class ClassicRestorer:
         info = {"scale": scale, "still_density": density, "levels": levels, "tiles": len(tiles),
                 "trusted_share": float(np.mean(trust >= 0.5)), "colour_residual": cmap.residual,
                 "colour_samples": cmap.samples, "options": asdict(opts)}
-        return RestoredImage(out, self.name, time.monotonic() - started, info)
+        return RestoredImage(out, self.name, time.monotonic() - started, info, from_key=trust)
 
 
 def _trust_map(mapped: np.ndarray, still_small: np.ndarray, confidence: np.ndarray,

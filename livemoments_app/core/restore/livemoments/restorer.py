@@ -157,7 +157,10 @@ class LiveMomentsRestorer:
                              info={"device": plan.device, "dtype": plan.dtype, "memory_mode": plan.memory_mode,
                                    "tiles": n, "tiles_per_batch": plan.tiles_per_batch, "seed": seed,
                                    "tile": tile, "overlap": overlap, "scale": scale,
-                                   "models": source.where, "cpu_estimate_s": estimate})
+                                   "models": source.where, "cpu_estimate_s": estimate},
+                             # the model attends to the reference everywhere; what it can take from it is where
+                             # the alignment holds
+                             from_key=np.clip(np.asarray(request.alignment.confidence, np.float32), 0.0, 1.0))
 
     # ----- pieces
     def _plan(self, request: RestoreRequest, opts: dict, source, tile: int) -> devices.DevicePlan:
