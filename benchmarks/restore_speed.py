@@ -37,8 +37,10 @@ TARGET_MB = 2048.0
 def run_restore(reference: str, target: str, output: str, restorer: str, align_passes: int = 0) -> dict:
     """One end-to-end restoration (what a child process runs); returns stage timings. ``align_passes`` > 0
     overrides the aligner's residual passes for plain pairs (0: its default)."""
-    from livemoments_app.cli.restore import RestoreJob, restore_job, write_result
     from dataclasses import replace
+
+    from livemoments_app.core.export import ExportOptions
+    from livemoments_app.core.pipeline import RestoreJob, restore_job, write_outcome
 
     from livemoments_app.core.align.alignment import PAIR_OPTIONS
     from livemoments_app.core.jobs import Progress
@@ -58,7 +60,7 @@ def run_restore(reference: str, target: str, output: str, restorer: str, align_p
     outcome = restore_job(RestoreJob(reference=Path(reference), target=Path(target), restorer=restorer,
                                      align_options=options), Progress(on_progress))
     on_progress(1.0, "Writing")
-    write_result(outcome, output, overwrite=True, fmt="jpeg")
+    write_outcome(outcome, output, ExportOptions(format="jpeg", overwrite=True))
     on_progress(1.0, "done")
     h, w = outcome.image.pixels.shape[:2]
     return {"total_s": time.perf_counter() - t0, "stages": stages, "size": [w, h]}
@@ -66,7 +68,7 @@ def run_restore(reference: str, target: str, output: str, restorer: str, align_p
 
 def run_bicubic(target: str, output: str, size: tuple[int, int]) -> dict:
     import cv2
-    from livemoments_app.cli.restore import read_image
+    from livemoments_app.core.pipeline import read_image
     from livemoments_app.core.export import StillMetadata, ExportOptions, export_still
 
     t0 = time.perf_counter()

@@ -29,3 +29,27 @@ def test_contract_catches_a_qt_import_in_core(tmp_path):
                           env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert lint.returncode != 0
     assert "BROKEN" in lint.stdout
+
+
+def test_no_two_modules_import_each_other():
+    """Circles make the import order matter and modules impossible to read alone (cli.batch <-> cli.restore and
+    core.clip <-> core.livephoto.model were two). Type-checking imports count: they are a circle for a reader."""
+    import grimp
+
+    graph = grimp.build_graph("livemoments_app", exclude_type_checking_imports=False)
+    circles = sorted({tuple(sorted((a, b))) for a in graph.modules for b in graph.find_modules_directly_imported_by(a)
+                      if a in graph.find_modules_directly_imported_by(b)})
+    assert circles == []
+
+
+def test_the_one_photo_pipeline_lives_in_the_core():
+    """The CLI, the batch engines and the app's view-models all call core.pipeline; nothing imports the
+    pipeline's pieces from the CLI."""
+    import grimp
+
+    graph = grimp.build_graph("livemoments_app")
+    for user in ("livemoments_app.cli.restore", "livemoments_app.cli.batch", "livemoments_app.ui.viewmodels.restore",
+                 "livemoments_app.ui.viewmodels.export"):
+        assert graph.direct_import_exists(importer=user, imported="livemoments_app.core.pipeline"), user
+    assert not graph.find_upstream_modules("livemoments_app.core.pipeline") & {
+        m for m in graph.modules if m.startswith(("livemoments_app.cli", "livemoments_app.ui"))}

@@ -114,7 +114,7 @@ def expand_inputs(items: list[str]) -> tuple[list[Path], list[ItemResult]]:
 
 
 def _job(args: argparse.Namespace, path: Path):
-    from livemoments_app.cli.restore import RestoreJob
+    from livemoments_app.core.pipeline import RestoreJob
 
     return RestoreJob(path=path, time_s=args.time, frame_index=args.frame, offset_s=args.offset,
                       restorer=args.restorer, device=args.device, scale=args.scale, model_dirs=args.models)
@@ -128,24 +128,18 @@ def _export_options(args: argparse.Namespace):
 
 def process(path: Path, args: argparse.Namespace, out_dir: Path, progress: Progress) -> ItemResult:
     """Restores one photo and writes the result; failures come back as an ItemResult, never raised."""
-    from livemoments_app.cli.restore import restore_job
-    from livemoments_app.core.export import export_still, write_back_result
+    from livemoments_app.core.pipeline import restore_job, write_outcome
 
     started = time.perf_counter()
     result = ItemResult(path, False)
     try:
         outcome = restore_job(_job(args, path), progress.sub(0.0, 0.85))
-        live = outcome.metadata_source
         result.frame = outcome.frame_index
-        result.key_frame = getattr(live, "key_frame_index", None)
+        result.key_frame = getattr(outcome.metadata_source, "key_frame_index", None)
         result.restorer = getattr(outcome.image, "restorer", "")
-        if args.write_back:
-            written = write_back_result(live, outcome.image, outcome.frame_index, out_dir, _export_options(args),
-                                        progress.sub(0.85, 0.15))
-            result.outputs, result.notes = written.paths, written.skipped
-        else:
-            exported = export_still(outcome.image, live, out_dir, _export_options(args), progress.sub(0.85, 0.15))
-            result.outputs, result.notes = [exported.path], exported.skipped
+        written = write_outcome(outcome, out_dir, _export_options(args), write_back=args.write_back,
+                                progress=progress.sub(0.85, 0.15))
+        result.outputs, result.notes = written.paths, written.skipped
         result.ok = True
     except (Cancelled, KeyboardInterrupt):
         raise
@@ -159,7 +153,7 @@ def process(path: Path, args: argparse.Namespace, out_dir: Path, progress: Progr
 
 def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
     """--dry-run: open the photo, pick the frame, and name what would be written."""
-    from livemoments_app.cli.restore import pick_frame
+    from livemoments_app.core.pipeline import pick_frame
     from livemoments_app.core.export import write_back_kind
     from livemoments_app.core.export.files import SUFFIX, free_stem
     from livemoments_app.core.export.still import StillMetadata, extension_for, resolve_format, write_back_format

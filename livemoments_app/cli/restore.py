@@ -10,19 +10,13 @@ The output keeps the key photo's metadata (EXIF, ICC profile, XMP). A progress b
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from livemoments_app.cli import batch
-from livemoments_app.core.errors import ExportError, LivePhotoError, RestoreError, UnreadableFileError
+from livemoments_app.core.errors import ExportError, RestoreError
 from livemoments_app.core.jobs import Progress
-
-RESTORERS = ("auto", "classic", "livemoments")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from livemoments_app.core.pipeline import DEVICES, RESTORERS, RestoreJob, restore_job, write_outcome
 
 
 def register(subparsers) -> None:
@@ -54,152 +48,25 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-@dataclass
-class RestoreJob:
-    """One restoration, as the CLI (and a batch loop wrapping it) describes it."""
-
-    path: Path | None = None
-    partner: Path | None = None
-    time_s: float | None = None
-    frame_index: int | None = None
-    offset_s: float | None = None       # seconds from the key photo
-    reference: Path | None = None
-    target: Path | None = None
-    restorer: str = "auto"
-    device: str = "auto"
-    scale: float | None = None
-    model_dirs: list[str] | None = None
-    align_options: object | None = None     # core.align.AlignOptions; None: the aligner's defaults
-
-    def check(self) -> None:
-        pair = self.reference is not None or self.target is not None
-        if pair:
-            if self.path is not None:
-                raise RestoreError("give either a Live Photo PATH or --reference/--target, not both")
-            if self.reference is None or self.target is None:
-                raise RestoreError("plain-image mode needs both --reference STILL and --target FRAME")
-            if self.time_s is not None or self.frame_index is not None or self.offset_s is not None:
-                raise RestoreError("--time/--frame apply to a Live Photo, not to --reference/--target")
-        else:
-            if self.path is None:
-                raise RestoreError("give a Live Photo PATH (with --time or --frame) or --reference and --target")
-            if self.time_s is None and self.frame_index is None and self.offset_s is None:
-                raise RestoreError("say which frame to restore: --time T, --frame I or --offset S")
-        if self.scale is not None and not (0.05 <= self.scale <= 16):
-            raise RestoreError(f"--scale must be between 0.05 and 16, got {self.scale}")
-
-
-@dataclass
-class RestoreOutcome:
-    image: object                      # RestoredImage
-    metadata_source: object            # what export_still takes the metadata from (LivePhoto or StillMetadata)
-    frame_index: int | None
-    info: dict
-
-
-def restore_job(job: RestoreJob, progress: Progress) -> RestoreOutcome:
-    """Runs one restoration: open, pick the frame, align, restore. Writes nothing."""
-    job.check()
-    if job.reference is not None:
-        return _restore_pair(job, progress)
-    return _restore_live(job, progress)
-
-
-def _restorer(job: RestoreJob):
-    from livemoments_app.core.restore import registry
-
-    restorer = registry.create(job.restorer, job.model_dirs)
-    # Asked for by name: say why it cannot run rather than fall back silently. The diffusion restorer on an
-    # explicit CPU device is allowed (slow but possible); missing weights still fail when it starts.
-    if job.restorer != "auto" and not (job.restorer == "livemoments" and job.device == "cpu"):
-        availability = restorer.availability()
-        if not availability.ok:
-            raise RestoreError(f"the {job.restorer} restorer is not available: {availability.reason}")
-    return restorer
-
-
-def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
-    from livemoments_app.core.align import align
-    from livemoments_app.core.livephoto import open_live_photo
-    from livemoments_app.core.restore.base import RestoreRequest
-
-    restorer = _restorer(job)
-    progress.set(0.0, "Opening")
-    with open_live_photo(job.path, job.partner) as live:
-        clip = live.clip
-        index = pick_frame(live, job)
-        progress.set(0.05, "Aligning")
-        alignment = align(live, index, job.align_options, progress=progress.sub(0.05, 0.2))
-        frame = clip.frame(index)
-        request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=job.scale,
-                                 device=job.device)
-        result = restorer.restore(request, progress.sub(0.25, 0.75))
-        info = {"frame_index": index, "time_s": float(clip.times[index]), "key_time_s": live.key_time_s,
-                "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
-    # The closed LivePhoto still carries the key photo's metadata and the clip's times that export reads.
-    return RestoreOutcome(result, live, index, info)
-
-
-def pick_frame(live, job: RestoreJob) -> int:
-    """The clip frame ``job`` asks for (--frame, --time, or --offset from the key photo)."""
-    clip = live.clip
-    if job.frame_index is not None:
-        if not 0 <= job.frame_index < clip.frame_count:
-            raise RestoreError(f"--frame {job.frame_index} is outside the clip (0..{clip.frame_count - 1})",
-                               job.path)
-        return job.frame_index
-    if job.offset_s is not None:
-        t = live.key_time_s + job.offset_s
-        what = f"--offset {job.offset_s:+g} s (key photo at {live.key_time_s:.3f} s)"
+def check_args(args: argparse.Namespace) -> None:
+    """The flag combinations that make no sense, named as the user typed them (the core's job check says the same
+    in words that do not assume a command line)."""
+    pair = args.reference is not None or args.target is not None
+    when = args.time is not None or args.frame is not None or args.offset is not None
+    if pair:
+        if args.inputs:
+            raise RestoreError("give either a Live Photo PATH or --reference/--target, not both")
+        if args.reference is None or args.target is None:
+            raise RestoreError("plain-image mode needs both --reference STILL and --target FRAME")
+        if when:
+            raise RestoreError("--time/--frame/--offset apply to a Live Photo, not to --reference/--target")
     else:
-        t, what = job.time_s, f"--time {job.time_s:g} s"
-    if not -0.5 <= t <= clip.duration_s + 0.5:
-        raise RestoreError(f"{what} is outside the clip (0..{clip.duration_s:.3f} s)", job.path)
-    return clip.nearest_index(t)
-
-
-def read_image(path: Path, what: str) -> "object":
-    """A plain image file as a Still (upright RGB, metadata kept)."""
-    from livemoments_app.core.livephoto.still import decode_heif, decode_pillow
-
-    if not path.is_file():
-        raise UnreadableFileError(f"the {what} does not exist or is not a file", path)
-    if path.suffix.lower() in (".heic", ".heif", ".hif", ".avif"):
-        return decode_heif(path)
-    return decode_pillow(path)
-
-
-def _restore_pair(job: RestoreJob, progress: Progress) -> RestoreOutcome:
-    from livemoments_app.core.align import align_pair
-    from livemoments_app.core.export import StillMetadata
-    from livemoments_app.core.restore.base import RestoreRequest
-
-    restorer = _restorer(job)
-    progress.set(0.0, "Reading the images")
-    still = read_image(job.reference, "reference")
-    frame = read_image(job.target, "target").pixels
-    if frame.dtype != np.uint8:
-        frame = (frame >> 8).astype(np.uint8)
-    progress.set(0.05, "Aligning")
-    try:
-        alignment = align_pair(still.pixels, frame, job.align_options, progress=progress.sub(0.05, 0.2))
-    except LivePhotoError as exc:
-        raise type(exc)(exc.reason, job.target) from None
-    request = RestoreRequest(still=still.pixels, frame=frame, alignment=alignment, scale=job.scale,
-                             device=job.device)
-    result = restorer.restore(request, progress.sub(0.25, 0.75))
-    meta = replace(StillMetadata.of(still), source_paths=[job.reference, job.target])
-    return RestoreOutcome(result, meta, None, {"aligned_share": float(getattr(alignment, "aligned_share", 0.0))})
-
-
-def write_result(outcome: RestoreOutcome, output: str | os.PathLike, *, overwrite: bool = False,
-                 fmt: str = "auto") -> Path:
-    """Writes the restored image with the key photo's metadata (atomically; never over a source file)."""
-    from livemoments_app.core.export import ExportOptions, export_still
-
-    result = export_still(outcome.image, outcome.metadata_source, output,
-                          ExportOptions(format=fmt, overwrite=overwrite))
-    return result.path
+        if not args.inputs:
+            raise RestoreError("give a Live Photo PATH (with --time or --frame) or --reference and --target")
+        if not when:
+            raise RestoreError("say which frame to restore: --time T, --frame I or --offset S")
+    if args.scale is not None and not (0.05 <= args.scale <= 16):
+        raise RestoreError(f"--scale must be between 0.05 and 16, got {args.scale}")
 
 
 def job_from_args(args: argparse.Namespace) -> RestoreJob:
@@ -235,8 +102,11 @@ def terminal_progress(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    from livemoments_app.core.export import ExportOptions
+
     if batch.wants_batch(args):
         return batch.run(args)
+    check_args(args)
     job = job_from_args(args)
     job.check()
     if args.output and not args.overwrite and Path(args.output).is_file():
@@ -246,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
     progress, close = terminal_progress(sys.stderr.isatty())
     try:
         outcome = restore_job(job, progress)
-        path = write_result(outcome, args.output, overwrite=args.overwrite, fmt=args.format)
+        options = ExportOptions(format=args.format, overwrite=args.overwrite)
+        path = write_outcome(outcome, args.output, options).paths[0]
     finally:
         close()
     image = outcome.image

@@ -35,7 +35,7 @@ from livemoments_app.core.livephoto.bmff import MOVIE_FIRST_BOXES
 
 if TYPE_CHECKING:
     from livemoments_app.core.jobs import Progress
-    from livemoments_app.core.livephoto.model import ByteRange
+    from livemoments_app.core.byte_range import ByteRange
 
 COLOUR_TARGETS = tuple(col.TARGETS)
 # Live Photo / Motion Photo clips are seconds long and at most 4K: far larger means a damaged or hostile file.

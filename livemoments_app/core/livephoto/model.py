@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+__all__ = ["ByteRange", "KeyTimeSource", "LiveFormat", "LivePhoto", "Still"]
+
 import numpy as np
+
+from livemoments_app.core.byte_range import ByteRange
 
 if TYPE_CHECKING:
     from livemoments_app.core.clip import FrameSource
@@ -26,15 +30,6 @@ class KeyTimeSource(str, enum.Enum):
     XMP_PRESENTATION_TIMESTAMP = "xmp_presentation_timestamp"
     SPEC_FALLBACK_MIDPOINT = "spec_fallback_midpoint"      # Google spec: frame just before duration/2
     IMAGE_SIMILARITY = "image_similarity"                  # estimated by matching the still to frames
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    """Where an embedded clip lives inside its file; read from the original file, never copied."""
-
-    path: Path
-    offset: int
-    length: int
 
 
 @dataclass

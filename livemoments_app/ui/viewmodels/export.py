@@ -43,7 +43,8 @@ class ExportOutcome:
 
 
 def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> ExportOutcome:
-    from livemoments_app.core.export import ExportOptions, StillMetadata, export_still, write_back
+    from livemoments_app.core.export import ExportOptions, StillMetadata
+    from livemoments_app.core.pipeline import write_result
 
     meta = StillMetadata.of(live)
     if not choice.keep_metadata:
@@ -53,12 +54,9 @@ def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> Ex
     quality = None if choice.format == "png" else int(choice.quality)
     options = ExportOptions(format=choice.format, quality=quality, strip_location=choice.strip_location)
     target = Path(choice.folder) / choice.filename if choice.filename else Path(choice.folder)
-    span = 0.5 if choice.write_back else 1.0
-    result = export_still(image, meta, target, options, progress.sub(0.0, span))
-    paths = [Path(result.path)]
-    if choice.write_back:
-        paths += write_back(live, image, frame_index, choice.folder, options, progress.sub(0.5, 0.5))
-    return ExportOutcome(paths, list(result.skipped))
+    written = write_result(image, live, target, options, metadata=meta, frame_index=frame_index,
+                           write_back=choice.write_back, progress=progress)
+    return ExportOutcome(written.paths, written.skipped)
 
 
 def can_write_back(live) -> bool:

@@ -47,23 +47,14 @@ def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
 
 def _restore(live, index: int, alignment, restorer_name: str, device: str, size: float, model_dirs, options,
              progress):
+    from livemoments_app.core.pipeline import restore_frame
     from livemoments_app.core.restore import registry
-    from livemoments_app.core.restore.base import RestoreRequest
 
-    if alignment is None:
-        from livemoments_app.core.align import align
-
-        progress.set(0.0, "Aligning the key photo")
-        alignment = align(live, index, progress=progress.sub(0.0, 0.15))
-    progress.set(0.15, "Decoding the frame")
-    frame = live.clip.frame(index)
     restorer = registry.create(restorer_name, model_dirs=model_dirs or None)
-    scale = None if size >= 1.0 else alignment.default_scale * size
-    request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=scale, device=device,
-                             options=dict(options))
-    result = restorer.restore(request, progress.sub(0.15, 0.8))
+    result, _alignment = restore_frame(live, index, restorer, alignment=alignment, device=device, size=size,
+                                       options=options, progress=progress.sub(0.0, 0.95))
     progress.set(0.96, "Preparing the comparison")
-    pictures = _comparison(frame, result.pixels)
+    pictures = _comparison(live.clip.frame(index), result.pixels)
     release_freed_memory()          # the restorer's temporaries, freed on this thread's heap
     return (result, *pictures)
 
