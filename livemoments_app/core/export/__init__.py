@@ -1,8 +1,11 @@
 """Export: the restored still with its metadata, and write-back as a Live Photo / Motion Photo.
 
-* ``export_still(image, live_photo_or_metadata, path_or_folder, options) -> ExportResult``
-* ``write_back(live_photo, restored, frame_index, folder, options) -> list[Path]`` (``write_back_result`` gives
-  the fields that could not be carried and the new identifiers too)
+* ``export_still(image, live_photo_or_metadata, path_or_folder, options, gain_map=None) -> ExportResult``
+* ``write_back(live_photo, restored, frame_index, folder, options, gain_map=None) -> list[Path]``
+  (``write_back_result`` gives the fields that could not be carried and the new identifiers too)
+
+With a ``gain_map`` (core.hdr.GainMap) a HEIC carries it as iPhones do and a JPEG becomes Ultra HDR; a PNG cannot
+hold one and the export says so.
 
 Nothing here overwrites a source file; every file is written through a temporary file and a rename.
 """
@@ -16,6 +19,7 @@ from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export.still import (FORMATS, ExportOptions, ExportResult, StillMetadata, encode,
                                                export_still)
 from livemoments_app.core.export.writeback_apple import WriteBack
+from livemoments_app.core.hdr.model import GainMap
 from livemoments_app.core.jobs import Progress
 
 __all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportResult", "StillMetadata", "WriteBack", "encode",
@@ -37,19 +41,21 @@ def write_back_kind(live_photo: Any) -> str | None:
 
 
 def write_back_result(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
-                      options: ExportOptions | None = None, progress: Progress | None = None) -> WriteBack:
+                      options: ExportOptions | None = None, progress: Progress | None = None, *,
+                      gain_map: GainMap | None = None) -> WriteBack:
     kind = write_back_kind(live_photo)
     if kind == "apple":
         from livemoments_app.core.export.writeback_apple import write_back_apple
-        return write_back_apple(live_photo, restored, frame_index, folder, options, progress)
+        return write_back_apple(live_photo, restored, frame_index, folder, options, progress, gain_map=gain_map)
     if kind == "motion":
         from livemoments_app.core.export.writeback_motion import write_back_motion
-        return write_back_motion(live_photo, restored, frame_index, folder, options, progress)
+        return write_back_motion(live_photo, restored, frame_index, folder, options, progress, gain_map=gain_map)
     raise ExportError("only Apple Live Photos and Google/Samsung Motion Photos can be written back; "
                       "export the still instead", getattr(live_photo, "still_path", None))
 
 
 def write_back(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
-               options: ExportOptions | None = None, progress: Progress | None = None) -> list[Path]:
+               options: ExportOptions | None = None, progress: Progress | None = None, *,
+               gain_map: GainMap | None = None) -> list[Path]:
     """Writes a new Live Photo / Motion Photo whose key photo is ``restored`` at clip frame ``frame_index``."""
-    return write_back_result(live_photo, restored, frame_index, folder, options, progress).paths
+    return write_back_result(live_photo, restored, frame_index, folder, options, progress, gain_map=gain_map).paths

@@ -12,7 +12,7 @@ import os
 import struct
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import exif_edit, files, xmp_edit
+from livemoments_app.core.hdr.model import GainMap
 from livemoments_app.core.jobs import Progress, no_progress
 from livemoments_app.core.livephoto.tiff import strip_exif_prefix
 
@@ -46,6 +47,7 @@ class ExportOptions:
     strip_location: bool = False    # drop GPS from EXIF and XMP
     suffix: str = files.SUFFIX      # free-name suffix: IMG_4394 -> IMG_4394_LM.HEIC
     overwrite: bool = False         # only when the user named the file; the source is never overwritten
+    hdr: bool = True                # keep the HDR gain map when the picture has one (HEIC, Ultra HDR JPEG)
 
 
 @dataclass
@@ -85,6 +87,7 @@ class ExportResult:
     bytes_written: int
     elapsed_s: float
     skipped: list[str] = field(default_factory=list)   # metadata fields that could not be carried over
+    hdr: bool = False        # an HDR gain map was written with the picture
 
 
 @dataclass
@@ -94,6 +97,7 @@ class Encoded:
     bit_depth: int
     skipped: list[str]
     xmp: bytes | None        # the packet as written (for in-place fixes after encoding)
+    hdr: bool = False        # an HDR gain map was written with the picture
 
 
 def _pixels(image: Any) -> np.ndarray:
@@ -179,7 +183,9 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
     params = dict(HEIC_SMALL if options.smaller_file else HEIC_FAST)
     if options.quality is not None:
         params["quality"] = int(options.quality)
-    if pixels.dtype == np.uint16:
+    if pixels.ndim == 2:
+        mode = "L"       # a gain map: coded monochrome (HEVC Range Extensions 4:0:0), as iPhones code theirs
+    elif pixels.dtype == np.uint16:
         mode = "RGB;16"
     else:
         mode = "RGB"
@@ -195,6 +201,11 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
     out = io.BytesIO()
     heif.save(out, **kwargs)
     return out.getvalue()
+
+
+def encode_heic_image(pixels: np.ndarray, options: ExportOptions) -> bytes:
+    """A bare HEIC of ``pixels`` (uint8 grey or RGB) with the encoder and settings of exported pictures."""
+    return _encode_heic(np.ascontiguousarray(pixels), None, None, None, options)
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -222,8 +233,12 @@ def _encode_png(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp: 
 
 def encode(image: Any, source: Any = None, options: ExportOptions | None = None, *, fmt: str | None = None,
            exif_override: bytes | None = None, xmp_motion: xmp_edit.MotionFields | None = None,
-           xmp_padding: int = xmp_edit.PACKET_PADDING) -> Encoded:
-    """The exported file's bytes, in memory (write-back patches and appends to them before writing)."""
+           xmp_padding: int = xmp_edit.PACKET_PADDING, gain_map: GainMap | None = None) -> Encoded:
+    """The exported file's bytes, in memory (write-back patches and appends to them before writing).
+
+    With a ``gain_map`` (and ``options.hdr``) the file also carries it (core/export/gainmap_write); a Motion Photo
+    directory in ``xmp_motion`` then gets the gain-map image listed after the Primary.
+    """
     options = options or ExportOptions()
     meta = StillMetadata.of(source)
     pixels = _pixels(image)
@@ -236,8 +251,15 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
         rebuilt = exif_edit.rebuild(meta.exif, width, height, strip_location=options.strip_location)
         skipped += rebuilt.skipped
         exif = rebuilt.data
+    hdr = None
+    if gain_map is not None and options.hdr:
+        from livemoments_app.core.export import gainmap_write
+        hdr = gainmap_write.plan(gain_map, fmt)
+        skipped += hdr.skipped
+        exif = hdr.exif(exif)
     xmp, problems = xmp_edit.edit(meta.xmp, strip_location=options.strip_location, drop_motion=True,
-                                  motion=xmp_motion, padding=xmp_padding, size=(width, height))
+                                  motion=xmp_motion, padding=xmp_padding, size=(width, height),
+                                  **(hdr.xmp_fields(xmp_motion) if hdr is not None else {}))
     skipped += problems
     icc = meta.icc_profile or None
     try:
@@ -250,16 +272,21 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
         else:
             data = _encode_png(pixels, exif, icc, xmp)
             bit_depth = 16 if pixels.dtype == np.uint16 else 8
+        if hdr is not None and hdr.writes:
+            data = hdr.finish(data, lambda px, quality: encode_heic_image(px, replace(options, quality=quality)),
+                              options.smaller_file)
     except ExportError:
         raise
     except Exception as exc:  # noqa: BLE001 - an encoder failure is an export failure, with its reason
         raise ExportError(f"the {fmt.upper()} encoder failed: {exc}") from exc
-    return Encoded(data, fmt, bit_depth, skipped, xmp)
+    return Encoded(data, fmt, bit_depth, skipped, xmp, hdr is not None and hdr.writes)
 
 
 def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
-                 options: ExportOptions | None = None, progress: Progress | None = None) -> ExportResult:
-    """Writes ``image`` (RGB array or RestoredImage) with the key photo's metadata to ``target`` (file or folder)."""
+                 options: ExportOptions | None = None, progress: Progress | None = None, *,
+                 gain_map: GainMap | None = None) -> ExportResult:
+    """Writes ``image`` (RGB array or RestoredImage) with the key photo's metadata to ``target`` (file or folder),
+    with ``gain_map`` where the format holds one."""
     options = options or ExportOptions()
     progress = progress or no_progress()
     started = time.perf_counter()
@@ -283,7 +310,7 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
         if named.exists() and not options.overwrite:
             raise ExportError("a file of that name already exists (allow overwriting, or pick another name)", named)
     progress.set(0.05, f"Encoding {fmt.upper()}")
-    encoded = encode(pixels, meta, options, fmt=fmt)
+    encoded = encode(pixels, meta, options, fmt=fmt, gain_map=gain_map)
     progress.set(0.9, "Writing")
     if to_folder:
         # The name is picked after encoding, so parallel exports of same-named photos cannot collide.
@@ -293,4 +320,4 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
         path = files.write_bytes_atomic(named, encoded.data, overwrite=options.overwrite)
     progress.set(1.0, "Exported")
     return ExportResult(path, fmt, pixels.shape[1], pixels.shape[0], encoded.bit_depth, len(encoded.data),
-                        time.perf_counter() - started, encoded.skipped)
+                        time.perf_counter() - started, encoded.skipped, encoded.hdr)

@@ -27,6 +27,7 @@ from typing import Any
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import exif_edit, files
 from livemoments_app.core.export.still import ExportOptions, StillMetadata, encode, extension_for, write_back_format
+from livemoments_app.core.hdr.model import GainMap
 from livemoments_app.core.jobs import Progress, no_progress
 from livemoments_app.core.livephoto import apple, bmff
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -123,8 +124,9 @@ def patched_mov(path: Path, patch: MovPatch) -> bytes:
 
 
 def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
-                     options: ExportOptions | None = None, progress: Progress | None = None) -> WriteBack:
-    """Writes ``<stem>_LM.<still ext>`` + ``<stem>_LM.<mov ext>`` into ``folder``."""
+                     options: ExportOptions | None = None, progress: Progress | None = None, *,
+                     gain_map: GainMap | None = None) -> WriteBack:
+    """Writes ``<stem>_LM.<still ext>`` + ``<stem>_LM.<mov ext>`` into ``folder`` (the still with ``gain_map``)."""
     options = options or ExportOptions()
     progress = progress or no_progress()
     folder = Path(folder)
@@ -156,7 +158,7 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
     if options.strip_location and patch.clip_has_location:
         skipped.append("location stripped from the still only: the clip keeps its own (it is copied, not rewritten)")
     progress.set(0.05, f"Encoding {fmt.upper()}")
-    encoded = encode(pixels, meta, options, fmt=fmt, exif_override=paired)
+    encoded = encode(pixels, meta, options, fmt=fmt, exif_override=paired, gain_map=gain_map)
     skipped += encoded.skipped
     progress.set(0.85, "Writing the Live Photo")
     still_ext, mov_ext = extension_for(fmt, meta), mov_path.suffix or ".MOV"

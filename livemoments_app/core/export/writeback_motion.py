@@ -21,8 +21,10 @@ from typing import Any
 
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import files, xmp_edit
+from livemoments_app.core.export.bmff_write import box, header_size
 from livemoments_app.core.export.still import ExportOptions, StillMetadata, encode, extension_for, write_back_format
 from livemoments_app.core.export.writeback_apple import WriteBack
+from livemoments_app.core.hdr.model import GainMap
 from livemoments_app.core.jobs import Progress, no_progress
 from livemoments_app.core.livephoto import bmff, samsung, sef
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -102,12 +104,6 @@ def build_sef(blocks: list[SefBlock], motion_data: bytes) -> tuple[bytes, int]:
     return bytes(body + directory + struct.pack("<I", dir_len) + b"SEFT"), motion_at
 
 
-def _box(kind: bytes, payload: bytes) -> bytes:
-    if len(payload) + 8 < 1 << 32:
-        return struct.pack(">I", len(payload) + 8) + kind + payload
-    return struct.pack(">I", 1) + kind + struct.pack(">Q", len(payload) + 16) + payload
-
-
 def _motion_fields(timestamp_us: int, primary_mime: str, primary_length: int, primary_padding: int,
                    video_length: int, video_padding: int) -> xmp_edit.MotionFields:
     return xmp_edit.MotionFields(timestamp_us, (
@@ -132,7 +128,7 @@ def assemble_heic(still: bytes, packet: bytes | None, mp4: bytes, blocks: list[S
                   ) -> tuple[bytes, list[str]]:
     """HEIC + mpvd(MP4) [+ sefd]; the directory was written with placeholders that are final here."""
     notes: list[str] = []
-    mpvd = _box(b"mpvd", mp4)
+    mpvd = box(b"mpvd", mp4)
     mpvd_header = len(mpvd) - len(mp4)
     primary_len = len(still)
     patched = _patch_primary_length(still, packet, primary_len)
@@ -145,16 +141,16 @@ def assemble_heic(still: bytes, packet: bytes | None, mp4: bytes, blocks: list[S
     if blocks is not None:
         pointer = b"mpv2" + struct.pack(">II", mp4_offset, len(mp4))
         sef_bytes, _ = build_sef(blocks, pointer)
-        out += _box(b"sefd", sef_bytes)
+        out += box(b"sefd", sef_bytes)
     return bytes(out), notes
 
 
 def _heic_layout(mp4_len: int, blocks: list[SefBlock] | None) -> tuple[int, int, int]:
     """(primary padding, video length, video padding) of the HEIC layout built by :func:`assemble_heic`."""
-    header = 8 if mp4_len + 8 < 1 << 32 else 16
+    header = header_size(mp4_len)
     tail = 0
     if blocks is not None:
-        tail = len(_box(b"sefd", build_sef(blocks, b"mpv2" + b"\0" * 8)[0]))
+        tail = len(box(b"sefd", build_sef(blocks, b"mpv2" + b"\0" * 8)[0]))
     return header, mp4_len + tail, tail
 
 
@@ -167,8 +163,10 @@ def output_stem(still_path: Path, suffix: str) -> tuple[str, str]:
 
 
 def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: str | Path,
-                      options: ExportOptions | None = None, progress: Progress | None = None) -> WriteBack:
-    """Writes ``<stem>_LM.<ext>``: the restored still as primary image with the original clip behind it."""
+                      options: ExportOptions | None = None, progress: Progress | None = None, *,
+                      gain_map: GainMap | None = None) -> WriteBack:
+    """Writes ``<stem>_LM.<ext>``: the restored still as primary image (with ``gain_map``: inside the HEIC, or
+    as an Ultra HDR gain-map JPEG between the primary and the clip) with the original clip behind it."""
     options = options or ExportOptions()
     progress = progress or no_progress()
     folder = Path(folder)
@@ -187,7 +185,7 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
     if fmt == "heic":
         pad, vlen, vpad = _heic_layout(len(mp4), blocks)
         fields = _motion_fields(timestamp_us, "image/heic", PRIMARY_PLACEHOLDER, pad, vlen, vpad)
-        encoded = encode(pixels, meta, options, fmt="heic", xmp_motion=fields)
+        encoded = encode(pixels, meta, options, fmt="heic", xmp_motion=fields, gain_map=gain_map)
         data, notes = assemble_heic(encoded.data, encoded.xmp, mp4, blocks)
     else:
         if blocks is not None:
@@ -198,7 +196,7 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
         else:
             fields = _motion_fields(timestamp_us, "image/jpeg", 0, 0, len(mp4), 0)
             tail = mp4
-        encoded = encode(pixels, meta, options, fmt="jpeg", xmp_motion=fields)
+        encoded = encode(pixels, meta, options, fmt="jpeg", xmp_motion=fields, gain_map=gain_map)
         if encoded.xmp is None:
             raise ExportError("the Motion Photo XMP could not be written into the JPEG", live_photo.still_path)
         data, notes = encoded.data + tail, []

@@ -20,19 +20,21 @@ NS_X = "adobe:ns:meta/"
 NS_TIFF = "http://ns.adobe.com/tiff/1.0/"
 NS_EXIF = "http://ns.adobe.com/exif/1.0/"
 NS_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
-# Gain-map descriptions belong to a gain map image we do not write; left on the primary they would promise HDR.
-_GAIN_MAP_URIS = {"http://ns.apple.com/HDRGainMap/1.0/", "http://ns.adobe.com/hdr-gain-map/1.0/"}
+NS_HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
+# The source's gain-map descriptions go: left on the primary they would promise a gain map that may not be written
+# (a written one gets fresh ones, see ``gain_map_version``).
+_GAIN_MAP_URIS = {"http://ns.apple.com/HDRGainMap/1.0/", NS_HDRGM}
 
 PACKET_PADDING = 512
 _LOCK = threading.Lock()   # ElementTree's prefix registry is global
 _OUR_PREFIXES = {"x": NS_X, "rdf": NS_RDF, "GCamera": NS_CAMERA, "Container": NS_CONTAINER, "Item": NS_ITEM,
-                 "tiff": NS_TIFF, "exif": NS_EXIF, "xmp": NS_XMP_BASIC}
+                 "tiff": NS_TIFF, "exif": NS_EXIF, "xmp": NS_XMP_BASIC, "hdrgm": NS_HDRGM}
 
 
 @dataclass(frozen=True)
 class DirectoryItem:
     mime: str
-    semantic: str            # "Primary" | "MotionPhoto"
+    semantic: str            # "Primary" | "GainMap" | "MotionPhoto"
     length: int
     padding: int
 
@@ -121,15 +123,24 @@ def _fix_layout(desc: ET.Element, size: tuple[int, int] | None) -> None:
             _set_if_present(desc, f"{{{ns}}}{hkey}", height)
 
 
-def _motion_description(fields: MotionFields) -> ET.Element:
-    desc = ET.Element(f"{{{NS_RDF}}}Description", {
-        f"{{{NS_RDF}}}about": "",
-        f"{{{NS_CAMERA}}}MotionPhoto": "1",
-        f"{{{NS_CAMERA}}}MotionPhotoVersion": "1",
-        f"{{{NS_CAMERA}}}MotionPhotoPresentationTimestampUs": str(int(fields.presentation_timestamp_us)),
-    })
+def _container_description(motion: MotionFields | None, items: tuple[DirectoryItem, ...],
+                           gain_map_version: str | None) -> ET.Element:
+    """One rdf:Description with the Motion Photo fields, the hdrgm version and the Container directory (as
+    Google's Ultra HDR Motion Photos write them), whichever of these are given."""
+    attrs = {f"{{{NS_RDF}}}about": ""}
+    if gain_map_version is not None:
+        attrs[f"{{{NS_HDRGM}}}Version"] = gain_map_version
+    if motion is not None:
+        attrs.update({
+            f"{{{NS_CAMERA}}}MotionPhoto": "1",
+            f"{{{NS_CAMERA}}}MotionPhotoVersion": "1",
+            f"{{{NS_CAMERA}}}MotionPhotoPresentationTimestampUs": str(int(motion.presentation_timestamp_us)),
+        })
+    desc = ET.Element(f"{{{NS_RDF}}}Description", attrs)
+    if not items:
+        return desc
     seq = ET.SubElement(ET.SubElement(desc, f"{{{NS_CONTAINER}}}Directory"), f"{{{NS_RDF}}}Seq")
-    for item in fields.items:
+    for item in items:
         li = ET.SubElement(seq, f"{{{NS_RDF}}}li", {f"{{{NS_RDF}}}parseType": "Resource"})
         ET.SubElement(li, f"{{{NS_CONTAINER}}}Item", {
             f"{{{NS_ITEM}}}Mime": item.mime,
@@ -142,12 +153,16 @@ def _motion_description(fields: MotionFields) -> ET.Element:
 
 def edit(xmp: bytes | None, *, strip_location: bool = False, drop_motion: bool = True,
          motion: MotionFields | None = None, padding: int = PACKET_PADDING,
-         size: tuple[int, int] | None = None) -> tuple[bytes | None, list[str]]:
+         size: tuple[int, int] | None = None, directory: tuple[DirectoryItem, ...] | None = None,
+         gain_map_version: str | None = None) -> tuple[bytes | None, list[str]]:
     """The XMP packet to write, and the problems met (a packet that cannot be parsed is left out and reported).
 
     ``drop_motion`` removes Motion Photo / MicroVideo fields and the container directory (a plain still has no
-    video behind it); ``motion`` adds a fresh set describing the file being written.
+    video behind it); ``motion`` adds a fresh set describing the file being written. ``directory`` replaces the
+    container directory (``motion.items`` otherwise) and ``gain_map_version`` adds ``hdrgm:Version`` (Ultra HDR).
     """
+    items = directory if directory is not None else (motion.items if motion is not None else ())
+    ours = motion is not None or bool(items) or gain_map_version is not None
     problems: list[str] = []
     with _LOCK:
         root = None
@@ -167,7 +182,7 @@ def edit(xmp: bytes | None, *, strip_location: bool = False, drop_motion: bool =
         else:
             _register_prefixes("")
         if root is None:
-            if motion is None:
+            if not ours:
                 return None, problems
             root = _new_root()
         rdf = root.find(f"{{{NS_RDF}}}RDF")
@@ -175,17 +190,16 @@ def edit(xmp: bytes | None, *, strip_location: bool = False, drop_motion: bool =
             rdf = ET.SubElement(root, f"{{{NS_RDF}}}RDF")
         for desc in list(rdf.findall(f"{{{NS_RDF}}}Description")):
             for key in list(desc.attrib):
-                if _drop(*_split(key), strip_location=strip_location, drop_motion=drop_motion or motion is not None):
+                if _drop(*_split(key), strip_location=strip_location, drop_motion=drop_motion or ours):
                     del desc.attrib[key]
             for child in list(desc):
-                if _drop(*_split(child.tag), strip_location=strip_location,
-                         drop_motion=drop_motion or motion is not None):
+                if _drop(*_split(child.tag), strip_location=strip_location, drop_motion=drop_motion or ours):
                     desc.remove(child)
             _fix_layout(desc, size)
             if len(desc) == 0 and set(desc.attrib) <= {f"{{{NS_RDF}}}about"}:
                 rdf.remove(desc)
-        if motion is not None:
-            rdf.append(_motion_description(motion))
+        if ours:
+            rdf.append(_container_description(motion, items, gain_map_version))
         if len(rdf) == 0:
             return None, problems
         text = ET.tostring(root, encoding="unicode")

@@ -1,0 +1,77 @@
+"""Add a gain map to an encoded HEIC, laid out as an iPhone lays it out.
+
+* Apple: a hidden HEVC image item (monochrome 8-bit, coded by the same encoder as the picture) with ``hvcC``,
+  ``ispe``, ``pixi``, ``colr`` and an essential ``auxC`` property naming ``urn:com:apple:photo:2020:aux:hdrgainmap``;
+  an ``auxl`` reference from it to the primary item; its own XMP item (HDRGainMapVersion, HDRGainMapHeadroom)
+  attached with ``cdsc``.
+* ISO 21496-1 (where the map has those parameters): a ``tmap`` derived item over [primary, gain map] whose payload
+  is the binary metadata, the primary's ``ispe``, an ``altr`` entity group [tmap, primary] (a reader that knows
+  ``tmap`` shows the HDR rendition, any other the primary) and the ``tmap`` brand. When the map's pixels are the
+  Apple image's (iPhone maps), both forms share that one image item, as iOS 18 writes them.
+
+The primary item, its properties and its coded bytes are not touched.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from livemoments_app.core.export import apple_hdr, iso21496
+from livemoments_app.core.export.bmff_write import full_box
+from livemoments_app.core.export.gainmap_forms import AppleForm, IsoForm
+from livemoments_app.core.export.heif_write import HeifFile
+from livemoments_app.core.hdr.model import APPLE_AUX_URN
+
+XMP_MIME = "application/rdf+xml"
+# Properties of the encoder's own file that describe a picture's placement, not its coding: never copied.
+_PLACEMENT = {b"irot", b"imir", b"clap"}
+
+
+def _coded_image(heic: bytes) -> tuple[bytes, list[tuple[bytes, bool]]]:
+    """The primary item's coded bytes and (property box, essential) list of a one-image HEIC."""
+    single = HeifFile.parse(heic)
+    item = single.items[single.primary]
+    if item.type != "hvc1":
+        raise ValueError(f"the gain map was coded as a '{item.type}' item, not a single HEVC image")
+    props = [(single.properties[index - 1], essential) for index, essential in item.properties
+             if single.properties[index - 1][4:8] not in _PLACEMENT]
+    return item.data, props
+
+
+def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
+
+
+def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None,
+                 encode_image: Callable[[np.ndarray], bytes]) -> bytes:
+    """``heic`` with the gain map added in Apple's form and/or the ISO 21496-1 form.
+
+    ``encode_image`` codes a uint8 H x W (or H x W x 3) array as a one-image HEIC with the project's encoder.
+    """
+    if apple is None and iso is None:
+        return heic
+    out = HeifFile.parse(heic)
+    primary = out.primary
+    map_item = None
+    if apple is not None:
+        data, props = _coded_image(encode_image(apple.pixels))
+        aux = full_box("auxC", 0, 0, APPLE_AUX_URN.encode("ascii") + b"\0")
+        map_item = out.add_item("hvc1", data, properties=props + [(aux, True)], hidden=True)
+        out.add_reference("auxl", map_item.id, [primary])
+        headroom = apple.info.xmp_headroom or apple.headroom
+        xmp = out.add_item("mime", apple_hdr.gain_map_xmp(headroom, apple.info.version), hidden=True,
+                           content_type=XMP_MIME)
+        out.add_reference("cdsc", xmp.id, [map_item.id])
+    if iso is not None:
+        if map_item is None or apple is None or not _same_pixels(iso.pixels, apple.pixels):
+            data, props = _coded_image(encode_image(iso.pixels))
+            map_item = out.add_item("hvc1", data, properties=props, hidden=True)
+        ispe = out.item_property(primary, "ispe")
+        tmap = out.add_item("tmap", iso21496.tmap_payload(iso.params),
+                            properties=[(ispe, False)] if ispe is not None else [])
+        out.add_reference("dimg", tmap.id, [primary, map_item.id])
+        out.add_group("altr", [tmap.id, primary])
+        out.add_brand(b"tmap")
+    return out.to_bytes()
