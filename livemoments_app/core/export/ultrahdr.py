@@ -26,7 +26,7 @@ from livemoments_app.core.livephoto.xmp import XMP_STANDARD_SIG, jpeg_segments
 
 NS_HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
 HDRGM_VERSION = "1.0"
-GAIN_MAP_QUALITY = 85
+GAIN_MAP_QUALITY = 90          # 3 MP iPhone map: 277 kB, mean error 0.004 stops
 GAIN_MAP_MIME = "image/jpeg"
 _MPF_SIG = b"MPF\x00"
 _MP_PRIMARY = 0x030000          # MP entry attribute: Baseline MP Primary Image, JPEG
