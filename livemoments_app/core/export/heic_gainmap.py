@@ -6,8 +6,9 @@
   attached with ``cdsc``.
 * ISO 21496-1 (where the map has those parameters): a ``tmap`` derived item over [primary, gain map] whose payload
   is the binary metadata, the primary's ``ispe``, an ``altr`` entity group [tmap, primary] (a reader that knows
-  ``tmap`` shows the HDR rendition, any other the primary) and the ``tmap`` brand. When the map's pixels are the
-  Apple image's (iPhone maps), both forms share that one image item, as iOS 18 writes them.
+  ``tmap`` shows the HDR rendition, any other the primary), the ``tmap`` brand, and the primary's EXIF/XMP items
+  describing the ``tmap`` too. When the map's pixels are the Apple image's (iPhone maps), both forms share that one
+  image item, as iOS 18 writes them.
 
 The primary item, its properties and its coded bytes are not touched.
 """
@@ -74,4 +75,7 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None,
         out.add_reference("dimg", tmap.id, [primary, map_item.id])
         out.add_group("altr", [tmap.id, primary])
         out.add_brand(b"tmap")
+        # The primary's EXIF/XMP describe the HDR rendition too (iOS links its Exif item to both).
+        out.references = [(kind, src, to + [tmap.id] if kind == "cdsc" and primary in to else to)
+                          for kind, src, to in out.references]
     return out.to_bytes()

@@ -66,6 +66,8 @@ class HeifFile:
         hidden = _hidden_items(src, next((b for b in kids if b.type == "iinf"), None))
         items = {}
         for found in heif.items(src, meta).values():
+            if not found.type:
+                raise src.error(f"item {found.item_id} has a location but no 'infe' entry")
             data_bytes = heif.read_item(src, found, 1 << 30) if found.extents else b""
             items[found.item_id] = Item(found.item_id, found.type, data_bytes, found.name, found.content_type,
                                         found.item_id in hidden, associations.get(found.item_id, []))
