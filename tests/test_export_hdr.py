@@ -455,3 +455,14 @@ def test_gain_map_xmp_is_what_libultrahdr_parses():
                       'hdrgm:Gamma="1.0"', 'hdrgm:OffsetSDR="0.015625"', 'hdrgm:HDRCapacityMax="2.0"',
                       'hdrgm:BaseRenditionIsHDR="False"'):
         assert attribute in packet
+
+
+def test_a_map_whose_parameters_cannot_be_written_is_left_out_and_said(tmp_path):
+    pixels = synth.pattern_frames(1, (320, 240))[0]
+    broken = GainMap(_pixel_gain_map(pixels).pixels, "ultrahdr", 4.0,
+                     iso=IsoGainMapParams(gain_min=(0.0,), gain_max=(float("nan"),), capacity_max=2.0))
+    result = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="jpeg"), gain_map=broken)
+    assert not result.hdr and any("not finite" in s for s in result.skipped)
+    assert b"MPF\x00" not in result.path.read_bytes()
+    heic = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="heic"), gain_map=broken)
+    assert not heic.hdr and heic.skipped

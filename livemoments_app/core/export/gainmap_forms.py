@@ -56,7 +56,7 @@ def apple_form(gain_map: GainMap) -> AppleForm | None:
             return None
         return AppleForm(np.ascontiguousarray(grey), float(gain_map.headroom), gain_map.apple or AppleGainMapInfo())
     params = gain_map.iso
-    if params is None or params.base_is_hdr:
+    if params is None or params.base_is_hdr or not _usable(params):
         return None
     channels = 1 if gain_map.pixels.ndim == 2 else gain_map.pixels.shape[2]
     stops = max(max(params.gain_max), 0.0)
@@ -85,6 +85,11 @@ def iso_form(gain_map: GainMap) -> IsoForm | None:
     params = IsoGainMapParams(gain_min=(0.0,), gain_max=(stops,), gamma=(1.0,), offset_sdr=(0.0,),
                               offset_hdr=(0.0,), capacity_min=0.0, capacity_max=stops)
     return IsoForm(pixels, params)
+
+
+def _usable(params: IsoGainMapParams) -> bool:
+    values = (*params.gain_min, *params.gain_max, *params.gamma)
+    return all(math.isfinite(v) for v in values) and all(g > 0 for g in params.gamma)
 
 
 def _luma_u8(rgb: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from livemoments_app.core.export import apple_hdr, heic_gainmap, ultrahdr, xmp_edit
+from livemoments_app.core.export import apple_hdr, heic_gainmap, iso21496, ultrahdr, xmp_edit
 from livemoments_app.core.export.gainmap_forms import AppleForm, IsoForm, apple_form, iso_form
 from livemoments_app.core.hdr.model import AppleGainMapInfo, GainMap
 
@@ -72,21 +72,35 @@ class GainMapPlan:
         return data
 
 
+def _writable_iso(gain_map: GainMap, skipped: list[str]) -> IsoForm | None:
+    """The map's hdrgm / ISO 21496-1 form, or None (with the reason in ``skipped``) when it has none."""
+    form = iso_form(gain_map)
+    if form is None:
+        if gain_map.iso is not None:
+            skipped.append("ISO 21496-1 gain-map metadata (an HDR base rendition is not supported)")
+        return None
+    try:
+        iso21496.encode(form.params)
+    except ValueError as exc:
+        skipped.append(f"ISO 21496-1 gain-map metadata ({exc})")
+        return None
+    return form
+
+
 def plan(gain_map: GainMap, fmt: str) -> GainMapPlan:
     """What a ``fmt`` ("heic", "jpeg", "png") export of a picture with ``gain_map`` writes."""
     if fmt == "png":
         return GainMapPlan(fmt, skipped=[PNG_NOTE])
+    out = GainMapPlan(fmt, maker_note=gain_map.apple)
     if fmt == "heic":
-        out = GainMapPlan(fmt, apple=apple_form(gain_map), maker_note=gain_map.apple)
-        if gain_map.iso is not None:
-            out.iso = iso_form(gain_map)
-            if out.iso is None:
-                out.skipped.append("ISO 21496-1 gain-map metadata (an HDR base rendition is not supported)")
+        out.apple = apple_form(gain_map)
+        out.iso = _writable_iso(gain_map, out.skipped) if gain_map.iso is not None else None
         if not out.writes:
             out.skipped.append("HDR gain map (it raises no pixel above SDR white)")
         return out
-    iso = iso_form(gain_map)
-    if iso is None:
-        return GainMapPlan(fmt, skipped=["HDR gain map (it cannot be described as Ultra HDR)"])
-    return GainMapPlan(fmt, iso=iso, gain_map_jpeg=ultrahdr.gain_map_jpeg(iso.pixels, iso.params),
-                       maker_note=gain_map.apple)
+    out.iso = _writable_iso(gain_map, out.skipped)
+    if out.iso is None:
+        out.skipped.append("HDR gain map (it cannot be described as Ultra HDR)")
+        return out
+    out.gain_map_jpeg = ultrahdr.gain_map_jpeg(out.iso.pixels, out.iso.params)
+    return out
