@@ -135,6 +135,9 @@ def test_heic_carries_the_iphone_gain_map_as_the_camera_does(tmp_path, apple):
     assert hvcc[8 + 16] & 3 == 0 and hvcc[8 + 1] & 31 == 4          # chroma_format_idc 0; Range Extensions
     assert written.item_property(gm_id, "pixi")[12:] == b"\x01\x08"   # one channel, 8 bits
     assert written.item_property(gm_id, "auxC")[12:] == APPLE_AUX_URN.encode() + b"\0"
+    iphone = HeifFile.parse(sample(APPLE_HEIC).read_bytes())
+    [iphone_map] = [f for kind, f, to in iphone.references if kind == "auxl"]
+    assert written.item_property(gm_id, "colr") == iphone.item_property(iphone_map, "colr")   # nclx 2/2/2 full
     ispe = written.item_property(gm_id, "ispe")
     assert struct.unpack(">II", ispe[12:20]) == gain_map.size
     [xmp_id] = [f for kind, f, to in refs if kind == "cdsc" and to == [gm_id]]

@@ -20,7 +20,9 @@ from typing import Callable
 import numpy as np
 
 from livemoments_app.core.export import apple_hdr, iso21496
-from livemoments_app.core.export.bmff_write import full_box
+import struct
+
+from livemoments_app.core.export.bmff_write import box, full_box
 from livemoments_app.core.export.gainmap_forms import AppleForm, IsoForm
 from livemoments_app.core.export.heif_write import HeifFile
 from livemoments_app.core.hdr.model import APPLE_AUX_URN
@@ -28,6 +30,9 @@ from livemoments_app.core.hdr.model import APPLE_AUX_URN
 XMP_MIME = "application/rdf+xml"
 # Properties of the encoder's own file that describe a picture's placement, not its coding: never copied.
 _PLACEMENT = {b"irot", b"imir", b"clap"}
+# iPhones mark their gain map's colour as unspecified (primaries, transfer, matrix 2), full range: its samples are
+# gains in Apple's own encoding, not colours; the encoder's nclx would call them sRGB.
+_APPLE_MAP_COLOUR = box("colr", b"nclx" + struct.pack(">HHHB", 2, 2, 2, 0x80))
 
 
 def _coded_image(heic: bytes) -> tuple[bytes, list[tuple[bytes, bool]]]:
@@ -58,6 +63,7 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None,
     map_item = None
     if apple is not None:
         data, props = _coded_image(encode_image(apple.pixels))
+        props = [(p, essential) for p, essential in props if p[4:8] != b"colr"] + [(_APPLE_MAP_COLOUR, False)]
         aux = full_box("auxC", 0, 0, APPLE_AUX_URN.encode("ascii") + b"\0")
         map_item = out.add_item("hvc1", data, properties=props + [(aux, True)], hidden=True)
         out.add_reference("auxl", map_item.id, [primary])
