@@ -1,13 +1,13 @@
 """Writing ISO 21496-1 gain-map metadata in its binary form, as HEIF 'tmap' items and JPEG APP2 segments carry it.
 
 Layout (big-endian): minimum_version u16, writer_version u16, flags u8 (0x80 three channels, 0x40 apply the map in
-the base image's colour space), then the base and alternate HDR headrooms and, per
-channel, gain-map min/max, gamma and the base/alternate offsets as fractions (signed where a value can be below
-zero). A HEIF 'tmap' item puts a version byte (0) in front; a JPEG gain-map image carries the same bytes after the
-``urn:iso:std:iso:ts:21496:-1`` name, and the primary JPEG only the two version fields (libultrahdr's layout).
+the base image's colour space), then the base and alternate HDR headrooms and, per channel, gain-map min/max, gamma
+and the base/alternate offsets, each a fraction (signed where a value can be below zero). A HEIF 'tmap' item puts a
+version byte (0) in front; a JPEG gain-map image carries the same bytes after the ``urn:iso:std:iso:ts:21496:-1``
+name, and the primary JPEG only the two version fields (libultrahdr's layout). Reading is core/hdr's job.
 
-Headrooms and gains are log2 (stops) as in :class:`IsoGainMapParams`. An SDR base has the lower headroom
-(``capacity_min``); an HDR base the higher one.
+Headrooms and gains are log2 (stops) as in :class:`IsoGainMapParams`; only an SDR base is written (its headroom is
+``capacity_min``, the alternate's ``capacity_max``).
 """
 
 from __future__ import annotations
