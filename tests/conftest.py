@@ -32,3 +32,14 @@ def fixture_dir() -> Path:
     if not FIXTURE.is_dir():
         pytest.skip(f"numerical fixture {FIXTURE} is absent")
     return FIXTURE
+
+
+@pytest.fixture(scope="session")
+def ray_instance():
+    """One local Ray instance for the whole test session (starting one takes seconds); skipped without Ray (the
+    optional 'cluster' extra). Its workers inherit this process's environment, PYTHONPATH included."""
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False)
+    yield ray
+    ray.shutdown()

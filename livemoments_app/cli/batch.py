@@ -1,54 +1,77 @@
-"""Batch mode of `livemoments restore`: many inputs (files, folders, globs), one output folder, a summary.
+"""Batch mode of `livemoments restore`: many inputs (files, folders, globs), one output folder, resumable.
 
-    livemoments restore IMG_*.HEIC ~/Pictures/live --offset -0.3 [--write-back] [--jobs 2] [--out DIR] [--dry-run]
+    livemoments restore IMG_*.HEIC ~/Pictures/live --offset -0.3 [--write-back] [--jobs 2] [--out DIR]
+                        [--engine local|ray [--ray-address auto|HOST:PORT]] [--retry-failed] [--restart]
+                        [--dry-run] [--json]
 
-Each input is opened, the frame picked (``--frame I``, ``--time T`` or ``--offset S`` from the key photo),
+Each photo is opened, the frame picked (``--frame I|key``, ``--time T`` or ``--offset S`` from the key photo),
 aligned, restored and exported -- or, with ``--write-back``, written as a new Live Photo / Motion Photo whose key
-photo is the restored frame. A file that fails is reported and the batch goes on; the exit status is 1 when any
-failed. Results go to ``--out`` (default ``./livemoments-out``), never next to the originals unless that folder
-is named explicitly.
+photo is the restored frame. The batch keeps a journal in the output folder (core.batch): running the same
+command again resumes it, skipping photos already done. A photo that fails is recorded and the batch goes on;
+the exit status is 1 when any failed. Results go to ``--out`` (default ``./livemoments-out``), never next to the
+originals unless that folder is named explicitly.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
-import os
+import json
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from livemoments_app.core.errors import LivePhotoError
-from livemoments_app.core.jobs import CancelToken, Cancelled, Progress
+from livemoments_app.core.batch.inputs import Unmatched, expand_inputs, is_glob
+from livemoments_app.core.batch.item import ItemResult, WorkerLost, preview_item
+from livemoments_app.core.batch.journal import FolderLock, JournalMismatchError, Row
+from livemoments_app.core.batch.plan import BatchSettings, FrameChoice
+from livemoments_app.core.batch.engines import ENGINES, make_engine
+from livemoments_app.core.batch.runner import (RunCounts, item_of, open_batch, output_problem, preview_rows,
+                                               run_batch, summary, triage)
+from livemoments_app.core.errors import RestoreError
+from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
+from livemoments_app.core.pipeline import MOMENTS
 
 DEFAULT_OUT = "livemoments-out"
-_GLOB_CHARS = set("*?[")
 
 
-@dataclass
-class ItemResult:
-    input: Path
-    ok: bool
-    outputs: list[Path] = field(default_factory=list)
-    key_frame: int | None = None
-    frame: int | None = None
-    restorer: str = ""
-    seconds: float = 0.0
-    error: str = ""
-    notes: list[str] = field(default_factory=list)     # metadata fields that could not be carried
+def frame_arg(text: str) -> int | str:
+    """``--frame``: a 0-based index, ``key`` (the key photo's own frame) or ``best`` (the best suggested moment)."""
+    if text in MOMENTS:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a frame index or one of {', '.join(MOMENTS)}, got {text!r}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The batch-only options of `restore` (``--offset`` lives with --time/--frame in restore.py)."""
+    """The batch-only options of `restore` (``--frame``/``--time``/``--offset`` live in restore.py)."""
     parser.add_argument("--out", metavar="DIR",
-                        help=f"output folder for many inputs (default ./{DEFAULT_OUT}; created if missing)")
+                        help=f"output folder for many inputs (default ./{DEFAULT_OUT}; created if missing); it "
+                             f"holds the batch's journal, so the same command resumes")
     parser.add_argument("--write-back", action="store_true",
                         help="write a new Live Photo / Motion Photo whose key photo is the restored frame")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="photos processed at once (default 1)")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be written; write nothing")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="photos restored at once (local: default 1; ray: default as many as the cluster's "
+                             "GPUs, or CPUs / --cpus-per-photo, allow)")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan and what would be written; write "
+                                                                "nothing")
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help="local: threads on this machine (default); ray: workers of a Ray cluster (the "
+                             "'cluster' extra; inputs and --out on a folder every machine sees)")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="the Ray cluster: auto (the one this machine belongs to) or HOST:PORT; without it a "
+                             "Ray instance is started on this machine")
+    parser.add_argument("--cpus-per-photo", type=float, default=1.0, metavar="N",
+                        help="ray, classic restorer: CPUs each worker reserves (default 1)")
+    parser.add_argument("--retry-failed", action="store_true", help="try again the photos that failed before")
+    parser.add_argument("--restart", action="store_true",
+                        help="start the batch over: forget the journal in the output folder and replace the "
+                             "outputs it recorded (needed to change the settings of a batch)")
+    if "--json" not in parser._option_string_actions:       # the single-photo form may define it: one flag serves
+        parser.add_argument("--json", action="store_true",
+                            help="batch: print a summary as JSON (counts by state, time per photo)")
 
 
 def wants_batch(args: argparse.Namespace) -> bool:
@@ -56,225 +79,255 @@ def wants_batch(args: argparse.Namespace) -> bool:
     if getattr(args, "reference", None) is not None or getattr(args, "target", None) is not None:
         return False                       # plain-image mode of restore.py
     inputs = list(getattr(args, "inputs", None) or [])
-    if args.out or args.write_back or args.dry_run or args.jobs != 1 or getattr(args, "output", None) is None:
+    if (args.out or args.write_back or args.dry_run or args.jobs is not None or args.engine != "local"
+            or args.ray_address or args.retry_failed or args.restart or getattr(args, "output", None) is None):
         return True
-    if len(inputs) > 2 or any(Path(p).is_dir() or _is_glob(p) for p in inputs):
+    if len(inputs) > 2 or any(Path(p).is_dir() or is_glob(p) for p in inputs):
         return True
     return len(inputs) == 2 and not _is_pair(Path(inputs[0]), Path(inputs[1]))
 
 
-def _is_glob(text: str) -> bool:
-    return not Path(text).exists() and bool(_GLOB_CHARS & set(text))
-
-
 def _is_pair(a: Path, b: Path) -> bool:
-    from livemoments_app.core.livephoto.open import VIDEO_EXTS
-
     return (a.suffix.lower() in VIDEO_EXTS) != (b.suffix.lower() in VIDEO_EXTS)
 
 
-def expand_inputs(items: list[str]) -> tuple[list[Path], list[ItemResult]]:
-    """Photos to process (files, folder contents, glob matches; Apple pairs once, by their still) and the
-    inputs that name nothing (reported as failures)."""
-    from livemoments_app.core.livephoto.open import STILL_EXTS, VIDEO_EXTS, find_partner
+def frame_choice(args: argparse.Namespace) -> FrameChoice:
+    if args.frame in MOMENTS:
+        return FrameChoice(args.frame)
+    if args.frame is not None:
+        return FrameChoice("index", args.frame)
+    if args.time is not None:
+        return FrameChoice("time", args.time)
+    if args.offset is not None:
+        return FrameChoice("offset", args.offset)
+    raise RestoreError("say which frame to restore: --frame I (or key), --time T or --offset S")
 
-    media = STILL_EXTS + VIDEO_EXTS
-    found: list[Path] = []
-    missing: list[ItemResult] = []
-    for item in items:
-        path = Path(item).expanduser()
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in media
-                            and not p.name.startswith("."))
-        elif path.exists():
-            found.append(path)
-        elif _is_glob(item):
-            matches = sorted(Path(m) for m in glob.glob(os.path.expanduser(item), recursive=True))
-            matches = [m for m in matches if m.is_file() and m.suffix.lower() in media]
-            if not matches:
-                missing.append(ItemResult(path, False, error=f"{item}: no photo matches"))
-            found += matches
+
+# ------------------------------------------------------------------------------------------------ progress
+
+
+class TerminalProgress:
+    """Photos done / total with rate and ETA: a tqdm bar on a terminal, one plain line per photo elsewhere
+    (logs, pipes). Photos already done count as done from the start but not into the rate."""
+
+    def __init__(self, total: int, already: int, *, stream=None):
+        self.stream = stream or sys.stderr
+        self.total, self.done, self.failed = total, already, 0
+        self.started_at = time.monotonic()
+        self._already = already
+        self._bar = None
+        if self.stream.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=already, unit="photo", file=self.stream, dynamic_ncols=True,
+                             bar_format="{n_fmt}/{total_fmt} photos |{bar}| {rate_fmt} ETA {remaining}{postfix}")
+
+    def _say(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
         else:
-            missing.append(ItemResult(path, False, error=f"{path.name}: no such file"))
-    unique: list[Path] = []
-    seen: set[Path] = set()
-    for path in found:
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(path)
-    # The MOV of an Apple pair comes along with its still; keep a video only when it has no still beside it.
-    partners = set()
-    for path in unique:
-        if path.suffix.lower() in STILL_EXTS:
-            video = find_partner(path, "video")
-            if video is not None:
-                partners.add(video.resolve())
-    return [p for p in unique if p.resolve() not in partners], missing
+            print(text, file=self.stream, flush=True)
+
+    def started(self, item, worker) -> None:
+        pass
+
+    def finished(self, item, result: ItemResult) -> None:
+        self.done += 1
+        self.failed += not result.ok
+        if self._bar is not None:
+            if self.failed:
+                self._bar.set_postfix_str(f"{self.failed} failed", refresh=False)
+            self._bar.update(1)
+            return
+        from tqdm import tqdm
+
+        elapsed = time.monotonic() - self.started_at
+        rate = (self.done - self._already) / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate > 0 else 0.0
+        what = f"restored in {result.seconds:.1f} s" if result.ok else f"FAILED: {result.error}"
+        self._say(f"[{self.done}/{self.total}] {item.source.name}: {what} ({rate * 60:.1f} photos/min, "
+                  f"ETA {tqdm.format_interval(left)})")
+
+    def retrying(self, item, lost: WorkerLost, attempt: int) -> None:
+        self._say(f"{item.source.name}: its worker {lost.worker} was lost ({lost.reason}); trying again "
+                  f"(attempt {attempt})")
+
+    def notice(self, text: str) -> None:
+        self._say(text)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
-def _job(args: argparse.Namespace, path: Path):
-    from livemoments_app.core.pipeline import RestoreJob
-
-    return RestoreJob(path=path, time_s=args.time, frame_index=args.frame, offset_s=args.offset,
-                      restorer=args.restorer, device=args.device, scale=args.scale, model_dirs=args.models)
+# ------------------------------------------------------------------------------------------------ output
 
 
-def _export_options(args: argparse.Namespace):
-    from livemoments_app.core.export import ExportOptions
-
-    return ExportOptions(format=args.format)
-
-
-def process(path: Path, args: argparse.Namespace, out_dir: Path, progress: Progress) -> ItemResult:
-    """Restores one photo and writes the result; failures come back as an ItemResult, never raised."""
-    from livemoments_app.core.pipeline import restore_job, write_outcome
-
-    started = time.perf_counter()
-    result = ItemResult(path, False)
-    try:
-        outcome = restore_job(_job(args, path), progress.sub(0.0, 0.85))
-        result.frame = outcome.frame_index
-        result.key_frame = getattr(outcome.metadata_source, "key_frame_index", None)
-        result.restorer = getattr(outcome.image, "restorer", "")
-        written = write_outcome(outcome, out_dir, _export_options(args), write_back=args.write_back,
-                                progress=progress.sub(0.85, 0.15))
-        result.outputs, result.notes = written.paths, written.skipped
-        result.ok = True
-    except (Cancelled, KeyboardInterrupt):
-        raise
-    except LivePhotoError as exc:
-        result.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - one broken photo must not end the batch; say what happened
-        result.error = f"{path.name}: unexpected {type(exc).__name__}: {exc}"
-    result.seconds = time.perf_counter() - started
-    return result
+def _frame_text(key_frame: int | None, frame: int | None) -> str:
+    if frame is None:
+        return ""
+    return f"{key_frame}->{frame}" if key_frame is not None else str(frame)
 
 
-def plan(path: Path, args: argparse.Namespace, out_dir: Path) -> ItemResult:
-    """--dry-run: open the photo, pick the frame, and name what would be written."""
-    from livemoments_app.core.pipeline import pick_frame
-    from livemoments_app.core.export import write_back_kind
-    from livemoments_app.core.export.files import SUFFIX, free_stem
-    from livemoments_app.core.export.still import StillMetadata, extension_for, resolve_format, write_back_format
-    from livemoments_app.core.export.writeback_motion import output_stem
-    from livemoments_app.core.livephoto import open_live_photo
-
-    started = time.perf_counter()
-    result = ItemResult(path, False)
-    try:
-        job = _job(args, path)
-        job.check()
-        with open_live_photo(path) as live:
-            result.key_frame = live.key_frame_index
-            result.frame = pick_frame(live, job)
-            meta = StillMetadata.of(live)
-            stem, suffix = path.stem, SUFFIX
-            if args.write_back:
-                kind = write_back_kind(live)
-                if kind is None:
-                    raise LivePhotoError("cannot be written back as a Live Photo / Motion Photo", path)
-                fmt = write_back_format(args.format, meta, live.still.pixels)
-                exts = [extension_for(fmt, meta)]
-                if kind == "apple" and live.video_path is not None:
-                    exts.append(live.video_path.suffix)
-                if kind == "motion":
-                    stem, suffix = output_stem(live.still_path, SUFFIX)
-            else:
-                exts = [extension_for(resolve_format(args.format, meta, live.still.pixels), meta)]
-            name = free_stem(out_dir, stem, exts, suffix) if out_dir.is_dir() else f"{stem}{suffix}"
-            result.outputs = [out_dir / f"{name}{ext}" for ext in exts]
-        result.ok = True
-    except (Cancelled, KeyboardInterrupt):
-        raise
-    except LivePhotoError as exc:
-        result.error = str(exc)
-    except Exception as exc:  # noqa: BLE001
-        result.error = f"{path.name}: unexpected {type(exc).__name__}: {exc}"
-    result.seconds = time.perf_counter() - started
-    return result
-
-
-def _bar(total: int):
-    """A tqdm bar on a terminal; a no-op object elsewhere (tests, pipes)."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="photo", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False,
-                bar_format="{desc:<30.30} {n_fmt}/{total_fmt} |{bar}| {elapsed}<{remaining}")
-
-
-def summary(results: list[ItemResult], *, dry_run: bool, out=None) -> None:
-    out = out or sys.stdout
-    rows = [("input", "status", "frame", "restorer", "time", "written" if not dry_run else "would write")]
-    for r in results:
-        frame = "" if r.frame is None else (f"{r.key_frame}->{r.frame}" if r.key_frame is not None else str(r.frame))
-        status = ("planned" if dry_run else "ok") if r.ok else "FAILED"
-        what = ", ".join(str(p) for p in r.outputs) if r.ok else r.error
-        rows.append((r.input.name, status, frame, r.restorer, f"{r.seconds:.1f}s", what))
+def _table(rows: list[tuple[str, ...]], out) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5], file=out)
-    notes = [(r.input.name, n) for r in results if r.ok for n in r.notes]
-    for name, note in notes:
-        print(f"note: {name}: not carried over: {note}", file=out)
+
+
+def _report_failures(failures: list[tuple[str, str]], total: int, hint: str = "") -> None:
+    if failures:
+        print(f"\n{len(failures)} of {total} failed{hint}:", file=sys.stderr)
+        for _, error in failures:
+            print(f"  {error}", file=sys.stderr)
+
+
+def _check_out_dir(out_dir: Path) -> str | None:
+    if out_dir.suffix.lower() in STILL_EXTS + VIDEO_EXTS + (".png",) and not out_dir.is_dir():
+        return (f"{out_dir} looks like a file name; with many photos, --write-back, --jobs or --dry-run the output "
+                f"is a folder")
+    return None
+
+
+def _mismatch(exc: JournalMismatchError) -> int:
+    print(f"livemoments: error: {exc}.\n  Run the earlier command to resume that batch, add --restart to start over "
+          f"with these settings (the outputs it recorded are replaced), or choose another --out folder.",
+          file=sys.stderr)
+    return 2
+
+
+def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, settings: BatchSettings,
+             args: argparse.Namespace) -> int:
+    try:
+        rows = preview_rows(out_dir, settings, paths, restart=args.restart)
+    except JournalMismatchError as exc:
+        return _mismatch(exc)
+    table = [("input", "status", "frame", "restorer", "time", "would write")]
+    failures = [(u.input.name, u.error) for u in unmatched]
+    table += [(u.input.name, "FAILED", "", "", "", u.error) for u in unmatched]
+
+    def look(row: Row) -> tuple[Row, str, ItemResult | None]:
+        if row.state == "done" and output_problem(out_dir, row.outputs) is None:
+            return row, "done", None
+        if row.state == "failed" and not args.retry_failed:
+            return row, "failed", None
+        return row, "planned", preview_item(item_of(row), settings, out_dir)
+
+    with ThreadPoolExecutor(args.jobs or 1) as pool:
+        looked = list(pool.map(look, rows))
+    for row, status, preview in looked:
+        if preview is None:
+            what = ", ".join(str(out_dir / name) for name, _ in row.outputs) if status == "done" else \
+                f"skipped (--retry-failed to try again): {row.error}"
+            table.append((row.source.name, status, _frame_text(row.key_frame, row.frame), row.restorer, "", what))
+        elif preview.ok:
+            table.append((row.source.name, "planned", _frame_text(preview.key_frame, preview.frame),
+                          settings.restorer, f"{preview.seconds:.1f}s",
+                          ", ".join(str(out_dir / name) for name, _ in preview.outputs)))
+        else:
+            table.append((row.source.name, "FAILED", "", settings.restorer, f"{preview.seconds:.1f}s",
+                          preview.error))
+            failures.append((row.source.name, preview.error))
+    if args.json:
+        counts = {s: sum(1 for _, status, p in looked if status == s and (p is None or p.ok))
+                  for s in ("planned", "done", "failed")}
+        counts["failed"] += len(failures)
+        print(json.dumps({"output_folder": str(out_dir), "dry_run": True, "photos": len(rows), "states": counts,
+                          "failures": [{"input": n, "error": e} for n, e in failures]}, indent=2))
+    else:
+        _table(table, sys.stdout)
+    _report_failures(failures, len(rows) + len(unmatched))
+    return 1 if failures else 0
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         print("livemoments: error: --jobs must be at least 1", file=sys.stderr)
         return 2
-    paths, missing = expand_inputs(list(args.inputs or []))
-    if not paths and not missing:
+    if args.ray_address and args.engine != "ray":
+        print("livemoments: error: --ray-address needs --engine ray", file=sys.stderr)
+        return 2
+    paths, unmatched = expand_inputs(list(args.inputs or []))
+    if not paths and not unmatched:
         print("livemoments: error: no photos given (files, folders or globs)", file=sys.stderr)
         return 2
-    from livemoments_app.core.livephoto.open import STILL_EXTS, VIDEO_EXTS
-
     out_dir = Path(args.out or getattr(args, "output", None) or DEFAULT_OUT).expanduser()
-    if out_dir.suffix.lower() in STILL_EXTS + VIDEO_EXTS + (".png",) and not out_dir.is_dir():
-        print(f"livemoments: error: {out_dir} looks like a file name; with many photos, --write-back, --jobs or "
-              f"--dry-run the output is a folder", file=sys.stderr)
+    problem = _check_out_dir(out_dir)
+    if problem:
+        print(f"livemoments: error: {problem}", file=sys.stderr)
         return 2
-    if not args.dry_run:
+    frame = frame_choice(args)
+    engine = make_engine(args.engine, jobs=args.jobs, address=args.ray_address, cpus_per_photo=args.cpus_per_photo)
+    try:
+        restorer = engine.resolve_restorer(args.restorer, args.models)
+        settings = BatchSettings(frame, restorer, args.scale, args.format, args.write_back, args.device,
+                                 tuple(args.models or ()))
+        if args.dry_run:
+            return _dry_run(paths, unmatched, out_dir, settings, args)
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             print(f"livemoments: error: cannot create the output folder {out_dir}: {exc.strerror or exc}",
                   file=sys.stderr)
             return 1
-    results: list[ItemResult | None] = [None] * len(paths)
-    bar = _bar(len(paths))
-    lock = threading.Lock()
-
-    token = CancelToken()
-
-    def one(i: int) -> ItemResult:
-        with lock:
-            bar.set_description_str(paths[i].name)
-        if args.dry_run:
-            return plan(paths[i], args, out_dir)
-        return process(paths[i], args, out_dir, Progress(token=token))
-
-    pool = ThreadPoolExecutor(max_workers=args.jobs)
-    try:
-        futures = {pool.submit(one, i): i for i in range(len(paths))}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            with lock:
-                bar.update(1)
-    except BaseException:
-        # Ctrl-C or a cancel: photos not started are dropped, running ones stop at their next step.
-        token.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
+        with FolderLock(out_dir):
+            return _run(paths, unmatched, out_dir, settings, engine, args)
     finally:
-        pool.shutdown(wait=True)
-        bar.close()
-    done = missing + [r for r in results if r is not None]
-    summary(done, dry_run=args.dry_run)
-    failed = [r for r in done if not r.ok]
-    if failed:
-        print(f"\n{len(failed)} of {len(done)} failed:", file=sys.stderr)
-        for r in failed:
-            print(f"  {r.error}", file=sys.stderr)
-        return 1
-    return 0
+        engine.close()
+
+
+def _run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, settings: BatchSettings, engine,
+         args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        journal, rows = open_batch(out_dir, settings, paths, restart=args.restart)
+    except JournalMismatchError as exc:
+        return _mismatch(exc)
+    with journal:
+        triaged = triage(rows, out_dir, retry_failed=args.retry_failed, journal=journal)
+        progress = TerminalProgress(len(rows), len(triaged.done) + len(triaged.failed))
+        for row in triaged.todo:
+            if row.id in triaged.redo and triaged.redo[row.id] != "interrupted":
+                progress.notice(f"{row.source.name}: redone ({triaged.redo[row.id]})")
+        try:
+            counts = run_batch(journal, [item_of(row) for row in triaged.todo], settings, out_dir, engine, progress)
+        finally:
+            progress.close()
+        wall = time.perf_counter() - started
+        ids = [row.id for row in rows]
+        done_now = {row.id for row in triaged.todo}
+        final = [row for row in journal.rows() if row.id in set(ids)]
+        numbers = summary(journal, ids, wall_s=wall, triaged=triaged, counts=counts, unmatched=len(unmatched))
+    failures = [(u.input.name, u.error) for u in unmatched] + [(r.source.name, r.error) for r in final
+                                                                if r.state == "failed"]
+    if args.json:
+        numbers["failures"] = [{"input": n, "error": e} for n, e in failures]
+        print(json.dumps(numbers, indent=2))
+    else:
+        _print_run(final, done_now, unmatched, out_dir, triaged, counts, wall, numbers["journal"])
+    hint = " (--retry-failed tries them again)" if triaged.failed else ""
+    _report_failures(failures, len(rows) + len(unmatched), hint)
+    return 1 if failures else 0
+
+
+def _print_run(final: list[Row], done_now: set[int], unmatched: list[Unmatched], out_dir: Path, triaged,
+               counts: RunCounts, wall: float, journal_path: str) -> None:
+    table = [("input", "status", "frame", "restorer", "time", "written")]
+    table += [(u.input.name, "FAILED", "", "", "", u.error) for u in unmatched]
+    for row in final:
+        if row.id not in done_now:
+            continue
+        ok = row.state == "done"
+        what = ", ".join(str(out_dir / name) for name, _ in row.outputs) if ok else row.error
+        table.append((row.source.name, "ok" if ok else "FAILED", _frame_text(row.key_frame, row.frame),
+                      row.restorer, f"{row.seconds or 0:.1f}s", what))
+    if len(table) > 1:
+        _table(table, sys.stdout)
+    for row in final:
+        if row.id in done_now and row.state == "done":
+            for note in row.notes:
+                print(f"note: {row.source.name}: not carried over: {note}")
+    skipped = f", {len(triaged.done)} already done (outputs checked)" if triaged.done else ""
+    retried = f", {counts.retried} retried after a lost worker" if counts.retried else ""
+    print(f"{counts.restored} restored, {counts.failed + len(unmatched)} failed{skipped}{retried} in {wall:.1f} s; "
+          f"journal: {journal_path}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from livemoments_app.cli import batch
 from livemoments_app.core.errors import ExportError, RestoreError
 from livemoments_app.core.jobs import Progress
-from livemoments_app.core.pipeline import DEVICES, RESTORERS, RestoreJob, restore_job, write_outcome
+from livemoments_app.core.pipeline import DEVICES, MOMENTS, RESTORERS, RestoreJob, restore_job, write_outcome
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,9 @@ def register(subparsers) -> None:
                              "or many photos, folders and globs (batch mode, see --out)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--time", type=float, metavar="T", help="time of the frame in the clip, seconds")
-    when.add_argument("--frame", type=int, metavar="I", help="index of the frame in the clip, 0-based (the app counts from 1: its \"Frame 38\" is --frame 37)")
+    when.add_argument("--frame", type=batch.frame_arg, metavar="I",
+                      help="index of the frame in the clip, 0-based (the app counts from 1: its \"Frame 38\" is "
+                           "--frame 37); or key: the key photo's own frame")
     when.add_argument("--offset", type=float, metavar="S", help="seconds from the key photo (e.g. -0.3)")
     parser.add_argument("--reference", metavar="STILL", help="plain-image mode: the high-quality reference")
     parser.add_argument("--target", metavar="FRAME", help="plain-image mode: the low-quality image to restore")
@@ -73,7 +75,9 @@ def job_from_args(args: argparse.Namespace) -> RestoreJob:
     inputs = list(args.inputs or [])
     return RestoreJob(path=Path(inputs[0]) if inputs else None,
                       partner=Path(inputs[1]) if len(inputs) > 1 else None,
-                      time_s=args.time, frame_index=args.frame, offset_s=args.offset,
+                      time_s=args.time, offset_s=args.offset,
+                      frame_index=None if args.frame in MOMENTS else args.frame,
+                      moment=args.frame if args.frame in MOMENTS else None,
                       reference=Path(args.reference) if args.reference else None,
                       target=Path(args.target) if args.target else None,
                       restorer=args.restorer, device=args.device, scale=args.scale, model_dirs=args.models)

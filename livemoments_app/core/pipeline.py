@@ -19,18 +19,22 @@ from livemoments_app.core.jobs import Progress
 
 RESTORERS = ("auto", "classic", "livemoments")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Frames named by what they are rather than where: the key photo's own moment, and the best suggested moment.
+MOMENTS = ("key", "best")
+BEST_UNAVAILABLE = "best-moment suggestions are not available in this version"
 
 
 @dataclass
 class RestoreJob:
-    """One restoration: a Live Photo and the frame to restore (by index, time or offset from the key photo), or
-    a plain reference image and a plain target image."""
+    """One restoration: a Live Photo and the frame to restore (by index, time, offset from the key photo or a
+    moment: "key" or "best"), or a plain reference image and a plain target image."""
 
     path: Path | None = None
     partner: Path | None = None
     time_s: float | None = None
     frame_index: int | None = None
     offset_s: float | None = None       # seconds from the key photo
+    moment: str | None = None           # one of MOMENTS
     reference: Path | None = None
     target: Path | None = None
     restorer: str = "auto"
@@ -45,18 +49,29 @@ class RestoreJob:
                 raise RestoreError("give either a Live Photo or a reference and a target image, not both")
             if self.reference is None or self.target is None:
                 raise RestoreError("restoring a plain image needs both a reference and a target image")
-            if self.time_s is not None or self.frame_index is not None or self.offset_s is not None:
+            if self._frame_choices():
                 raise RestoreError("a frame time or index applies to a Live Photo, not to a plain target image")
         else:
             if self.path is None:
                 raise RestoreError("give a Live Photo, or a reference and a target image")
-            if self.time_s is None and self.frame_index is None and self.offset_s is None:
-                raise RestoreError("say which frame to restore: a time, a frame index or an offset from the key "
-                                   "photo")
+            if not self._frame_choices():
+                raise RestoreError("say which frame to restore: a time, a frame index, an offset from the key "
+                                   "photo, or the key frame")
+            if len(self._frame_choices()) > 1:
+                raise RestoreError("give one frame choice: a time, a frame index, an offset or a moment")
+        if self.moment is not None and self.moment not in MOMENTS:
+            raise RestoreError(f"unknown moment {self.moment!r} (known: {', '.join(MOMENTS)})")
+        if self.moment == "best":
+            raise RestoreError(BEST_UNAVAILABLE)
         if self.scale is not None and not (0.05 <= self.scale <= 16):
             raise RestoreError(f"the output scale must be between 0.05 and 16, got {self.scale}")
         if self.restorer not in RESTORERS:
             raise RestoreError(f"unknown restorer {self.restorer!r} (known: {', '.join(RESTORERS)})")
+
+    def _frame_choices(self) -> list[str]:
+        given = (("time", self.time_s), ("frame", self.frame_index), ("offset", self.offset_s),
+                 ("moment", self.moment))
+        return [name for name, value in given if value is not None]
 
 
 @dataclass
@@ -73,12 +88,15 @@ class Written:
     skipped: list[str]                  # metadata fields that could not be carried over
 
 
-def restore_job(job: RestoreJob, progress: Progress) -> RestoreOutcome:
-    """Runs one restoration: open, pick the frame, align, restore. Writes nothing."""
+def restore_job(job: RestoreJob, progress: Progress, restorer=None) -> RestoreOutcome:
+    """Runs one restoration: open, pick the frame, align, restore. Writes nothing. ``restorer``: one already made
+    for ``job.restorer`` (a batch worker keeps one, and its loaded model, for all its photos); None: made here."""
     job.check()
+    if restorer is None:
+        restorer = create_restorer(job.restorer, job.device, job.model_dirs)
     if job.reference is not None:
-        return _restore_pair(job, progress)
-    return _restore_live(job, progress)
+        return _restore_pair(job, restorer, progress)
+    return _restore_live(job, restorer, progress)
 
 
 def create_restorer(name: str, device: str = "auto", model_dirs: list[str] | None = None):
@@ -117,10 +135,9 @@ def restore_frame(live, index: int, restorer, *, alignment=None, device: str = "
     return restorer.restore(request, progress.sub(0.2, 0.8)), alignment
 
 
-def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
+def _restore_live(job: RestoreJob, restorer, progress: Progress) -> RestoreOutcome:
     from livemoments_app.core.livephoto import open_live_photo
 
-    restorer = create_restorer(job.restorer, job.device, job.model_dirs)
     progress.set(0.0, "Opening")
     with open_live_photo(job.path, job.partner) as live:
         index = pick_frame(live, job)
@@ -134,8 +151,12 @@ def _restore_live(job: RestoreJob, progress: Progress) -> RestoreOutcome:
 
 
 def pick_frame(live, job: RestoreJob) -> int:
-    """The clip frame ``job`` asks for (an index, a time, or an offset from the key photo)."""
+    """The clip frame ``job`` asks for (an index, a time, an offset from the key photo, or the key frame)."""
     clip = live.clip
+    if job.moment == "key":
+        return live.key_frame_index
+    if job.moment is not None:
+        raise RestoreError(BEST_UNAVAILABLE if job.moment == "best" else f"unknown moment {job.moment!r}", job.path)
     if job.frame_index is not None:
         if not 0 <= job.frame_index < clip.frame_count:
             raise RestoreError(f"frame {job.frame_index} is outside the clip (0..{clip.frame_count - 1})",
@@ -162,12 +183,11 @@ def read_image(path: Path, what: str):
     return decode_pillow(path)
 
 
-def _restore_pair(job: RestoreJob, progress: Progress) -> RestoreOutcome:
+def _restore_pair(job: RestoreJob, restorer, progress: Progress) -> RestoreOutcome:
     from livemoments_app.core.align import align_pair
     from livemoments_app.core.export import StillMetadata
     from livemoments_app.core.restore.base import RestoreRequest
 
-    restorer = create_restorer(job.restorer, job.device, job.model_dirs)
     progress.set(0.0, "Reading the images")
     still = read_image(job.reference, "reference")
     frame = read_image(job.target, "target").pixels
