@@ -1,4 +1,5 @@
-"""The core never imports Qt (import-linter contract in pyproject.toml)."""
+"""The core never imports Qt, the app never imports Ray (import-linter contracts in pyproject.toml), no import
+circles, one pipeline."""
 
 import subprocess
 import sys
@@ -11,7 +12,7 @@ def test_import_linter_contract_holds():
     lint_imports = Path(sys.executable).with_name("lint-imports")
     lint = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert "Contracts: 1 kept, 0 broken." in lint.stdout
+    assert "Contracts: 2 kept, 0 broken." in lint.stdout
 
 
 def test_contract_catches_a_qt_import_in_core(tmp_path):
@@ -31,6 +32,23 @@ def test_contract_catches_a_qt_import_in_core(tmp_path):
     assert "BROKEN" in lint.stdout
 
 
+def test_contract_catches_ray_reached_from_the_ui(tmp_path):
+    """The Ray contract is real: a UI module reaching Ray, even through the core's batch engines, breaks it."""
+    pkg = tmp_path / "livemoments_app"
+    for part in ("core", "ui"):
+        (pkg / part).mkdir(parents=True)
+        (pkg / part / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core" / "engines.py").write_text("def make():\n    import ray\n")
+    (pkg / "ui" / "window.py").write_text("from livemoments_app.core import engines\n")
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    lint = subprocess.run([str(lint_imports), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert lint.returncode != 0
+    assert "livemoments_app.ui is not allowed to import ray" in lint.stdout
+
+
 def test_no_two_modules_import_each_other():
     """Circles make the import order matter and modules impossible to read alone (cli.batch <-> cli.restore and
     core.clip <-> core.livephoto.model were two). Type-checking imports count: they are a circle for a reader."""
@@ -48,8 +66,8 @@ def test_the_one_photo_pipeline_lives_in_the_core():
     import grimp
 
     graph = grimp.build_graph("livemoments_app")
-    for user in ("livemoments_app.cli.restore", "livemoments_app.cli.batch", "livemoments_app.ui.viewmodels.restore",
-                 "livemoments_app.ui.viewmodels.export"):
+    for user in ("livemoments_app.cli.restore", "livemoments_app.core.batch.item",
+                 "livemoments_app.ui.viewmodels.restore", "livemoments_app.ui.viewmodels.export"):
         assert graph.direct_import_exists(importer=user, imported="livemoments_app.core.pipeline"), user
     assert not graph.find_upstream_modules("livemoments_app.core.pipeline") & {
         m for m in graph.modules if m.startswith(("livemoments_app.cli", "livemoments_app.ui"))}

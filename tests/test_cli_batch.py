@@ -1,16 +1,23 @@
 """`livemoments restore` over many inputs: folders and globs, failures reported without stopping the batch,
-a non-zero exit listing them, dry runs that write nothing, and nothing written next to the originals."""
+a non-zero exit listing them, dry runs that write nothing, nothing written next to the originals, and a batch
+that resumes where it was killed."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from livemoments_app.cli import batch, main
-from tests.conftest import sample
+from livemoments_app.core.batch.inputs import expand_inputs
+from livemoments_app.core.batch.item import preview_item
+from livemoments_app.core.batch.journal import JOURNAL_NAME, LOCK_NAME, Journal
+from livemoments_app.core.batch.plan import BatchSettings, FrameChoice, PlanItem
+from tests.conftest import ROOT, sample
+from tests.support.batch import write_photos
 
 EXPECTED_FAILURES = {"pixel4xl_motionphoto_v2_truncated.jpg", "samsung_s20ultra_microvideo_v1_truncated.jpg",
                      "iphone14pro_dolbyvision_hlg_notlive.MOV"}
@@ -27,15 +34,15 @@ def _restore_args(argv: list[str]) -> argparse.Namespace:
 
 
 def test_expand_inputs_takes_folders_globs_and_pairs_once(samples_dir, tmp_path):
-    paths, missing = batch.expand_inputs([str(samples_dir), str(samples_dir / "apple_*.HEIC"),
-                                          str(tmp_path / "nothing.jpg"), str(tmp_path / "*.heic")])
+    paths, missing = expand_inputs([str(samples_dir), str(samples_dir / "apple_*.HEIC"),
+                                    str(tmp_path / "nothing.jpg"), str(tmp_path / "*.heic")])
     names = [p.name for p in paths]
     assert "apple_iphone15pro_IMG_4394.HEIC" in names and names.count("apple_iphone15pro_IMG_4394.HEIC") == 1
     assert "apple_iphone15pro_IMG_4394.mov" not in names           # the MOV comes with its still
     assert "apple_iphone6s_0FFBE909_3.mov" not in names
     assert "iphone14pro_dolbyvision_hlg_notlive.MOV" in names      # a lone video is tried (and will fail)
     assert "SOURCES.md" not in names
-    assert len(missing) == 2 and all(not m.ok for m in missing)
+    assert [m.error for m in missing] == ["nothing.jpg: no such file", f"{tmp_path / '*.heic'}: no photo matches"]
 
 
 def test_single_photo_form_is_not_a_batch(tmp_path):
@@ -46,6 +53,8 @@ def test_single_photo_form_is_not_a_batch(tmp_path):
     assert batch.wants_batch(_restore_args(["a.jpg", "b.jpg", "--frame", "3", "-o", str(tmp_path)]))
     assert batch.wants_batch(_restore_args(["a.jpg", "--frame", "3"]))              # no -o: default folder
     assert batch.wants_batch(_restore_args(["a.jpg", "--frame", "3", "--write-back", "-o", str(tmp_path)]))
+    assert batch.wants_batch(_restore_args(["a.jpg", "--frame", "3", "--engine", "ray", "-o", str(tmp_path)]))
+    assert batch.wants_batch(_restore_args(["a.jpg", "--frame", "3", "--retry-failed", "-o", str(tmp_path)]))
 
 
 def test_dry_run_plans_and_writes_nothing(samples_dir, tmp_path, monkeypatch, capsys):
@@ -72,7 +81,7 @@ def test_batch_over_the_samples_reports_the_broken_files(samples_dir, tmp_path, 
     out, err = capsys.readouterr()
     assert rc == 1
     assert _listing(samples_dir) == before                  # nothing written next to the originals
-    written = sorted(p.name for p in (tmp_path / batch.DEFAULT_OUT).iterdir())
+    written = sorted(p.name for p in (tmp_path / batch.DEFAULT_OUT).iterdir() if not p.name.startswith("."))
     assert written == ["apple_iphone15pro_IMG_4394_LM.HEIC", "apple_iphone6s_0FFBE909_LM.jpeg",
                        "libmphoto_heic_motionphoto_pixel4video_LM.heic", "samsung_s22_oneui6_motionphoto_LM.heic"]
     assert [p.name for p in tmp_path.iterdir()] == [batch.DEFAULT_OUT]
@@ -87,7 +96,8 @@ def test_write_back_batch_of_one_pair(tmp_path, capsys):
                "--out", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["apple_iphone6s_0FFBE909_LM.jpeg",
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [LOCK_NAME, JOURNAL_NAME,
+                                                                   "apple_iphone6s_0FFBE909_LM.jpeg",
                                                                    "apple_iphone6s_0FFBE909_LM.mov"]
     from livemoments_app.core.livephoto import open_live_photo
 
@@ -107,18 +117,23 @@ def test_an_unwritable_output_folder_fails_cleanly(tmp_path, capsys):
 
 
 def test_interrupt_stops_the_batch_without_starting_the_rest(tmp_path, monkeypatch, capsys):
+    from livemoments_app.core.batch import engine_local
+
     for name in ("a.jpg", "b.jpg", "c.jpg"):
         (tmp_path / name).write_bytes(b"\xff\xd8\xff")
     started = []
 
-    def interrupted(path, args, out_dir, progress):
-        started.append(path.name)
+    def interrupted(item, *args, **kwargs):
+        started.append(item.source.name)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "process", interrupted)
+    monkeypatch.setattr(engine_local, "restore_item", interrupted)
     rc = main(["restore", str(tmp_path), "--frame", "1", "--out", str(tmp_path / "out")])
     assert rc == 130 and started == ["a.jpg"]
-    assert list((tmp_path / "out").iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [LOCK_NAME, JOURNAL_NAME]
+    with Journal(tmp_path / "out", readonly=True) as journal:       # all still to do, the first one interrupted
+        assert [(r.source.name, r.state, r.error) for r in journal.rows()] == [
+            ("a.jpg", "pending", "interrupted"), ("b.jpg", "pending", ""), ("c.jpg", "pending", "")]
 
 
 def test_a_file_name_as_batch_output_is_refused(tmp_path, capsys):
@@ -146,12 +161,12 @@ def test_dry_run_names_the_write_back_format_that_write_back_uses(tmp_path, monk
         return dataclasses.replace(lp, still=dataclasses.replace(lp.still, pixels=pixels, bit_depth=10))
 
     monkeypatch.setattr(livephoto, "open_live_photo", open_16bit)
-    args = _restore_args([str(path), "--frame", "5", "--write-back", "--dry-run", "--out", str(tmp_path)])
-    planned = batch.plan(path, args, tmp_path)
+    settings = BatchSettings(FrameChoice("index", 5), "classic", write_back=True)
+    planned = preview_item(PlanItem(1, path, "samsung_s22_oneui6_motionphoto_LM", "_LM"), settings, tmp_path)
     assert planned.ok, planned.error
     with open_16bit(path) as lp:
         written = write_back(lp, lp.still.pixels[::8, ::8], 5, tmp_path)
-    assert [p.suffix for p in planned.outputs] == [p.suffix for p in written] == [".heic"]
+    assert [Path(name).suffix for name, _ in planned.outputs] == [p.suffix for p in written] == [".heic"]
 
 
 def test_dry_run_names_a_pixel_motion_photo_as_write_back_names_it(tmp_path, capsys):
@@ -163,9 +178,190 @@ def test_dry_run_names_a_pixel_motion_photo_as_write_back_names_it(tmp_path, cap
     path = synth.write_motion_photo_jpeg(src / "PXL_1.MP.jpg")
     out = tmp_path / "out"
     out.mkdir()
-    args = _restore_args([str(path), "--frame", "2", "--write-back", "--dry-run", "--out", str(out)])
-    planned = batch.plan(path, args, out)
-    assert planned.ok, planned.error
+    assert main(["restore", str(path), "--frame", "2", "--write-back", "--restorer", "classic", "--out", str(out),
+                 "--dry-run"]) == 0
+    planned = capsys.readouterr().out
     assert main(["restore", str(path), "--frame", "2", "--write-back", "--restorer", "classic",
                  "--out", str(out)]) == 0
-    assert [p.name for p in planned.outputs] == [p.name for p in out.iterdir()] == ["PXL_1_LM.MP.jpg"]
+    assert [p.name for p in out.iterdir() if not p.name.startswith(".")] == ["PXL_1_LM.MP.jpg"]
+    assert str(out / "PXL_1_LM.MP.jpg") in planned
+
+
+# ------------------------------------------------------------------------------------------------ resumable
+
+
+@pytest.fixture(scope="module")
+def six_photos(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("six")
+    write_photos(folder, 6)
+    return folder
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+
+
+def _states(folder: Path) -> list[str]:
+    with Journal(folder, readonly=True) as journal:
+        return [row.state for row in journal.rows()]
+
+
+def _done_count(folder: Path) -> int:
+    import sqlite3
+
+    from livemoments_app.core.batch.journal import JournalError
+
+    if not (folder / JOURNAL_NAME).is_file():
+        return 0
+    try:
+        return _states(folder).count("done")
+    except (JournalError, sqlite3.Error):      # created but no tables yet, or busy
+        return 0
+
+
+def test_a_batch_killed_mid_way_resumes_to_the_same_outputs(six_photos, tmp_path):
+    """SIGKILL at a random moment after a random number of photos: nothing half-written is left under a final
+    name, and the same command finishes the rest with outputs byte-identical to an uninterrupted run."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = ["restore", str(six_photos), "--frame", "3", "--restorer", "classic"]
+    assert main([*command, "--out", str(tmp_path / "reference")]) == 0
+    reference = _outputs(tmp_path / "reference")
+    assert len(reference) == 6
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    kill_after = rng.randint(1, 4)
+    out = tmp_path / "killed"
+    child = subprocess.Popen([sys.executable, "-m", "livemoments_app", *command, "--out", str(out)],
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    try:
+        while _done_count(out) < kill_after:
+            assert child.poll() is None, f"the batch ended before it was killed (seed {seed})"
+            assert time.monotonic() < deadline, f"no progress (seed {seed})"
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.6))              # somewhere inside the next photo
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    left = _outputs(out)
+    assert kill_after <= len(left) < 6, f"seed {seed}"
+    for name, data in left.items():                     # atomic writes: a final name holds a whole file
+        assert data == reference[name], f"{name} (seed {seed})"
+    assert main([*command, "--out", str(out)]) == 0
+    assert _outputs(out) == reference, f"seed {seed}"
+    assert not list(out.glob(".*.part"))
+    assert _states(out) == ["done"] * 6
+
+
+def test_a_damaged_output_is_redone_and_the_others_left_alone(six_photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    command = ["restore", str(six_photos), "--frame", "3", "--restorer", "classic", "--jobs", "2", "--out", str(out)]
+    assert main(command) == 0
+    first = _outputs(out)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir() if not p.name.startswith(".")}
+    victim = out / "IMG_0004_LM.HEIC"
+    data = bytearray(victim.read_bytes())
+    data[100] ^= 0x01
+    victim.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(command) == 0
+    captured = capsys.readouterr()
+    assert "IMG_0004.HEIC: redone (IMG_0004_LM.HEIC was changed or damaged)" in captured.err
+    assert "1 restored, 0 failed, 5 already done (outputs checked)" in captured.out
+    assert _outputs(out) == first
+    assert {n: t for n, t in stamps.items() if n != victim.name} == {
+        p.name: p.stat().st_mtime_ns for p in out.iterdir() if not p.name.startswith(".") and p != victim}
+
+
+def test_a_bad_input_is_recorded_as_failed_and_the_batch_goes_on(six_photos, tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("IMG_0000.HEIC", "IMG_0000.MOV", "IMG_0001.HEIC", "IMG_0001.MOV"):
+        (src / name).write_bytes((six_photos / name).read_bytes())
+    (src / "IMG_0001.MOV").write_bytes((six_photos / "IMG_0001.MOV").read_bytes()[:3000])     # truncated clip
+    out = tmp_path / "out"
+    rc = main(["restore", str(src), "--frame", "3", "--restorer", "classic", "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 1
+    summary = json.loads(captured.out)
+    assert summary["states"] == {"done": 1, "failed": 1, "pending": 0, "running": 0}
+    assert summary["failures"][0]["input"] == "IMG_0001.HEIC" and "IMG_0001" in summary["failures"][0]["error"]
+    assert "1 of 2 failed" in captured.err
+    assert _outputs(out).keys() == {"IMG_0000_LM.HEIC"}
+
+
+def test_json_summary_and_progress_lines(six_photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["restore", str(six_photos / "IMG_000[0-2].HEIC"), "--frame", "key", "--restorer", "classic",
+               "--out", str(out), "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0
+    summary = json.loads(captured.out)                  # stdout is the JSON alone
+    assert summary["photos"] == 3 and summary["states"]["done"] == 3
+    assert summary["this_run"]["restored"] == 3 and summary["seconds"]["per_photo"]["count"] == 3
+    assert summary["photos_per_minute"] > 0
+    lines = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert [line.split("]")[0] for line in lines] == ["[1/3", "[2/3", "[3/3"]
+    assert all("photos/min, ETA" in line for line in lines)
+    with Journal(out, readonly=True) as journal:
+        assert {(r.frame, r.key_frame) for r in journal.rows()} == {(8, 8)}
+
+
+def test_the_progress_bar_on_a_terminal_counts_photos_with_rate_and_eta():
+    import io
+
+    from livemoments_app.core.batch.item import ItemResult
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = batch.TerminalProgress(5, 2, stream=stream)
+    for i in range(2):
+        item = PlanItem(i, Path(f"IMG_{i}.HEIC"), f"IMG_{i}_LM", "_LM")
+        progress.finished(item, ItemResult(i, item.source, ok=i == 0, error="broken"))
+    progress.close()
+    text = stream.getvalue()
+    assert "4/5 photos" in text and "ETA" in text and "photo/s" in text and "1 failed" in text
+
+
+def test_changed_settings_are_refused_unless_restart(six_photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    photo = str(six_photos / "IMG_0000.HEIC")
+    assert main(["restore", photo, "--frame", "3", "--restorer", "classic", "--out", str(out)]) == 0
+    first = _outputs(out)
+    capsys.readouterr()
+    assert main(["restore", photo, "--frame", "5", "--restorer", "classic", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "frame: frame 3 -> frame 5" in err and "--restart" in err
+    assert _outputs(out) == first
+    assert main(["restore", photo, "--frame", "5", "--restorer", "classic", "--out", str(out), "--restart"]) == 0
+    assert _outputs(out).keys() == first.keys() and _outputs(out) != first
+
+
+def test_best_moment_is_not_available_yet(six_photos, tmp_path, capsys):
+    from livemoments_app.core.pipeline import BEST_UNAVAILABLE
+
+    rc = main(["restore", str(six_photos), "--frame", "best", "--restorer", "classic", "--out", str(tmp_path / "o")])
+    assert rc == 1 and BEST_UNAVAILABLE in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_default_batch_never_imports_ray(six_photos, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from livemoments_app.cli import main; "
+            f"rc = main(['restore', {str(six_photos / 'IMG_0000.HEIC')!r}, '--frame', '3', '--restorer', 'classic', "
+            f"'--out', {str(tmp_path)!r}]); print(rc, sorted(m for m in sys.modules if m.split('.')[0] == 'ray'))")
+    run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip().splitlines()[-1] == "0 []", run.stdout + run.stderr

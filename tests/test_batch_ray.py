@@ -1,0 +1,104 @@
+"""The Ray engine on one local Ray instance (the session's ``ray_instance``): the same outputs as the local
+engine, a worker killed under a photo loses only that attempt, a worker that cannot see the output folder says so."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from livemoments_app.cli import main
+from livemoments_app.core.batch.engine_local import LocalEngine
+from livemoments_app.core.batch.plan import BatchSettings, FrameChoice
+from livemoments_app.core.batch.runner import SilentReporter, item_of, open_batch, run_batch, triage
+from livemoments_app.core.errors import RestoreError
+from tests.support.batch import write_photos
+
+CLASSIC = BatchSettings(FrameChoice("index", 3), "classic")
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> list[Path]:
+    return write_photos(tmp_path_factory.mktemp("photos"), 4)
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+
+
+def _run(out: Path, photos: list[Path], engine, reporter=None):
+    out.mkdir(exist_ok=True)
+    journal, rows = open_batch(out, CLASSIC, photos)
+    with journal:
+        todo = triage(rows, out, journal=journal).todo
+        counts = run_batch(journal, [item_of(r) for r in todo], CLASSIC, out, engine, reporter)
+        return counts, {r.source.name: r for r in journal.rows()}
+
+
+def _ray_engine(workers: int | None = None):
+    from livemoments_app.core.batch.engine_ray import RayEngine
+
+    return RayEngine(workers=workers)
+
+
+def test_ray_writes_what_the_local_engine_writes(ray_instance, photos, tmp_path):
+    _run(tmp_path / "local", photos, LocalEngine())
+    counts, rows = _run(tmp_path / "ray", photos, _ray_engine())
+    assert counts.restored == 4
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+    assert {r.restorer for r in rows.values()} == {"classic"}
+    assert all(int(r.worker.rsplit(":", 1)[1]) != os.getpid() for r in rows.values())     # done by Ray workers
+    assert ray_instance.is_initialized()                    # the engine leaves a Ray it did not start running
+
+
+class _KillSecond(SilentReporter):
+    """Kills the worker the second photo was handed to, right after handing it over."""
+
+    def __init__(self):
+        self.handed, self.killed, self.retries = 0, None, []
+
+    def started(self, item, worker):
+        self.handed += 1
+        if self.handed == 2:
+            self.killed = item.source.name
+            os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+
+    def retrying(self, item, lost, attempt):
+        self.retries.append((item.source.name, attempt))
+
+
+def test_a_worker_killed_under_a_photo_costs_only_that_attempt(ray_instance, photos, tmp_path):
+    _run(tmp_path / "local", photos, LocalEngine())
+    reporter = _KillSecond()
+    counts, rows = _run(tmp_path / "ray", photos, _ray_engine(workers=2), reporter)
+    assert reporter.retries == [(reporter.killed, 2)]
+    assert counts.restored == 4 and counts.retried == 1 and counts.failed == 0
+    assert rows[reporter.killed].attempts == 2
+    assert [r.attempts for name, r in rows.items() if name != reporter.killed] == [1, 1, 1]
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
+    assert not list((tmp_path / "ray").glob(".*.part"))
+
+
+def test_a_worker_that_cannot_see_the_output_folder_says_so(ray_instance, photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    engine = _ray_engine(workers=1)
+    engine.start(CLASSIC, out)              # no journal there: as a worker on a machine without the shared folder
+    try:
+        with pytest.raises(RestoreError, match="no Ray worker could start: .* does not see the output folder"):
+            engine.wait()
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+@pytest.mark.samples
+def test_ray_and_local_give_the_same_outputs_on_the_samples(ray_instance, samples_dir, tmp_path, capsys):
+    command = ["restore", str(samples_dir), "--offset", "-0.2", "--restorer", "classic", "--scale", "0.25"]
+    assert main([*command, "--out", str(tmp_path / "local"), "--jobs", "2"]) == 1       # 3 samples are broken
+    assert main([*command, "--out", str(tmp_path / "ray"), "--engine", "ray"]) == 1
+    local, ray = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
+    assert len(local) == 4 and ray == local
+    assert capsys.readouterr().err.count("3 of 7 failed") == 2
