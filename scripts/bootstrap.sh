@@ -28,5 +28,5 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 # Pinned so pip takes the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
 .venv/bin/python -m pip install -q "torch==${TORCH_VERSION:-2.13.0}"
-.venv/bin/python -m pip install -q -e ".[diffusion,dev]"
+.venv/bin/python -m pip install -q -e ".[diffusion,cluster,dev]"
 touch .venv/.installed

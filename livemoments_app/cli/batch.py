@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ray-address", metavar="ADDR",
                         help="the Ray cluster: auto (the one this machine belongs to) or HOST:PORT; without it a "
                              "Ray instance is started on this machine")
-    parser.add_argument("--cpus-per-photo", type=float, default=1.0, metavar="N",
+    parser.add_argument("--cpus-per-photo", type=float, metavar="N",
                         help="ray, classic restorer: CPUs each worker reserves (default 1)")
     parser.add_argument("--retry-failed", action="store_true", help="try again the photos that failed before")
     parser.add_argument("--restart", action="store_true",
@@ -244,9 +244,10 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("livemoments: error: --jobs must be at least 1", file=sys.stderr)
         return 2
-    if args.ray_address and args.engine != "ray":
-        print("livemoments: error: --ray-address needs --engine ray", file=sys.stderr)
-        return 2
+    for flag, given in (("--ray-address", args.ray_address), ("--cpus-per-photo", args.cpus_per_photo)):
+        if given is not None and args.engine != "ray":
+            print(f"livemoments: error: {flag} needs --engine ray", file=sys.stderr)
+            return 2
     paths, unmatched = expand_inputs(list(args.inputs or []))
     if not paths and not unmatched:
         print("livemoments: error: no photos given (files, folders or globs)", file=sys.stderr)
@@ -257,7 +258,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"livemoments: error: {problem}", file=sys.stderr)
         return 2
     frame = frame_choice(args)
-    engine = make_engine(args.engine, jobs=args.jobs, address=args.ray_address, cpus_per_photo=args.cpus_per_photo)
+    engine = make_engine(args.engine, jobs=args.jobs, address=args.ray_address,
+                         cpus_per_photo=args.cpus_per_photo or 1.0)
     try:
         restorer = engine.resolve_restorer(args.restorer, args.models)
         settings = BatchSettings(frame, restorer, args.scale, args.format, args.write_back, args.device,

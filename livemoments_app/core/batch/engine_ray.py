@@ -52,12 +52,19 @@ class _Worker:
         return self.label, __version__, self.problem
 
     def run(self, item: PlanItem) -> ItemResult:
+        if not Path(item.source).exists():
+            return ItemResult(item.id, item.source, False, worker=self.label,
+                              error=f"{Path(item.source).name}: not found on {self.label}: the photos must be in a "
+                                    f"folder every machine of the cluster sees at the same path")
         return restore_item(item, self.settings, self.out_dir, restorer=self.restorer, worker=self.label)
 
 
-def _first_line(exc: BaseException) -> str:
+def _reason(exc: BaseException) -> str:
+    """One line out of a Ray error's message: the Python error at its end when there is one (an actor that could
+    not start: "ModuleNotFoundError: ..."), else its first line ("The actor died unexpectedly ...")."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    errors = [line for line in lines if line.split(":", 1)[0].endswith(("Error", "Exception"))]
+    return (errors or lines or [type(exc).__name__])[-1 if errors else 0]
 
 
 class RayEngine:
@@ -79,10 +86,14 @@ class RayEngine:
     def connect(self) -> None:
         if ray.is_initialized():
             return                      # the caller's Ray (a test session, a notebook): used, left running
-        if self.address:
-            ray.init(address=self.address, include_dashboard=False)
-        else:
-            ray.init(include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE)
+        try:
+            if self.address:
+                ray.init(address=self.address, include_dashboard=False)
+            else:
+                ray.init(include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE)
+        except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise RestoreError(f"cannot connect to {where}: {_reason(exc)}") from None
         self._owned = True
 
     def resolve_restorer(self, requested: str, model_dirs: list[str] | None = None) -> str:
@@ -147,14 +158,14 @@ class RayEngine:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:      # raised by our code: the photo failed, not the worker
                 self._idle.append((actor, label))
-                finished.append((item, ItemResult(item.id, item.source, False, error=_first_line(exc),
+                finished.append((item, ItemResult(item.id, item.source, False, error=_reason(exc),
                                                   worker=label)))
                 continue
             except ray.exceptions.RayError as exc:          # the worker died under the photo
                 ray.kill(actor)
-                self._notify(f"worker {label} was lost ({_first_line(exc)}); starting another")
+                self._notify(f"worker {label} was lost ({_reason(exc)}); starting another")
                 self._spawn()
-                finished.append((item, WorkerLost(label, _first_line(exc))))
+                finished.append((item, WorkerLost(label, _reason(exc))))
                 continue
             self._idle.append((actor, label))
             finished.append((item, result))
@@ -166,7 +177,7 @@ class RayEngine:
         try:
             label, version, problem = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            label, version, problem = "a worker", __version__, _first_line(exc)
+            label, version, problem = "a worker", __version__, _reason(exc)
         if not problem and version != __version__:
             problem = (f"{label} runs LiveMoments {version}, this machine {__version__}: install the same version "
                        f"on every machine")
