@@ -15,36 +15,33 @@ def test_import_linter_contract_holds():
     assert "Contracts: 2 kept, 0 broken." in lint.stdout
 
 
-def test_contract_catches_a_qt_import_in_core(tmp_path):
-    """The contract is real: a core module importing PySide6 breaks it."""
-    pkg = tmp_path / "livemoments_app"
-    (pkg / "core").mkdir(parents=True)
-    (pkg / "ui").mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "ui" / "__init__.py").write_text("")
-    (pkg / "core" / "__init__.py").write_text("")
-    (pkg / "core" / "bad.py").write_text("import PySide6\n")
-    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
-    lint_imports = Path(sys.executable).with_name("lint-imports")
-    lint = subprocess.run([str(lint_imports), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert lint.returncode != 0
-    assert "BROKEN" in lint.stdout
-
-
-def test_contract_catches_ray_reached_from_the_ui(tmp_path):
-    """The Ray contract is real: a UI module reaching Ray, even through the core's batch engines, breaks it."""
+def _lint_package(tmp_path: Path, modules: dict[str, str]) -> subprocess.CompletedProcess:
+    """lint-imports with the project's contracts over a made-up livemoments_app with ``modules`` (dotted names
+    under it -> source) beside empty core and ui packages."""
     pkg = tmp_path / "livemoments_app"
     for part in ("core", "ui"):
         (pkg / part).mkdir(parents=True)
         (pkg / part / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")
-    (pkg / "core" / "engines.py").write_text("def make():\n    import ray\n")
-    (pkg / "ui" / "window.py").write_text("from livemoments_app.core import engines\n")
+    for name, source in modules.items():
+        (pkg / (name.replace(".", "/") + ".py")).write_text(source)
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     lint_imports = Path(sys.executable).with_name("lint-imports")
-    lint = subprocess.run([str(lint_imports), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
+    return subprocess.run([str(lint_imports), "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+
+
+def test_contract_catches_a_qt_import_in_core(tmp_path):
+    """The contract is real: a core module importing PySide6 breaks it."""
+    lint = _lint_package(tmp_path, {"core.bad": "import PySide6\n"})
+    assert lint.returncode != 0
+    assert "BROKEN" in lint.stdout
+
+
+def test_contract_catches_ray_reached_from_the_ui(tmp_path):
+    """The Ray contract is real: a UI module reaching Ray, even through a lazy import in the core, breaks it."""
+    lint = _lint_package(tmp_path, {"core.engines": "def make():\n    import ray\n",
+                                    "ui.window": "from livemoments_app.core import engines\n"})
     assert lint.returncode != 0
     assert "livemoments_app.ui is not allowed to import ray" in lint.stdout
 

@@ -365,3 +365,21 @@ def test_the_default_batch_never_imports_ray(six_photos, tmp_path):
     run = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=120)
     assert run.stdout.strip().splitlines()[-1] == "0 []", run.stdout + run.stderr
+
+
+def test_a_dry_run_over_a_journal_shows_what_is_left(six_photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    photos = [str(six_photos / f"IMG_000{i}.HEIC") for i in range(3)]
+    command = ["restore", *photos, "--frame", "3", "--restorer", "classic", "--out", str(out)]
+    assert main(command[:3] + command[4:]) == 0                 # the first two photos only
+    (out / "IMG_0001_LM.HEIC").unlink()
+    listing = _outputs(out)
+    capsys.readouterr()
+    assert main([*command, "--dry-run"]) == 0
+    lines = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines == {"IMG_0000.HEIC": "done", "IMG_0001.HEIC": "planned", "IMG_0002.HEIC": "planned"}
+    assert main([*command, "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"] == {"to_do": 2, "done": 1, "failed_before": 0, "failing": 0}
+    assert _outputs(out) == listing                             # a dry run changes nothing
+    with Journal(out, readonly=True) as journal:
+        assert [r.source.name for r in journal.rows()] == ["IMG_0000.HEIC", "IMG_0001.HEIC"]

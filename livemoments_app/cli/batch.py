@@ -229,10 +229,10 @@ def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, setti
                           preview.error))
             failures.append((row.source.name, preview.error))
     if args.json:
-        counts = {s: sum(1 for _, status, p in looked if status == s and (p is None or p.ok))
-                  for s in ("planned", "done", "failed")}
-        counts["failed"] += len(failures)
-        print(json.dumps({"output_folder": str(out_dir), "dry_run": True, "photos": len(rows), "states": counts,
+        statuses = [row[1] for row in table[1:]]
+        counts = {"to_do": statuses.count("planned"), "done": statuses.count("done"),
+                  "failed_before": statuses.count("failed"), "failing": statuses.count("FAILED")}
+        print(json.dumps({"output_folder": str(out_dir), "dry_run": True, "photos": len(rows), "plan": counts,
                           "failures": [{"input": n, "error": e} for n, e in failures]}, indent=2))
     else:
         _table(table, sys.stdout)

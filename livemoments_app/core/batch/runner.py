@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from livemoments_app.core.batch.item import ItemResult, WorkerLost, checksum, is_partial, leftovers
-from livemoments_app.core.batch.journal import JOURNAL_NAME, Journal, JournalMismatchError, Row
+from livemoments_app.core.batch.journal import JOURNAL_NAME, Journal, Row
 from livemoments_app.core.batch.plan import BatchSettings, PlanItem, names_in, reserve_names
 
 MAX_ATTEMPTS = 3            # a photo whose worker dies this many times in one run is recorded as failed
