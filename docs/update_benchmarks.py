@@ -30,6 +30,8 @@ ABOUT = {
                "warp-only and colour-only baselines; sharpness on the real samples.",
     "export": "Saving the restored 12 MP photo per format with its metadata.",
     "ui_latency": "How responsive the window stays while the app works, and how soon it is shown.",
+    "batch": "Restoring many photos: the local engine (threads) against Ray on this machine, the overhead per "
+             "photo, and the cost of resuming a finished batch (see [cluster.md](cluster.md)).",
     "key_time_estimate": "Estimating the key photo's moment when a file does not store it, checked against the "
                          "stored moment of the real samples.",
     "diffusion_speed": "The LiveMoments diffusion restorer's speed (needs a CUDA/MPS GPU for the real-size model; "

@@ -383,3 +383,10 @@ def test_a_dry_run_over_a_journal_shows_what_is_left(six_photos, tmp_path, capsy
     assert _outputs(out) == listing                             # a dry run changes nothing
     with Journal(out, readonly=True) as journal:
         assert [r.source.name for r in journal.rows()] == ["IMG_0000.HEIC", "IMG_0001.HEIC"]
+
+
+def test_the_single_photo_form_restores_the_key_frame(six_photos, tmp_path, capsys):
+    output = tmp_path / "key.heic"
+    assert main(["restore", str(six_photos / "IMG_0002.HEIC"), "--frame", "key", "--restorer", "classic",
+                 "-o", str(output)]) == 0
+    assert "(frame 8)" in capsys.readouterr().out and output.is_file()

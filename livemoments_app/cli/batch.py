@@ -298,7 +298,8 @@ def _run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, settings:
         wall = time.perf_counter() - started
         ids = [row.id for row in rows]
         done_now = {row.id for row in triaged.todo}
-        final = [row for row in journal.rows() if row.id in set(ids)]
+        mine = set(ids)
+        final = [row for row in journal.rows() if row.id in mine]
         numbers = summary(journal, ids, wall_s=wall, triaged=triaged, counts=counts, unmatched=len(unmatched))
     failures = [(u.input.name, u.error) for u in unmatched] + [(r.source.name, r.error) for r in final
                                                                 if r.state == "failed"]

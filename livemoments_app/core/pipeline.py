@@ -155,8 +155,12 @@ def pick_frame(live, job: RestoreJob) -> int:
     clip = live.clip
     if job.moment == "key":
         return live.key_frame_index
+    if job.moment == "best":
+        # Where the best suggested moment plugs in once frame scoring exists (core.moments: the top suggestion's
+        # frame index); RestoreJob.check and the batch's FrameChoice refuse "best" with the same words until then.
+        raise RestoreError(BEST_UNAVAILABLE, job.path)
     if job.moment is not None:
-        raise RestoreError(BEST_UNAVAILABLE if job.moment == "best" else f"unknown moment {job.moment!r}", job.path)
+        raise RestoreError(f"unknown moment {job.moment!r}", job.path)
     if job.frame_index is not None:
         if not 0 <= job.frame_index < clip.frame_count:
             raise RestoreError(f"frame {job.frame_index} is outside the clip (0..{clip.frame_count - 1})",

@@ -15,6 +15,7 @@ Imported only when a batch asks for it: Ray is the optional ``cluster`` extra, a
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import ray
@@ -90,7 +91,8 @@ class RayEngine:
             if self.address:
                 ray.init(address=self.address, include_dashboard=False)
             else:
-                ray.init(include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE)
+                # Ray's start-up notes (where its logs go, the token it made) concern a cluster, not this one-off.
+                ray.init(include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE, logging_level=logging.ERROR)
         except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
             raise RestoreError(f"cannot connect to {where}: {_reason(exc)}") from None

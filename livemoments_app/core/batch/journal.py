@@ -191,8 +191,9 @@ class Journal:
     def counts(self, ids: list[int] | None = None) -> dict[str, int]:
         """Rows per state (all of them, or those with ``ids``)."""
         counts = dict.fromkeys(STATES, 0)
+        wanted = None if ids is None else set(ids)
         for row in self.rows():
-            if ids is None or row.id in ids:
+            if wanted is None or row.id in wanted:
                 counts[row.state] += 1
         return counts
 

@@ -258,7 +258,8 @@ def summary(journal: Journal, ids: list[int], *, wall_s: float, triaged: Triage,
             unmatched: int = 0) -> dict:
     """The batch in numbers: states of this batch's photos, what this run did, and the time per photo
     (``per_photo``: each done photo's time on its worker, in this run or an earlier one)."""
-    rows = [row for row in journal.rows() if row.id in set(ids)]
+    mine = set(ids)
+    rows = [row for row in journal.rows() if row.id in mine]
     states = Counter(row.state for row in rows)
     times = [row.seconds for row in rows if row.state == "done" and row.seconds is not None]
     return {
