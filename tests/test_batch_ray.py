@@ -102,3 +102,25 @@ def test_ray_and_local_give_the_same_outputs_on_the_samples(ray_instance, sample
     local, ray = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
     assert len(local) == 4 and ray == local
     assert capsys.readouterr().err.count("3 of 7 failed") == 2
+
+
+def test_more_cpus_per_photo_than_any_machine_has_is_refused(ray_instance, tmp_path):
+    from livemoments_app.core.batch.engine_ray import RayEngine
+
+    engine = RayEngine(cpus_per_photo=64)
+    try:
+        with pytest.raises(RestoreError, match="no machine of the Ray cluster has 64 CPUs"):
+            engine.start(CLASSIC, tmp_path)
+    finally:
+        engine.close()
+
+
+def test_the_command_line_runs_on_ray(ray_instance, photos, tmp_path, capsys):
+    import json
+
+    command = ["restore", *map(str, photos), "--frame", "3", "--restorer", "classic", "--json"]
+    assert main([*command, "--out", str(tmp_path / "local")]) == 0
+    assert main([*command, "--out", str(tmp_path / "ray"), "--engine", "ray", "--jobs", "2"]) == 0
+    summaries = [json.loads(text) for text in capsys.readouterr().out.replace("}\n{", "}\n\x00{").split("\x00")]
+    assert [s["states"]["done"] for s in summaries] == [4, 4]
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")

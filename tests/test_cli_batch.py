@@ -390,3 +390,10 @@ def test_the_single_photo_form_restores_the_key_frame(six_photos, tmp_path, caps
     assert main(["restore", str(six_photos / "IMG_0002.HEIC"), "--frame", "key", "--restorer", "classic",
                  "-o", str(output)]) == 0
     assert "(frame 8)" in capsys.readouterr().out and output.is_file()
+
+
+def test_ray_options_need_the_ray_engine(tmp_path, capsys):
+    assert main(["restore", str(tmp_path), "--frame", "1", "--ray-address", "auto"]) == 2
+    assert "--ray-address needs --engine ray" in capsys.readouterr().err
+    assert main(["restore", str(tmp_path), "--frame", "1", "--cpus-per-photo", "2"]) == 2
+    assert "--cpus-per-photo needs --engine ray" in capsys.readouterr().err

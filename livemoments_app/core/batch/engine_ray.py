@@ -117,6 +117,10 @@ class RayEngine:
         if gpus and resources.get("GPU", 0) < 1:
             raise RestoreError("the Ray cluster has no GPU for the LiveMoments restorer (add GPU workers, or use "
                                "the classic restorer)")
+        largest = max((node["Resources"].get("CPU", 0) for node in ray.nodes() if node.get("Alive")), default=0)
+        if not gpus and self.cpus_per_photo > largest:
+            raise RestoreError(f"no machine of the Ray cluster has {self.cpus_per_photo:g} CPUs for one photo (the "
+                               f"largest has {largest:g}): lower --cpus-per-photo")
         if self.workers is not None:
             count = self.workers
         elif gpus:
