@@ -131,13 +131,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{base['wall'] / r['wall']:>12.2f}x{r['photo']:>13.3f}{r['overhead'] * 1000:>13.1f} ms")
         ray_run = runs.get("ray (local instance), 2 workers")
         if ray_run:
-            steady = (ray_run["wall"] - ray_run["startup"])
             local2 = runs["local, 2 threads"]
+            steady, steady_local = (args.photos / (r["wall"] - r["startup"]) * 60 for r in (ray_run, local2))
             print(f"\nRay: overhead per photo {ray_run['overhead'] * 1000:.1f} ms = "
                   f"{ray_run['overhead'] / ray_run['photo'] * 100:.1f} % of a photo's time on its worker; "
-                  f"start-up {ray_run['startup']:.1f} s once per batch; after start-up "
-                  f"{args.photos / steady * 60:.1f} photos/min vs {args.photos / (local2['wall'] - local2['startup']) * 60:.1f} "
-                  f"with 2 local threads")
+                  f"start-up {ray_run['startup']:.1f} s once per batch; after start-up {steady:.1f} photos/min vs "
+                  f"{steady_local:.1f} with 2 local threads")
 
         resume = _resume(photos, tmp / "local2", settings)
         started = time.perf_counter()
@@ -147,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
                                  text=True)
         whole = time.perf_counter() - started
         assert command.returncode == 0, command.stderr
-        print(f"\nresume of a finished batch: {args.photos} done photos checked (SHA-256) and skipped in {resume:.3f} s "
-              f"({resume / args.photos * 1000:.1f} ms each); the whole command in a fresh process: {whole:.1f} s")
+        print(f"\nresume of a finished batch: {args.photos} done photos checked (SHA-256) and skipped in "
+              f"{resume:.3f} s ({resume / args.photos * 1000:.1f} ms each); the whole command in a fresh process: "
+              f"{whole:.1f} s")
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 

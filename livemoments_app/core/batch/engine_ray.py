@@ -16,6 +16,7 @@ Imported only when a batch asks for it: Ray is the optional ``cluster`` extra, a
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import ray
@@ -129,7 +130,8 @@ class RayEngine:
             count = max(1, int(resources.get("CPU", 1) // self.cpus_per_photo))
         self._actor_class = ray.remote(num_cpus=self.cpus_per_photo if not gpus else 1, num_gpus=gpus,
                                        max_restarts=0)(_Worker)
-        self._settings, self._out_dir = settings, str(Path(out_dir).resolve())
+        # Absolute, symlinks kept: the workers must see the folder at the path this machine names it by.
+        self._settings, self._out_dir = settings, os.path.abspath(out_dir)
         for _ in range(count):
             self._spawn()
 
