@@ -44,6 +44,8 @@ def describe(path, partner=None) -> dict:
     }
     if parse.video_range is not None:
         out["video"]["byte_range"] = {"offset": parse.video_range.offset, "length": parse.video_range.length}
+    # The gain map as the container describes it (nothing decoded): null for an SDR photo.
+    out["still"]["hdr"] = parse.still.hdr.describe() if parse.still.hdr is not None else None
     details = parse.details
     try:
         live = parse.open()
@@ -63,7 +65,8 @@ def describe(path, partner=None) -> dict:
             out["video"].update({"width": clip.width, "height": clip.height, "codec": clip.codec,
                                  "rotation": clip.rotation, "frame_count": clip.frame_count,
                                  "duration_s": round(float(clip.duration_s), 6),
-                                 "decodable": True})
+                                 "hdr": clip.colour["transfer"] if clip.is_hdr else None,
+                                 "bit_depth": clip.colour["bit_depth"], "decodable": True})
             _list_tracks(parse, out, fallback=clip.video_tracks)
             out["key_time_s"] = round(float(live.key_time_s), 6)
             out["key_time_source"] = live.key_time_source.value
@@ -138,9 +141,19 @@ def _text(info: dict) -> str:
     extra = ", ".join(x for x in (still.get("mime"), f"{still['bit_depth']}-bit" if still.get("bit_depth") else None,
                                   still.get("icc_profile")) if x)
     lines.append(f"  still         {still.get('width')}×{still.get('height')}" + (f"  ({extra})" if extra else ""))
+    hdr = still.get("hdr")
+    if hdr:
+        form = {"apple": "Apple gain map", "iso21496": "ISO 21496-1 gain map",
+                "ultrahdr": "Ultra HDR gain map"}.get(hdr["kind"], hdr["kind"])
+        also = " + ISO 21496-1" if hdr["kind"] == "apple" and hdr.get("iso21496") else ""
+        lines.append(f"  HDR           {form}{also}, {hdr['gain_map_width']}×{hdr['gain_map_height']}, headroom "
+                     f"{hdr['headroom']:.2f}× (+{hdr['headroom_stops']:.2f} stops)")
+    else:
+        lines.append("  HDR           no (SDR photo)")
     where = f"  bytes {video['byte_range']['offset']}+{video['byte_range']['length']}" if "byte_range" in video else ""
     if video.get("width") is not None:
-        lines.append(f"  video         {video['width']}×{video['height']} {video['codec']}, rotation "
+        dynamic = f", HDR {video['hdr'].upper()} {video.get('bit_depth')}-bit" if video.get("hdr") else ""
+        lines.append(f"  video         {video['width']}×{video['height']} {video['codec']}{dynamic}, rotation "
                      f"{video['rotation']}°, {video['frame_count']} frames, {video['duration_s']:.3f} s{where}")
     if not video.get("decodable", True):
         lines.append(f"  clip          cannot be decoded: {video.get('error')}")

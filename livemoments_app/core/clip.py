@@ -374,17 +374,7 @@ class FrameSource:
             # Stepping backwards: decode the whole GOP up to i once, so the next steps back are cache hits.
             stepping_back = i == self._last_request - 1
             self._last_request = i
-            if self._decoder is None:
-                self._decoder = _Decoder(self, self._open_container(), threads=True)
-            thumbs = self._thumb_decoder
-            picture = thumbs._raw.get(i) if thumbs is not None else None  # e.g. frame 0, decoded at open
-            if picture is None:
-                kept = self._pictures.get(i)
-                if kept is not None:
-                    self.stats["from_pictures"] += 1
-                    picture = kept
-            if picture is None:
-                picture = self._decoder.decode_to(i, keep_all=stepping_back)
+            picture = self._picture(i, keep_all=stepping_back)
             rgb = self._convert(picture)
             rgb.setflags(write=False)
             self._rgb_cache[i] = rgb
@@ -392,8 +382,56 @@ class FrameSource:
                 self._rgb_cache.popitem(last=False)
             return rgb
 
+    def _picture(self, i: int, keep_all: bool = False):
+        """The decoded picture of frame ``i`` (caller holds ``_lock``): one the thumbnail decoder or the picture
+        cache holds, else decoded."""
+        if self._decoder is None:
+            self._decoder = _Decoder(self, self._open_container(), threads=True)
+        thumbs = self._thumb_decoder
+        picture = thumbs._raw.get(i) if thumbs is not None else None  # e.g. frame 0, decoded at open
+        if picture is None:
+            kept = self._pictures.get(i)
+            if kept is not None:
+                self.stats["from_pictures"] += 1
+                picture = kept
+        if picture is None:
+            picture = self._decoder.decode_to(i, keep_all=keep_all)
+        return picture
+
     def frame_at(self, t: float) -> np.ndarray:
         return self.frame(self.nearest_index(t))
+
+    @property
+    def is_hdr(self) -> bool:
+        """The clip is HDR video (HLG or PQ): ``frame`` gives its tone-mapped SDR rendition, ``hdr_frame`` the
+        HDR light itself."""
+        return self._colour.is_hdr
+
+    def hdr_frame(self, i: int) -> np.ndarray | None:
+        """Frame ``i`` as the HDR light it holds: H×W×3 float32, linear, relative to SDR white (1.0 = 203 cd/m²,
+        where ``frame(i)`` puts white), upright, in the colour target's primaries; None for an SDR clip.
+        ``frame(i)`` is its SDR rendition. Not cached (one call per restore, for the gain map), and nothing of
+        it runs when ``frame`` is asked for."""
+        if not self.is_hdr:
+            return None
+        from av.video.reformatter import ColorRange, Interpolation
+
+        i = self._check_index(i)
+        with self._lock:
+            self._ensure_open()
+            picture = self._picture(i)
+        c = self._colour
+        try:
+            with _FRAME_LOCKS[(id(picture) >> 4) % len(_FRAME_LOCKS)]:
+                sig = self._reformatter(False).reformat(
+                    picture, format="rgb48le", width=picture.width, height=picture.height,
+                    src_colorspace=c.sws_colorspace, dst_colorspace=c.sws_colorspace,
+                    src_color_range=ColorRange.JPEG if c.full_range else ColorRange.MPEG,
+                    dst_color_range=ColorRange.JPEG, interpolation=Interpolation.BILINEAR)
+            linear = col.hdr_to_linear(sig.to_ndarray(), c, self._target_primaries)
+        except _av_errors() as exc:
+            raise self._error("has a frame that cannot be converted to RGB", exc) from exc
+        return _rotate(linear, self.rotation)
 
     def thumbnail(self, i: int, max_side: int = 160) -> np.ndarray:
         """A small upright RGB frame whose longer side is ``max_side``; decoded by a separate decoder and

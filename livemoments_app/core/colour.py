@@ -211,6 +211,18 @@ def _nits_to_sdr_u8_lut() -> np.ndarray:
     return np.round(linear_to_srgb(_tone_map(nits)) * 255.0).astype(np.uint8)
 
 
+def _display_nits(rgb_signal: np.ndarray, colour: VideoColour) -> np.ndarray:
+    """Display light in cd/m² (float32, the source primaries) of non-linear HLG or PQ RGB (uint16, full scale)."""
+    import cv2
+
+    if colour.transfer == TRC_HLG:
+        scene = _hlg_scene_lut()[rgb_signal]
+        lum = cv2.transform(scene, rgb_to_xyz_matrix(colour.primaries_name)[1:2].astype(np.float32))
+        gain = cv2.pow(np.maximum(lum, 1e-6), 0.2) * HLG_PEAK_NITS
+        return scene * gain[..., None]
+    return _pq_nits_lut()[rgb_signal]
+
+
 def hdr_to_sdr_u8(rgb_signal: np.ndarray, colour: VideoColour, target_primaries: str) -> np.ndarray:
     """Non-linear HDR RGB (uint16 H×W×3, BT.2100 HLG or PQ, full scale) → 8-bit SDR in the target primaries.
 
@@ -220,16 +232,20 @@ def hdr_to_sdr_u8(rgb_signal: np.ndarray, colour: VideoColour, target_primaries:
     up to the peak) and applies the sRGB curve."""
     import cv2
 
-    src = colour.primaries_name
-    if colour.transfer == TRC_HLG:
-        scene = _hlg_scene_lut()[rgb_signal]
-        lum = cv2.transform(scene, rgb_to_xyz_matrix(src)[1:2].astype(np.float32))
-        gain = cv2.pow(np.maximum(lum, 1e-6), 0.2) * HLG_PEAK_NITS
-        nits = scene * gain[..., None]
-    else:
-        nits = _pq_nits_lut()[rgb_signal]
+    nits = _display_nits(rgb_signal, colour)
     scale = _NITS_STEPS / HLG_PEAK_NITS
-    m = (primaries_matrix(src, target_primaries) * scale).astype(np.float32)
+    m = (primaries_matrix(colour.primaries_name, target_primaries) * scale).astype(np.float32)
     idx = cv2.transform(nits, m)
     np.clip(idx, 0.0, _NITS_STEPS, out=idx)
     return _nits_to_sdr_u8_lut()[(idx + 0.5).astype(np.uint16)]
+
+
+def hdr_to_linear(rgb_signal: np.ndarray, colour: VideoColour, target_primaries: str) -> np.ndarray:
+    """The same signal as :func:`hdr_to_sdr_u8` sees, in linear light relative to SDR white (1.0 = the BT.2408
+    reference white of 203 cd/m², where the tone map puts SDR white), float32 in the target primaries: the HDR
+    rendition beside that SDR one (out-of-gamut negatives clipped to 0)."""
+    import cv2
+
+    nits = _display_nits(rgb_signal, colour)
+    m = (primaries_matrix(colour.primaries_name, target_primaries) / SDR_WHITE_NITS).astype(np.float32)
+    return np.maximum(cv2.transform(nits, m), 0.0)

@@ -42,6 +42,7 @@ class RestoreJob:
     scale: float | None = None
     model_dirs: list[str] | None = None
     align_options: object | None = None     # core.align.AlignOptions; None: the aligner's defaults
+    hdr: bool = True                        # make the result's HDR gain map when the key photo has one
 
     def check(self) -> None:
         if self.reference is not None or self.target is not None:
@@ -114,11 +115,12 @@ def create_restorer(name: str, device: str = "auto", model_dirs: list[str] | Non
 
 
 def restore_frame(live, index: int, restorer, *, alignment=None, device: str = "auto", scale: float | None = None,
-                  size: float = 1.0, options: dict | None = None, align_options=None,
+                  size: float = 1.0, options: dict | None = None, align_options=None, hdr: bool = True,
                   progress: Progress | None = None):
     """Restores clip frame ``index`` of an open Live Photo with ``restorer`` (aligning first unless
     ``alignment`` is given). The output is the frame's size x ``scale``, or (``scale`` None) ``size`` times the key
-    photo's resolution. Returns (RestoredImage, alignment)."""
+    photo's resolution. With ``hdr`` and a key photo that has an HDR gain map, the result gets its own
+    (``RestoredImage.gain_map``, :mod:`core.hdr.restored`). Returns (RestoredImage, alignment)."""
     from livemoments_app.core.align import align
     from livemoments_app.core.restore.base import RestoreRequest
 
@@ -132,7 +134,20 @@ def restore_frame(live, index: int, restorer, *, alignment=None, device: str = "
     frame = live.clip.frame(index)
     request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=scale, device=device,
                              options=dict(options or {}))
-    return restorer.restore(request, progress.sub(0.2, 0.8)), alignment
+    hdr = hdr and live.still.hdr is not None
+    result = restorer.restore(request, progress.sub(0.2, 0.76 if hdr else 0.8))
+    if hdr:
+        progress.set(0.96, "Making the HDR gain map")
+        attach_gain_map(result, live.still, alignment, frame, clip=live.clip, index=index)
+    return result, alignment
+
+
+def attach_gain_map(result, still, alignment, frame, *, clip=None, index: int | None = None) -> None:
+    """Gives ``result`` the gain map made from ``still``'s (and the clip's) and says how in ``result.info["hdr"]``."""
+    from livemoments_app.core.hdr.restored import gain_map_for
+
+    result.gain_map, info, _parts = gain_map_for(result, still, alignment, frame, clip=clip, index=index)
+    result.info["hdr"] = info
 
 
 def _restore_live(job: RestoreJob, restorer, progress: Progress) -> RestoreOutcome:
@@ -142,7 +157,8 @@ def _restore_live(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
     with open_live_photo(job.path, job.partner) as live:
         index = pick_frame(live, job)
         result, alignment = restore_frame(live, index, restorer, device=job.device, scale=job.scale,
-                                          align_options=job.align_options, progress=progress.sub(0.05, 0.95))
+                                          align_options=job.align_options, hdr=job.hdr,
+                                          progress=progress.sub(0.05, 0.95))
         info = {"frame_index": index, "time_s": float(live.clip.times[index]), "key_time_s": live.key_time_s,
                 "key_frame_index": live.key_frame_index,
                 "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
@@ -180,11 +196,13 @@ def read_image(path: Path, what: str):
     """A plain image file as a Still (upright RGB, metadata kept)."""
     from livemoments_app.core.livephoto.still import decode_heif, decode_pillow
 
+    from livemoments_app.core.livephoto.open import find_gain_map
+
     if not path.is_file():
         raise UnreadableFileError(f"the {what} does not exist or is not a file", path)
     if path.suffix.lower() in (".heic", ".heif", ".hif", ".avif"):
-        return decode_heif(path)
-    return decode_pillow(path)
+        return decode_heif(path, hdr=find_gain_map(path))
+    return decode_pillow(path, hdr=find_gain_map(path))
 
 
 def _restore_pair(job: RestoreJob, restorer, progress: Progress) -> RestoreOutcome:
@@ -205,6 +223,8 @@ def _restore_pair(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
     request = RestoreRequest(still=still.pixels, frame=frame, alignment=alignment, scale=job.scale,
                              device=job.device)
     result = restorer.restore(request, progress.sub(0.25, 0.75))
+    if job.hdr and still.hdr is not None:
+        attach_gain_map(result, still, alignment, frame)
     meta = replace(StillMetadata.of(still), source_paths=[job.reference, job.target])
     return RestoreOutcome(result, meta, None, {"aligned_share": float(getattr(alignment, "aligned_share", 0.0))})
 

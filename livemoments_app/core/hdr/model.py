@@ -28,6 +28,12 @@ class IsoGainMapParams:
     capacity_min: float = 0.0
     capacity_max: float = 1.0
     base_is_hdr: bool = False
+    use_base_colour_space: bool = True      # ISO 21496-1 flag: the gain applies in the base image's primaries
+
+    @property
+    def channels(self) -> int:
+        return max(len(self.gain_min), len(self.gain_max), len(self.gamma), len(self.offset_sdr),
+                   len(self.offset_hdr))
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,14 @@ class GainMap:
     def size(self) -> tuple[int, int]:
         """(width, height)."""
         return int(self.pixels.shape[1]), int(self.pixels.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.pixels.ndim == 2 else int(self.pixels.shape[2])
+
+    @property
+    def headroom_stops(self) -> float:
+        return float(np.log2(max(self.headroom, 1.0)))
 
     def with_pixels(self, pixels: np.ndarray) -> "GainMap":
         """The same parameters over new pixels (a restored frame's map keeps the key photo's headroom)."""

@@ -11,6 +11,8 @@ from livemoments_app.core.livephoto.tiff import TiffError, maker_note, read_ifd
 
 APPLE_MAKERNOTE_MAGIC = b"Apple iOS\x00"
 TAG_CONTENT_IDENTIFIER = 0x0011
+TAG_HDR_HEADROOM = 0x0021       # with 0x0030, the HDR gain map's headroom (core.hdr.apple)
+TAG_HDR_GAIN = 0x0030
 KEY_CONTENT_IDENTIFIER = "com.apple.quicktime.content.identifier"
 KEY_STILL_IMAGE_TIME = "com.apple.quicktime.still-image-time"
 # iOS 17+: a 3x3 matrix (row-major big-endian doubles) relating the still to the video frame at the still-image
@@ -24,6 +26,8 @@ class AppleMakerNote:
     content_identifier: str | None
     # Where the identifier's bytes sit inside the EXIF (TIFF) buffer, so an exporter can patch them in place.
     content_identifier_offset: int | None = None
+    hdr_headroom: float | None = None   # 0x0021 HDRHeadroom
+    hdr_gain: float | None = None       # 0x0030 HDRGain
 
 
 def read_maker_note(exif: bytes | None) -> AppleMakerNote | None:
@@ -42,11 +46,15 @@ def read_maker_note(exif: bytes | None) -> AppleMakerNote | None:
         entries, _ = read_ifd(data, 14, endian)  # offsets inside are relative to the MakerNote start
     except (TiffError, struct.error):
         return AppleMakerNote(None)
+    hdr = {}
+    for name, tag in (("hdr_headroom", TAG_HDR_HEADROOM), ("hdr_gain", TAG_HDR_GAIN)):
+        value = entries[tag].as_float(endian) if tag in entries else None
+        hdr[name] = value if value is not None and value == value else None     # NaN: as good as absent
     entry = entries.get(TAG_CONTENT_IDENTIFIER)
     if entry is None or entry.type != 2:
-        return AppleMakerNote(None)
+        return AppleMakerNote(None, **hdr)
     text = entry.as_str()
-    return AppleMakerNote(text or None, note.value_offset + entry.value_offset if text else None)
+    return AppleMakerNote(text or None, note.value_offset + entry.value_offset if text else None, **hdr)
 
 
 def content_identifier(movie: Movie) -> str | None:

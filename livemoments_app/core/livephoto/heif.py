@@ -1,4 +1,5 @@
-"""HEIF item table (meta/iinf + iloc + iref + pitm): find the primary image's Exif and XMP without decoding it.
+"""HEIF item table (meta/iinf + iloc + iref + pitm + iprp): find the primary image's Exif and XMP, and the
+items and properties around it (an HDR gain map), without decoding anything.
 
 A HEIC holds metadata items for several images (Apple stores the HDR gain map's own XMP); an item's 'cdsc'
 reference says which image it describes, so the primary's metadata is the one linked to the 'pitm' item.
@@ -26,6 +27,9 @@ class HeifItem:
     construction_method: int = 0
     extents: list[tuple[int, int]] = field(default_factory=list)   # (absolute offset, length)
     describes: list[int] = field(default_factory=list)   # 'cdsc' targets: the items this metadata is about
+    # Every 'iref' reference from this item, by type: 'auxl' (an auxiliary image of), 'dimg' (derived from, in
+    # order), 'thmb', 'cdsc' (the same as ``describes``).
+    refs: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _cstring(cur: bmff._Cursor) -> str:
@@ -147,9 +151,85 @@ def items(src: ByteSource, meta: Box | None = None) -> dict[int, HeifItem]:
     iref = next((b for b in kids if b.type == "iref"), None)
     if iref is not None:
         for ref_type, from_id, to_ids in _parse_iref(src, iref):
-            if ref_type == "cdsc" and from_id in result:
+            if from_id not in result:
+                continue
+            result[from_id].refs.setdefault(ref_type, []).extend(to_ids)
+            if ref_type == "cdsc":
                 result[from_id].describes.extend(to_ids)
     return result
+
+
+@dataclass(frozen=True)
+class Property:
+    type: str          # 'ispe', 'irot', 'imir', 'auxC', 'hvcC', 'colr', 'pixi', ...
+    data: bytes        # the payload (after the box header)
+    essential: bool = False
+
+
+MAX_PROPERTY_BYTES = 1 << 20
+
+
+def item_properties(src: ByteSource, meta: Box | None = None) -> dict[int, list[Property]]:
+    """The properties associated with each item ('iprp': 'ipco' + 'ipma'), in association order (the order
+    transformations apply in)."""
+    meta = meta or bmff.find(src, "meta")
+    if meta is None:
+        return {}
+    iprp = next((b for b in bmff.children(src, meta) if b.type == "iprp"), None)
+    if iprp is None:
+        return {}
+    kids = list(bmff.children(src, iprp))
+    ipco = next((b for b in kids if b.type == "ipco"), None)
+    if ipco is None:
+        return {}
+    boxes = []
+    for n, box in enumerate(bmff.children(src, ipco)):
+        if n >= MAX_ITEMS:
+            break
+        boxes.append(box)
+    out: dict[int, list[Property]] = {}
+    read: dict[int, Property] = {}          # items share properties: each payload is read once
+    for ipma in (b for b in kids if b.type == "ipma"):
+        cur, version, flags = bmff._full(src, ipma)
+        count = cur.u32()
+        if count > MAX_ITEMS:
+            raise src.error(f"'ipma' box claims {count} items")
+        for _ in range(count):
+            item_id = cur.u16() if version < 1 else cur.u32()
+            associations = cur.u8()
+            for _ in range(associations):
+                raw = cur.u16() if flags & 1 else cur.u8()
+                top = 0x8000 if flags & 1 else 0x80
+                index = raw & (top - 1)
+                if not 0 < index <= len(boxes):
+                    continue     # index 0 means "no property"; others past the end are ignored
+                prop = read.get(index)
+                if prop is None:
+                    box = boxes[index - 1]
+                    data = bmff.payload(src, box) if box.payload_size <= MAX_PROPERTY_BYTES else b""
+                    prop = read[index] = Property(box.type, data)
+                out.setdefault(item_id, []).append(Property(prop.type, prop.data, bool(raw & top)))
+    return out
+
+
+def image_size(props: list[Property]) -> tuple[int, int] | None:
+    """(width, height) as stored ('ispe'), before any rotation."""
+    ispe = next((p for p in props if p.type == "ispe" and len(p.data) >= 12), None)
+    if ispe is None:
+        return None
+    return int.from_bytes(ispe.data[4:8], "big"), int.from_bytes(ispe.data[8:12], "big")
+
+
+def transforms(props: list[Property]) -> list[tuple[str, int]]:
+    """The image's transformations in the order they apply: ('irot', quarter turns anticlockwise) and ('imir',
+    axis: 0 = about a vertical axis, i.e. left-right; 1 = about a horizontal axis, i.e. top-bottom)."""
+    out = []
+    for p in props:
+        if p.type == "irot" and p.data:
+            out.append(("irot", p.data[0] & 3))
+        elif p.type == "imir" and p.data:
+            out.append(("imir", p.data[0] & 1))
+    return out
 
 
 def _about(item: HeifItem, primary: int | None) -> bool:

@@ -15,6 +15,8 @@ from livemoments_app.core.byte_range import ByteRange
 
 if TYPE_CHECKING:
     from livemoments_app.core.clip import FrameSource
+    from livemoments_app.core.hdr.model import GainMap
+    from livemoments_app.core.livephoto.gain_map import GainMapRef
 
 
 class LiveFormat(str, enum.Enum):
@@ -42,6 +44,13 @@ class Still:
     xmp: bytes | None = None           # raw XMP packet of the still
     bit_depth: int = 8
     mime: str = "image/jpeg"
+    hdr: "GainMapRef | None" = None    # the HDR gain map the file carries (what it says; pixels on first use)
+
+    @property
+    def gain_map(self) -> "GainMap | None":
+        """The key photo's gain map, upright like ``pixels`` (decoded on first use: DecodeError if it cannot be);
+        None for an SDR photo."""
+        return None if self.hdr is None else self.hdr.load()
 
     @property
     def width(self) -> int:

@@ -20,8 +20,10 @@ from livemoments_app.core.errors import (CorruptFileError, DecodeError, LivePhot
                                          UnreadableFileError, one_line, unreadable)
 from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
 from livemoments_app.core.jobs import Progress
-from livemoments_app.core.livephoto import apple, bmff, google, heif, samsung, sef, still as still_mod, xmp as xmp_mod
+from livemoments_app.core.livephoto import apple, bmff, gain_map_heif, gain_map_jpeg, google, heif, samsung, sef
+from livemoments_app.core.livephoto import still as still_mod, xmp as xmp_mod
 from livemoments_app.core.livephoto.bmff import ByteSource
+from livemoments_app.core.livephoto.gain_map import GainMapRef
 from livemoments_app.core.livephoto.model import ByteRange, KeyTimeSource, LiveFormat, LivePhoto
 from livemoments_app.core.livephoto.movie import Movie, read_movie
 
@@ -122,6 +124,8 @@ class StillMeta:
     candidates: list[google.Candidate] = field(default_factory=list)
     samsung: bool = False
     details: dict = field(default_factory=dict)
+    hdr: GainMapRef | None = None               # the HDR gain map, if the still carries one
+    maker_note: apple.AppleMakerNote | None = None
 
 
 @dataclass
@@ -183,8 +187,8 @@ def spec_fallback_time(times: np.ndarray, duration_s: float) -> float:
 
 def decode_still(meta: StillMeta):
     if meta.kind == "heif":
-        return still_mod.decode_heif(meta.path, exif=meta.exif, xmp=meta.xmp_packet)
-    return still_mod.decode_pillow(meta.path, exif=meta.exif, xmp=meta.xmp_packet)
+        return still_mod.decode_heif(meta.path, exif=meta.exif, xmp=meta.xmp_packet, hdr=meta.hdr)
+    return still_mod.decode_pillow(meta.path, exif=meta.exif, xmp=meta.xmp_packet, hdr=meta.hdr)
 
 
 # --------------------------------------------------------------------------------------------- the still
@@ -199,10 +203,22 @@ def read_still_meta(path: Path, kind: str) -> StillMeta:
             _jpeg_meta(src, meta)
         else:
             _heif_meta(src, meta)
-    note = apple.read_maker_note(meta.exif)
+    note = meta.maker_note if meta.maker_note is not None else apple.read_maker_note(meta.exif)
     if note is not None:
         meta.content_identifier = note.content_identifier
     return meta
+
+
+def find_gain_map(path: Path) -> GainMapRef | None:
+    """The HDR gain map of any still file (a plain photo too); None for formats without one, or when the file's
+    structure cannot be read (its decoder then says what is wrong)."""
+    kind = sniff(path)
+    if kind not in ("jpeg", "heif"):
+        return None
+    try:
+        return read_still_meta(path, kind).hdr
+    except LivePhotoError:
+        return None
 
 
 def _jpeg_meta(src: ByteSource, meta: StillMeta) -> None:
@@ -210,6 +226,7 @@ def _jpeg_meta(src: ByteSource, meta: StillMeta) -> None:
     meta.exif = jm.exif
     meta.xmp_packet = jm.xmp_packets[0] if jm.xmp_packets else None
     meta.xmp = xmp_mod.jpeg_xmp(jm, src.path)
+    _find_gain_map(meta, lambda: gain_map_jpeg.find(src, xmp_mod.jpeg_segments(src), meta.exif, meta.xmp.directory))
     trailer = samsung.jpeg_trailer(src)
     if trailer is not None:
         meta.samsung = True
@@ -227,6 +244,8 @@ def _heif_meta(src: ByteSource, meta: StillMeta) -> None:
     packets = heif.xmp_payloads(src, items, primary)
     meta.xmp_packet = packets[0] if packets else None
     meta.xmp = xmp_mod.parse_xmp(packets, src.path)
+    meta.maker_note = apple.read_maker_note(meta.exif)
+    _find_gain_map(meta, lambda: gain_map_heif.find(src, items, primary, meta.maker_note))
     boxes = samsung.heic_boxes(src)
     meta.details["top_level_boxes"] = boxes.top_level[:32]
     if boxes.sefd is not None:
@@ -237,6 +256,14 @@ def _heif_meta(src: ByteSource, meta: StillMeta) -> None:
     if boxes.mpvd is not None:
         meta.details["mpvd_header_size"] = boxes.mpvd.header_size
     meta.candidates = samsung.heic_candidates(src, boxes) + _xmp_candidates(meta.xmp, src.size)
+
+
+def _find_gain_map(meta: StillMeta, finder) -> None:
+    """A damaged gain map makes an SDR photo, not an unreadable one: the reason goes into the details."""
+    try:
+        meta.hdr = finder()
+    except CorruptFileError as exc:
+        meta.details["hdr_error"] = exc.reason
 
 
 def _describe_sef(trailer: sef.SefTrailer) -> list[dict]:

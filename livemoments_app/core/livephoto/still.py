@@ -41,7 +41,7 @@ def colour_target_for(icc: bytes | None) -> str:
     return "display-p3" if "display p3" in icc_description(icc).lower() else "srgb"
 
 
-def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None) -> Still:
+def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None, hdr=None) -> Still:
     import pillow_heif
 
     # libheif reports damage in many ways (ValueError, RuntimeError, an empty image list...): any failure of
@@ -65,10 +65,10 @@ def decode_heif(path: Path, *, exif: bytes | None = None, xmp: bytes | None = No
     pixels = np.ascontiguousarray(arr[:, :, :3])
     icc = heif.info.get("icc_profile") or None
     return Still(pixels=pixels, icc_profile=bytes(icc) if icc else None, exif=exif, xmp=xmp,
-                 bit_depth=bit_depth if pixels.dtype == np.uint16 else 8, mime="image/heic")
+                 bit_depth=bit_depth if pixels.dtype == np.uint16 else 8, mime="image/heic", hdr=hdr)
 
 
-def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None) -> Still:
+def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = None, hdr=None) -> Still:
     """JPEG and any other still Pillow reads (PNG, TIFF, WebP...), made upright with exif_transpose."""
     from PIL import Image, ImageOps
 
@@ -104,7 +104,7 @@ def decode_pillow(path: Path, *, exif: bytes | None = None, xmp: bytes | None = 
                 exif = strip_exif_prefix(raw)
     # Pillow's RGB conversion is 8-bit; 16-bit PNG/TIFF stills are reduced to 8 bits here.
     return Still(pixels=pixels, icc_profile=bytes(icc) if icc else None, exif=exif, xmp=xmp, bit_depth=8,
-                 mime=mime)
+                 mime=mime, hdr=hdr)
 
 
 def probe_size(path: Path, kind: str) -> tuple[int, int] | None:

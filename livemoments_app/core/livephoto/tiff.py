@@ -10,6 +10,7 @@ MAX_ENTRIES = 1024
 
 TAG_EXIF_IFD = 0x8769
 TAG_MAKER_NOTE = 0x927C
+TAG_ORIENTATION = 0x0112
 
 
 class TiffError(ValueError):
@@ -30,6 +31,19 @@ class IfdEntry:
         if fmt is None or len(self.value) < size:
             return None
         return struct.unpack(endian + fmt, self.value[:size])[0]
+
+    def as_float(self, endian: str) -> float | None:
+        """A number of any numeric type (rationals divided out); None for other types or a zero denominator."""
+        size = _TYPE_SIZES.get(self.type, 0)
+        if len(self.value) < size or size == 0:
+            return None
+        if self.type in (5, 10):
+            num, den = struct.unpack(endian + ("II" if self.type == 5 else "ii"), self.value[:8])
+            return num / den if den else None
+        if self.type in (11, 12):
+            return float(struct.unpack(endian + ("f" if self.type == 11 else "d"), self.value[:size])[0])
+        value = self.as_int(endian)
+        return None if value is None else float(value)
 
     def as_str(self) -> str:
         return self.value.split(b"\0", 1)[0].decode("utf-8", "replace").strip()
@@ -89,3 +103,17 @@ def maker_note(exif: bytes) -> IfdEntry | None:
         return None
     exif_ifd, _ = read_ifd(tiff, off, endian, value_limit=8 << 20)
     return exif_ifd.get(TAG_MAKER_NOTE)
+
+
+def orientation(exif: bytes | None) -> int:
+    """EXIF Orientation (1-8) of IFD0; 1 when absent or unreadable."""
+    if not exif:
+        return 1
+    try:
+        tiff = strip_exif_prefix(exif)
+        endian, first = tiff_header(tiff)
+        entry = read_ifd(tiff, first, endian)[0].get(TAG_ORIENTATION)
+        value = entry.as_int(endian) if entry is not None else None
+    except (TiffError, struct.error):
+        return 1
+    return value if value in range(1, 9) else 1

@@ -11,6 +11,7 @@ from livemoments_app.core.jobs import Progress
 
 if TYPE_CHECKING:
     from livemoments_app.core.align import Alignment
+    from livemoments_app.core.hdr.model import GainMap
 
 
 @dataclass
@@ -35,6 +36,9 @@ class RestoredImage:
     # key photo, 0 = the clip frame's own pixels (new content, moving objects, what the alignment did not trust).
     # The compare view shows it, the CLI reports its mean, HDR blends the key photo's gain map by it. None: unknown.
     from_key: np.ndarray | None = None
+    # The HDR gain map of the result (core.hdr.restored), made by the pipeline when the key photo has one: the key
+    # photo's map where ``from_key`` trusts it, the clip's own elsewhere. None: an SDR result.
+    gain_map: "GainMap | None" = None
 
     @property
     def from_key_share(self) -> float | None:
