@@ -187,18 +187,19 @@ def restored_gain_map(key: GainMap, *, still_shape: tuple[int, int], output_pixe
     warped, valid = remap_image(key_stops, mx, my, density=density)
     warped = warped.reshape(shape + (key_stops.shape[2],))
 
-    # 3a. Where the key photo is trusted (with a soft edge).
-    trust = valid.astype(np.float32)
+    # 3a. Where the key photo is trusted: as the restorer says for learning from it (a softened edge would
+    # teach the key map's values at pixels whose content is new), with a soft edge for the cross-fade.
+    trusted = valid.astype(np.float32)
     if from_key is not None:
-        trust *= np.clip(_resize(from_key, shape), 0.0, 1.0)
-    trust = cv2.GaussianBlur(trust, (0, 0), SEAM_SIGMA_PX)
+        trusted *= np.clip(_resize(from_key, shape), 0.0, 1.0)
+    trust = cv2.GaussianBlur(trusted, (0, 0), SEAM_SIGMA_PX)
     info["from_key_share"] = round(float(trust.mean()), 4)
 
     # 2. New content.
     if frame_hdr is not None and frame_sdr is not None:
-        new = _from_clip_hdr(frame_hdr, frame_sdr, key, shape, primaries, warped, trust, info)
+        new = _from_clip_hdr(frame_hdr, frame_sdr, key, shape, primaries, warped, trusted, info)
     else:
-        new = _from_brightness(output_pixels, key, shape, primaries, warped, trust, info)
+        new = _from_brightness(output_pixels, key, shape, primaries, warped, trusted, info)
 
     # 3b. Blend, 4. encode.
     t = trust[..., None]

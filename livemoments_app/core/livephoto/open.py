@@ -264,6 +264,8 @@ def _find_gain_map(meta: StillMeta, finder) -> None:
         meta.hdr = finder()
     except CorruptFileError as exc:
         meta.details["hdr_error"] = exc.reason
+    except (struct.error, ValueError, OverflowError, IndexError, KeyError) as exc:
+        meta.details["hdr_error"] = one_line(f"unexpected structure ({type(exc).__name__}: {exc})")
 
 
 def _describe_sef(trailer: sef.SefTrailer) -> list[dict]:
