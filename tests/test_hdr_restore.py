@@ -175,8 +175,6 @@ def test_encoding_round_trips_every_code():
     iso = IsoGainMapParams(gain_min=(-0.734375,), gain_max=(1.749733,), gamma=(1.112305,))
     mapped = GainMap(apple.pixels, "iso21496", 3.363, iso=iso)
     assert np.array_equal(encoding.from_stops(encoding.to_stops(mapped), mapped), mapped.pixels)
-    fitted = GainMap(apple.pixels, "iso21496", 3.363, iso=encoding.iso_equivalent(apple))
-    assert np.abs(encoding.to_stops(fitted) - encoding.to_stops(apple)).max() < 0.05
 
 
 def _still_with(gain: GainMap, pixels: np.ndarray) -> Still:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, Q
                                QVBoxLayout, QWidget)
 
 from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
-from livemoments_app.ui import actions as actions_mod
+from livemoments_app.ui import actions as actions_mod, hdr_text
 from livemoments_app.ui.errors import ErrorReporter
 from livemoments_app.ui.file_open import FileOpenFilter
 from livemoments_app.ui.viewmodels.document import split_still_and_video
@@ -240,8 +240,9 @@ class MainWindow(QMainWindow):
         folder = default_folder(source, self.settings.last_dir)
         pixels = result.image.pixels
         fmt = "heic" if source.lower().endswith((".heic", ".heif")) else "jpeg"
+        gain_map = getattr(result.image, "gain_map", None)
         dialog = ExportDialog(folder, os.path.basename(source), (pixels.shape[1], pixels.shape[0]), self, fmt,
-                              can_write_back(live))
+                              can_write_back(live), hdr=hdr_text.describe(gain_map) if gain_map is not None else None)
         if dialog.exec():
             self.workspace.export.start(result.image, live, result.frame_index, dialog.choice())
 

@@ -56,6 +56,8 @@ class Workspace(QObject):
         self.timeline.chosenChanged.connect(self._on_chosen)
         self.restore.resultReady.connect(self._on_result)
         self.restore.picturesReady.connect(self._on_pictures)
+        self.restore.hdrOverlayReady.connect(self._on_hdr_overlay)
+        self.compare.hdrToggled.connect(lambda _on: self._sync_hdr())
         self.alignment.alignmentReady.connect(self._on_alignment_ready)
         self.alignment.stateChanged.connect(self._on_alignment_state)
 
@@ -118,6 +120,7 @@ class Workspace(QObject):
         pictures = self.restore.pictures(index)     # None while an evicted pair is redrawn: picturesReady follows
         if pictures is not None:
             self.compare.set_pictures(index, *pictures)
+            self._sync_hdr()
         else:
             self.compare.set_pictures(-1, None, None)
 
@@ -126,11 +129,29 @@ class Workspace(QObject):
         if index != self.timeline.chosen:
             return
         self.compare.set_pictures(index, *self.restore.pictures(index))
+        self._sync_hdr()
         self.set_view("compare")
 
     def _on_pictures(self, index: int) -> None:
         if index == self.timeline.chosen:
             self.compare.set_pictures(index, *self.restore.pictures(index))
+            self._sync_hdr()
+
+    def _sync_hdr(self) -> None:
+        """Tells the comparison whether its result is HDR and, in its HDR mode, gives it the overlay (drawn on a
+        worker the first time: restore.hdrOverlayReady follows)."""
+        index = self.compare.frame_index
+        result = self.restore.results.get(index) if index >= 0 else None
+        gain_map = getattr(result.image, "gain_map", None) if result is not None else None
+        if gain_map is None:
+            self.compare.set_hdr(None, None)
+            return
+        picture = self.restore.hdr_overlay(index) if self.compare.show_hdr else None
+        self.compare.set_hdr(gain_map.headroom_stops, picture)
+
+    def _on_hdr_overlay(self, index: int) -> None:
+        if index == self.compare.frame_index:
+            self._sync_hdr()
 
     def _on_setting(self, key: str) -> None:
         if key == "models/folders":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from livemoments_app.core.hdr.apple import APPLE_GAMMA
-from livemoments_app.core.hdr.model import GainMap, IsoGainMapParams
+from livemoments_app.core.hdr.model import GainMap
 
 _CODES = np.arange(256, dtype=np.float64) / 255.0
 
@@ -83,25 +83,3 @@ def from_stops(stops: np.ndarray, like: GainMap) -> np.ndarray:
     for c in range(stops.shape[2]):
         out[..., c] = _encode_channel(stops[..., c], stops_table(like, c))
     return out
-
-
-def iso_equivalent(gm: GainMap) -> IsoGainMapParams:
-    """ISO 21496-1 parameters that describe ``gm``'s samples: its own, or for Apple's form the ISO curve closest
-    to Apple's (max log2 headroom; the min and gamma that fit best in stops, as iOS 18 itself does with a negative
-    min; offsets 0) -- what an Ultra HDR or 'tmap' writer needs for a map that came from an Apple-only file. The
-    fit is within 0.05 stops for a headroom of 3.4 (an iPhone 15 Pro photo), 0.12 at 8."""
-    if gm.iso is not None:
-        return gm.iso
-    target = stops_table(gm).astype(np.float64)
-    hi = float(target[-1])
-    if hi <= 0:
-        return IsoGainMapParams(gain_min=(0.0,), gain_max=(0.0,), gamma=(1.0,), offset_sdr=(0.0,),
-                                offset_hdr=(0.0,), capacity_min=0.0, capacity_max=0.0)
-    gammas = np.linspace(0.3, 3.0, 136)[:, None, None]
-    lows = np.linspace(-hi, 0.0, 101)[None, :, None]
-    curves = lows + (hi - lows) * _CODES[None, None, :] ** (1.0 / gammas)
-    errors = np.max(np.abs(curves - target), axis=2)
-    g, m = np.unravel_index(int(np.argmin(errors)), errors.shape)
-    return IsoGainMapParams(gain_min=(round(float(lows[0, m, 0]), 4),), gain_max=(hi,),
-                            gamma=(round(float(gammas[g, 0, 0]), 4),), offset_sdr=(0.0,), offset_hdr=(0.0,),
-                            capacity_min=0.0, capacity_max=hi)

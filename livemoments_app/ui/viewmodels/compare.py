@@ -14,6 +14,7 @@ COMPARE_MODES = (("split", "Split"), ("side", "Side by side"), ("flip", "Flip"))
 class CompareModel(QObject):
     changed = Signal()
     picturesChanged = Signal()
+    hdrToggled = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -24,6 +25,25 @@ class CompareModel(QObject):
         self.after: Picture | None = None
         self.frame_index = -1
         self.view = ViewState(self)
+        # HDR: the result's gain map over it in colour, in place of "after" (a preference kept across results).
+        self.show_hdr = False
+        self.hdr_stops: float | None = None     # the result's headroom in stops; None: an SDR result
+        self.hdr: Picture | None = None         # the overlay, once drawn
+
+    def set_show_hdr(self, on: bool) -> None:
+        if bool(on) != self.show_hdr:
+            self.show_hdr = bool(on)
+            self.hdrToggled.emit(self.show_hdr)
+            self.changed.emit()
+
+    def set_hdr(self, stops: float | None, picture: Picture | None) -> None:
+        """What the shown result has: its headroom in stops (None for SDR) and, once drawn, its overlay."""
+        self.hdr_stops, self.hdr = stops, picture
+        self.changed.emit()
+
+    @property
+    def showing_hdr(self) -> bool:
+        return self.show_hdr and self.hdr_stops is not None and self.hdr is not None
 
     def set_mode(self, mode: str) -> None:
         if mode in dict(COMPARE_MODES) and mode != self.mode:
@@ -46,6 +66,7 @@ class CompareModel(QObject):
     def set_pictures(self, index: int, before: Picture | None, after: Picture | None) -> None:
         new_size = after is not None and (self.after is None or self.after.size() != after.size())
         self.frame_index, self.before, self.after = index, before, after
+        self.hdr_stops, self.hdr = None, None        # the workspace says what the new result has
         if new_size:
             self.view.set_fit()
         self.picturesChanged.emit()

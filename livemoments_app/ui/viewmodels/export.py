@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -23,6 +23,18 @@ class ExportChoice:
     keep_metadata: bool = True
     strip_location: bool = False
     write_back: bool = False        # also a new Live Photo / Motion Photo whose key photo is this frame
+    hdr: bool = True                # keep the restored photo's HDR gain map (HEIC, Ultra HDR JPEG)
+
+
+def hdr_note(fmt: str, keep: bool) -> str:
+    """What the export dialog says under "Keep HDR" for format ``fmt``."""
+    if fmt == "png":
+        return "PNG cannot hold an HDR gain map: this file will be SDR only. Choose HEIC or JPEG to keep HDR."
+    if not keep:
+        return "Saved as SDR only: HDR screens will show it like any other photo, without the brighter highlights."
+    if fmt == "jpeg":
+        return "Saved as an Ultra HDR JPEG (the gain map rides along; apps that ignore it show the SDR picture)."
+    return "Saved as the iPhone saves its HDR photos (a gain map beside the picture)."
 
 
 def default_folder(still_path: str, fallback: str) -> str:
@@ -51,6 +63,8 @@ def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> Ex
         # The ICC profile stays: it says what colours the pixels are, it is not personal metadata.
         meta = StillMetadata(icc_profile=meta.icc_profile, bit_depth=meta.bit_depth, mime=meta.mime,
                              source_paths=meta.source_paths)
+    if not choice.hdr and getattr(image, "gain_map", None) is not None:
+        image = replace(image, gain_map=None)       # the user asked for SDR only
     quality = None if choice.format == "png" else int(choice.quality)
     options = ExportOptions(format=choice.format, quality=quality, strip_location=choice.strip_location)
     target = Path(choice.folder) / choice.filename if choice.filename else Path(choice.folder)

@@ -35,6 +35,7 @@ class RestoreResult:
     after: Picture | None    # both None once evicted (see KEEP_PICTURES); RestoreModel.pictures redraws them
     size_key: str
     restorer: str
+    hdr_overlay: Picture | None = None    # the HDR gain map over ``after`` (the compare view's HDR mode), on request
 
 
 def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
@@ -64,12 +65,19 @@ def _comparison(frame, restored) -> tuple[Picture, Picture]:
     return Picture(upscale_like(frame, w, h)), Picture(restored)
 
 
+def _hdr_overlay(image) -> Picture:
+    from livemoments_app.core.hdr.overlay import boost_overlay
+
+    return Picture(boost_overlay(image.pixels, image.gain_map))
+
+
 class RestoreModel(QObject):
     restorersChanged = Signal()
     stateChanged = Signal()             # running / selection / elapsed
     progressChanged = Signal(float, str)
     resultReady = Signal(int)           # frame index
     picturesReady = Signal(int)         # frame index whose evicted pictures were redrawn
+    hdrOverlayReady = Signal(int)       # frame index whose HDR overlay was drawn
 
     def __init__(self, lanes: Lanes, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +93,7 @@ class RestoreModel(QObject):
         self.results: dict[int, RestoreResult] = {}
         self._shown: list[int] = []     # result indices, least recently shown first
         self._redrawing: set[int] = set()
+        self._drawing_hdr: set[int] = set()
         self.job: Job | None = None
         self.job_frame = -1
         self.fraction = 0.0
@@ -131,6 +140,7 @@ class RestoreModel(QObject):
         self.results = {}
         self._shown = []
         self._redrawing = set()
+        self._drawing_hdr = set()
         self.job_frame = -1
         self.stateChanged.emit()
 
@@ -230,6 +240,28 @@ class RestoreModel(QObject):
             job.finished.connect(lambda l=live, i=index: self._redrawn(l, i))
         return None
 
+    def hdr_overlay(self, index: int) -> Picture | None:
+        """The HDR overlay of frame ``index``'s result (where an HDR display brightens it); None when the result
+        has no gain map, or while the overlay is drawn (``hdrOverlayReady`` follows)."""
+        result = self.results.get(index)
+        if result is None or getattr(result.image, "gain_map", None) is None:
+            return None
+        if result.hdr_overlay is not None:
+            return result.hdr_overlay
+        if index not in self._drawing_hdr:
+            self._drawing_hdr.add(index)
+            live, image = self.live, result.image
+            job = self.lanes.work.run(lambda _p: _hdr_overlay(image), name=f"Drawing the HDR map of frame {index + 1}")
+            job.succeeded.connect(lambda picture, l=live, i=index, r=result: self._on_hdr_overlay(l, i, r, picture))
+            job.finished.connect(lambda l=live, i=index: self._drawing_hdr.discard(i) if l is self.live else None)
+        return None
+
+    def _on_hdr_overlay(self, live, index: int, result: RestoreResult, picture: Picture) -> None:
+        if live is not self.live or self.results.get(index) is not result:
+            return
+        result.hdr_overlay = picture
+        self.hdrOverlayReady.emit(index)
+
     def _on_pictures(self, live, index: int, result: RestoreResult, pictures) -> None:
         if live is not self.live or self.results.get(index) is not result:
             return                      # another photo, or the frame was restored again meanwhile
@@ -249,7 +281,7 @@ class RestoreModel(QObject):
         for old in self._shown[:-KEEP_PICTURES]:
             result = self.results.get(old)
             if result is not None:
-                result.before = result.after = None
+                result.before = result.after = result.hdr_overlay = None
 
     def _set_status(self, text: str) -> None:
         self.status = text

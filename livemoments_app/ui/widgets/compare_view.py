@@ -4,6 +4,7 @@ All canvases share one ViewState, so the zoom stays when switching modes."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSplitter, QStackedWidget, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -12,6 +13,41 @@ from livemoments_app.ui.widgets.canvas import ImageCanvas
 
 BEFORE = "Before · frame upscaled"
 AFTER = "After · restored"
+AFTER_HDR = "After · HDR boost"
+HDR_HELP = ("Show where an HDR screen brightens the restored photo: its gain map in colour over the photo in grey, "
+            "from dark violet (no boost) to pale yellow (the full headroom).")
+
+
+class HdrLegend(QWidget):
+    """The HDR overlay's colour scale: "none" ... "+1.75 stops"."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = QLabel(self)
+        self.low = QLabel("no boost", self)
+        self.high = QLabel(self)
+        for label in (self.low, self.high):
+            label.setObjectName("Muted")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        row.addWidget(self.low)
+        row.addWidget(self.bar)
+        row.addWidget(self.high)
+        self._stops: float | None = None
+
+    def set_stops(self, stops: float) -> None:
+        if stops == self._stops:
+            return
+        import numpy as np
+
+        from livemoments_app.core.hdr.overlay import boost_colours
+        from livemoments_app.ui.imaging import qimage_from_rgb
+
+        self._stops = stops
+        ramp = boost_colours(np.linspace(0.0, stops, 96, dtype=np.float32)[None, :].repeat(10, 0), stops)
+        self.bar.setPixmap(QPixmap.fromImage(qimage_from_rgb(ramp)))
+        self.high.setText(f"+{stops:.2f} stops ({2 ** stops:.1f}×)")
 
 
 class CompareView(QWidget):
@@ -55,6 +91,16 @@ class CompareView(QWidget):
         self.flip_button.clicked.connect(model.flip)
         bar.addSpacing(10)
         bar.addWidget(self.flip_button)
+        self.hdr_button = QToolButton(self)
+        self.hdr_button.setText("HDR")
+        self.hdr_button.setCheckable(True)
+        self.hdr_button.setToolTip(HDR_HELP)
+        self.hdr_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.hdr_button.toggled.connect(model.set_show_hdr)
+        self.legend = HdrLegend(self)
+        bar.addSpacing(10)
+        bar.addWidget(self.hdr_button)
+        bar.addWidget(self.legend)
         bar.addStretch(1)
         self.caption = QLabel(self)
         self.caption.setObjectName("Muted")
@@ -77,25 +123,38 @@ class CompareView(QWidget):
     def refresh(self) -> None:
         m = self.model
         self.mode_buttons[m.mode].setChecked(True)
+        hdr = m.hdr_stops is not None
+        self.hdr_button.setVisible(hdr)
+        self.hdr_button.setChecked(m.show_hdr)
+        self.legend.setVisible(hdr and m.show_hdr)
+        if hdr:
+            self.legend.set_stops(m.hdr_stops)
+        after = m.hdr if m.showing_hdr else m.after
+        after_label = AFTER_HDR if m.showing_hdr else AFTER
+        busy = "Drawing the HDR map…" if hdr and m.show_hdr and m.hdr is None else ""
+        for canvas in (self.single, self.right):
+            canvas.set_busy(busy)
         self.left.set_picture(m.before)
-        self.right.set_picture(m.after)
+        self.right.set_picture(after)
+        self.right.labels = ("", after_label)
         if m.mode == "side":
             self.stack.setCurrentIndex(1)
         else:
             self.stack.setCurrentIndex(0)
             if m.mode == "split":
-                self.single.set_picture(m.after)
+                self.single.set_picture(after)
                 self.single.set_before(m.before)
                 self.single.set_split(m.split)
-                self.single.labels = (BEFORE, AFTER)
+                self.single.labels = (BEFORE, after_label)
             else:
-                shown = m.before if m.showing_before else m.after
+                shown = m.before if m.showing_before else after
                 self.single.set_before(None)
                 self.single.set_split(None)
                 self.single.set_picture(shown)
-                self.single.labels = (BEFORE if m.showing_before else AFTER, "")
+                self.single.labels = (BEFORE if m.showing_before else after_label, "")
         self.single.update()
         if m.available:
-            self.caption.setText(f"Frame {m.frame_index + 1} · {m.after.width} × {m.after.height}")
+            self.caption.setText(f"Frame {m.frame_index + 1} · {m.after.width} × {m.after.height}"
+                                 + (" · HDR" if hdr else ""))
         else:
             self.caption.setText("")

@@ -9,7 +9,7 @@ import os
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from livemoments_app.ui import theme
+from livemoments_app.ui import hdr_text, theme
 from livemoments_app.ui.viewmodels.timeline import key_time_uncertain
 from livemoments_app.ui.widgets.overlay_panel import OverlayPanel
 from livemoments_app.ui.widgets.restore_panel import RestorePanel
@@ -134,12 +134,18 @@ class SidePanel(QFrame):
             source = getattr(live.key_time_source, "value", str(live.key_time_source))
             name = os.path.basename(ws.document.path or str(live.still_path))
             name = self.info.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, 250)
-            self.info.setToolTip(ws.document.path or "")
+            hdr = getattr(live.still, "hdr", None)
+            tip = ws.document.path or ""
+            if hdr is not None:
+                tip += ("\n" if tip else "") + hdr_text.describe(hdr) + " Restored frames keep it."
+            self.info.setToolTip(tip)
             muted = theme.colours()["muted"]
+            badge = f" {hdr_text.badge_html()}" if hdr is not None else ""
+            video_hdr = f" HDR ({clip.colour['transfer'].upper()})" if getattr(clip, "is_hdr", False) else ""
             self.info.setText(
-                f"<b>{html.escape(name)}</b><br><span style='color:{muted}'>{_FORMAT_NAMES.get(fmt, fmt)}</span>"
-                f"<br>Key photo {live.still.width} × {live.still.height} · clip {clip.width} × {clip.height}, "
-                f"{clip.frame_count} frames, {clip.duration_s:.2f} s"
+                f"<b>{html.escape(name)}</b>{badge}<br><span style='color:{muted}'>{_FORMAT_NAMES.get(fmt, fmt)}"
+                f"</span><br>Key photo {live.still.width} × {live.still.height} · clip {clip.width} × "
+                f"{clip.height}{video_hdr}, {clip.frame_count} frames, {clip.duration_s:.2f} s"
                 f"<br>{self._key_moment_line(live, source, muted)}")
         self.export_button.setEnabled(ws.can_export)
         self.export_status.setText(ws.export.status or
