@@ -76,3 +76,46 @@ def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
     save_png(_grab(window), "compare-100.png", max_width=1280)
 
     window.close()
+
+
+def hdr_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
+    """The compare view's HDR overlay of the restored iPhone photo, and the export dialog of an HDR result."""
+    from PySide6.QtCore import QSettings
+
+    from livemoments_app.ui import hdr_text
+    from livemoments_app.ui.app import create_application, create_window
+    from livemoments_app.ui.viewmodels.settings import SettingsModel
+    from livemoments_app.ui.widgets.export_dialog import ExportDialog
+
+    app = create_application([])
+    settings = SettingsModel(QSettings(str(Path(tempfile.mkdtemp()) / "settings.ini"), QSettings.Format.IniFormat))
+    window = create_window(settings, theme_name="dark")
+    window.resize(1280, 800)
+    window.show()
+    ws = window.workspace
+    window.open_paths([str(sample)])
+    _wait(app, lambda: ws.document.is_open, 120, "the sample to open")
+    index = ws.timeline.nearest_index(frame_time_s)
+    ws.timeline.set_current(index)
+    ws.timeline.choose(index)
+    _wait(app, lambda: index in ws.alignment.cache, 180, "the alignment")
+    _wait(app, lambda: ws.restore.info("classic") is not None, 60, "the restorer list")
+    ws.restore.select("classic")
+    ws.start_restore()
+    _wait(app, lambda: ws.compare.available and ws.view == "compare", 300, "the restored picture")
+    ws.compare.set_split(0.35)
+    ws.compare.set_show_hdr(True)
+    _wait(app, lambda: ws.compare.showing_hdr, 120, "the HDR overlay")
+    save_png(_grab(window), "compare-hdr.png", max_width=1280)
+
+    image = ws.current_result().image
+    dialog = ExportDialog(tempfile.gettempdir(), sample.name, (image.pixels.shape[1], image.pixels.shape[0]), window,
+                          "heic", True, hdr=hdr_text.describe(image.gain_map))
+    dialog.show()
+    _wait(app, lambda: True, 1, "the dialog")
+    save_png(_grab(dialog), "export-hdr.png")
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("png"))
+    _wait(app, lambda: True, 1, "the dialog")
+    save_png(_grab(dialog), "export-hdr-png.png")
+    dialog.close()
+    window.close()

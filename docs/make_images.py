@@ -4,6 +4,8 @@
 
 core: alignment overlays and a before/after crop (core API, no Qt).
 app:  screenshots of the main window and the before/after view, rendered offscreen with QWidget.grab().
+hdr:  the restored frame's gain map and its parts, a gain map derived from an HDR clip, and the app's HDR overlay
+      and export dialog.
 Every PNG is kept under 300 KB (downscaled, then palette-quantised if still too big).
 """
 
@@ -123,6 +125,58 @@ def core_pictures(samples: Path) -> None:
     print(f"crop at x={x0} y={y0} of the {ow}x{oh} output")
 
 
+def _stops_grey(stops: np.ndarray, top: float, width: int) -> np.ndarray:
+    """Gains in stops as grey (black = no boost, white = ``top`` stops), ``width`` pixels wide."""
+    import cv2
+
+    grey = (np.clip(stops / top, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    small = cv2.resize(grey, (width, round(grey.shape[0] * width / grey.shape[1])), interpolation=cv2.INTER_AREA)
+    return np.repeat(small[..., None], 3, axis=2)
+
+
+def hdr_pictures(samples: Path) -> None:
+    import cv2
+
+    from livemoments_app.core.align import align
+    from livemoments_app.core.clip import FrameSource
+    from livemoments_app.core.hdr import encoding
+    from livemoments_app.core.hdr.restored import clip_gain_stops, gain_map_for
+    from livemoments_app.core.jobs import Progress
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.restore.base import RestoreRequest
+    from livemoments_app.core.restore.classic.restorer import ClassicRestorer
+
+    width = 300
+    with open_live_photo(samples / SAMPLE) as live:
+        index = live.clip.nearest_index(FRAME_TIME_S)
+        frame = live.clip.frame(index)
+        alignment = align(live, index)
+        result = ClassicRestorer().restore(RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment),
+                                           Progress())
+        key = live.still.gain_map
+        gain_map, info, parts = gain_map_for(result, live.still, alignment, frame, clip=live.clip, index=index,
+                                             keep_parts=True)
+    top = key.headroom_stops
+    print(f"gain map of frame #{index}: {info}")
+    photo = cv2.resize(result.pixels, (width, round(result.pixels.shape[0] * width / result.pixels.shape[1])),
+                       interpolation=cv2.INTER_AREA)
+    trust = _stops_grey(parts.trust, 1.0, width)
+    save_png(row([label(photo, "restored frame"), label(_stops_grey(encoding.to_stops(key), top, width), "key map"),
+                  label(_stops_grey(parts.warped[..., 0], top, width), "warped"),
+                  label(_stops_grey(parts.new_content[..., 0], top, width), "from brightness"),
+                  label(trust, "trust"), label(_stops_grey(encoding.to_stops(gain_map), top, width), "result")]),
+             "hdr-gain-maps.png")
+
+    # An HDR clip: its frame's own gain map, HDR light over the SDR rendition the restorer works from.
+    with FrameSource.open(samples / "iphone14pro_dolbyvision_hlg_notlive.MOV", colour_target="display-p3") as clip:
+        sdr, hdr = clip.frame(2), clip.hdr_frame(2)
+    ratio = clip_gain_stops(hdr, sdr, "display-p3")[..., 0]
+    small = cv2.resize(sdr, (width, round(sdr.shape[0] * width / sdr.shape[1])), interpolation=cv2.INTER_AREA)
+    save_png(row([label(small, "SDR rendition"), label(_stops_grey(ratio, float(ratio.max()), width),
+                                                       f"HDR/SDR, 0..{ratio.max():.1f} stops")]),
+             "hdr-clip-gain-map.png")
+
+
 def app_pictures(samples: Path) -> None:
     from docs_app_screens import app_screenshots  # noqa: F401  (kept beside this file)
 
@@ -132,7 +186,7 @@ def app_pictures(samples: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
-    parser.add_argument("--only", choices=("core", "app"))
+    parser.add_argument("--only", choices=("core", "app", "hdr"))
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
@@ -141,6 +195,11 @@ def main() -> int:
         core_pictures(args.samples)
     if args.only in (None, "app"):
         app_pictures(args.samples)
+    if args.only in (None, "hdr"):
+        from docs_app_screens import hdr_screenshots
+
+        hdr_pictures(args.samples)
+        hdr_screenshots(args.samples / SAMPLE, FRAME_TIME_S, save_png)
     return 0
 
 

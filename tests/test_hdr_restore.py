@@ -277,3 +277,39 @@ def test_hdr_photos_keep_their_pixels_and_add_a_map():
     assert sdr.gain_map is None and np.array_equal(sdr.pixels, hdr.pixels)
     oh, ow = hdr.pixels.shape[:2]
     assert hdr.gain_map.size == (round(ow / 2), round(oh / 2))
+
+
+@pytest.mark.samples
+def test_an_hdr_clip_round_trip_through_the_pipeline(tmp_path):
+    """The HDR MOV (10-bit HLG) with a key photo made from its frame 2 (the SDR rendition at twice the size, as an
+    Ultra HDR JPEG whose gain map is that frame's own HDR/SDR ratio): restoring frame 3 calibrates the clip
+    onto the key map as the identity, and the restored map is that frame's own HDR/SDR ratio."""
+    from livemoments_app.core.clip import FrameSource
+    from livemoments_app.core.hdr.restored import clip_gain_stops
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.pipeline import restore_frame
+    from livemoments_app.core.restore.classic import ClassicRestorer
+    from tests.support.ultrahdr import ultrahdr_jpeg
+
+    mov = sample("iphone14pro_dolbyvision_hlg_notlive.MOV")
+    iso = IsoGainMapParams(gain_min=(0.0,), gain_max=(2.5,), gamma=(1.0,), capacity_max=2.5)
+    like = GainMap(np.zeros((1, 1), np.uint8), "ultrahdr", 2 ** 2.5, iso=iso)
+    with FrameSource.open(mov, colour_target="srgb") as clip:
+        sdr, hdr = clip.frame(2), clip.hdr_frame(2)
+        truth3 = clip_gain_stops(clip.hdr_frame(3), clip.frame(3), "bt709", offsets=(1 / 64, 1 / 64))[..., 0]
+    key_stops = clip_gain_stops(hdr, sdr, "bt709", offsets=(1 / 64, 1 / 64))[..., 0]
+    still = cv2.resize(sdr, (sdr.shape[1] * 2, sdr.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+    (tmp_path / "KEY.jpg").write_bytes(ultrahdr_jpeg(still, encoding.from_stops(key_stops, like), gain_min=0.0,
+                                                     gain_max=2.5, gamma=1.0))
+    with open_live_photo(tmp_path / "KEY.jpg", mov) as live:
+        assert live.still.hdr.kind == "ultrahdr" and live.clip.is_hdr
+        result, _alignment = restore_frame(live, 3, ClassicRestorer(), size=0.5)
+    info = result.info["hdr"]
+    assert info["method"] == "clip_hdr"
+    a, b = info["calibration"]
+    assert abs(a) < 0.1 and abs(b - 1.0) < 0.1
+    got = encoding.to_stops(result.gain_map)
+    truth = cv2.resize(truth3, (got.shape[1], got.shape[0]), interpolation=cv2.INTER_AREA)
+    error = np.abs(got - np.clip(truth, 0.0, 2.5))
+    print(f"HDR clip round trip: calibration {a:+.3f} + {b:.3f} x, mean error {error.mean():.3f} stops")
+    assert error.mean() < 0.1

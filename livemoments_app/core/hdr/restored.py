@@ -13,6 +13,10 @@
      predicted from the restored picture's own brightness with the key photo's relation between brightness and
      gain, learnt on the trusted pixels (binned in log luminance): bright new content is lifted like bright
      content of the key photo, dark content stays low.
+
+   Either model is global; the key map also varies locally (an iPhone's map is a local tone map). So the key
+   map's departure from the model, measured on the trusted pixels, is spread over ~24 gain-map pixels and added:
+   holes in the trust map take the key map's local level, large new regions keep the model.
 3. **Blend** in stops with the restorer's ``from_key`` map (1 = the pixel's detail came from the key photo),
    resampled to the gain map and softened by a Gaussian of about two gain-map pixels, so the seam between the two
    sources is a gradient, not an edge.
@@ -35,9 +39,11 @@ from livemoments_app.core.hdr import encoding
 from livemoments_app.core.hdr.model import GainMap
 
 SEAM_SIGMA_PX = 2.0             # gain-map pixels over which the two sources cross-fade
+LOCAL_SIGMA_PX = 24.0           # reach of the local correction of the new-content map (gain-map pixels)
 MIN_TRUSTED_SHARE = 0.01        # below this share of trusted gain-map pixels nothing is learnt from them
 LUMA_BINS = 48
 _LUMA_FLOOR = 2.0 ** -12        # linear luminance floor of the log-luminance feature (~-12 stops)
+_SRGB_TO_LINEAR_U8 = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
 
 
 @dataclass
@@ -110,19 +116,30 @@ def _fit_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float
     return my - b * mx, b
 
 
-def _from_clip_hdr(frame_hdr, frame_sdr, key, shape, primaries, warped, trust, info) -> np.ndarray:
+def clip_gain_stops(frame_hdr: np.ndarray, frame_sdr: np.ndarray, primaries: str, *, channels: int = 1,
+                    offsets: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The gain map a clip frame itself implies, in stops at the frame's resolution (H x W x ``channels``): log2
+    of its HDR light (FrameSource.hdr_frame) over its SDR rendition (FrameSource.frame, 8-bit sRGB curve), on
+    luminance for one channel, per colour for three; ``offsets`` (offset_sdr, offset_hdr) as the gain equation
+    has them (floored at 1e-3 so black stays at 0 stops)."""
     sdr = _SRGB_TO_LINEAR_U8[frame_sdr]
-    hdr_c = _channels_like(frame_hdr, key, primaries)
-    sdr_c = _channels_like(sdr, key, primaries)
-    out = np.empty(shape + (hdr_c.shape[2],), np.float32)
+    if channels == 1:
+        hdr, sdr = _luminance(frame_hdr, primaries)[..., None], _luminance(sdr, primaries)[..., None]
+    else:
+        hdr = frame_hdr
+    k_sdr, k_hdr = max(offsets[0], 1e-3), max(offsets[1], 1e-3)
+    return np.log2((hdr + np.float32(k_hdr)) / (sdr + np.float32(k_sdr)))
+
+
+def _from_clip_hdr(frame_hdr, frame_sdr, key, shape, primaries, warped, trust, info) -> np.ndarray:
+    out = np.empty(shape + (key.channels,), np.float32)
     lines = []
-    for c in range(hdr_c.shape[2]):
-        k_sdr, k_hdr = encoding.offsets(key, c)
-        ratio = np.log2((hdr_c[..., c] + max(k_hdr, 1e-3)) / (sdr_c[..., c] + max(k_sdr, 1e-3)))
+    for c in range(key.channels):
+        ratio = clip_gain_stops(frame_hdr, frame_sdr, primaries, channels=key.channels,
+                                offsets=encoding.offsets(key, c))[..., c]
         stops = _resize(ratio, shape)
-        w = trust
-        if float(w.mean()) >= MIN_TRUSTED_SHARE:
-            a, b = _fit_line(stops, warped[..., c], w)
+        if float(trust.mean()) >= MIN_TRUSTED_SHARE:
+            a, b = _fit_line(stops, warped[..., c], trust)
         else:
             a, b = 0.0, 1.0
         lines.append([round(a, 4), round(b, 4)])
@@ -130,9 +147,6 @@ def _from_clip_hdr(frame_hdr, frame_sdr, key, shape, primaries, warped, trust, i
     info["method"] = "clip_hdr"
     info["calibration"] = lines if len(lines) > 1 else lines[0]
     return out
-
-
-_SRGB_TO_LINEAR_U8 = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
 
 
 def _linear_small(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -166,6 +180,24 @@ def _from_brightness(output_pixels, key, shape, primaries, warped, trust, info) 
     return out
 
 
+def _local_correction(residual: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """The key map's local departure from the model (``residual`` = key map - model, trusted where ``weight``),
+    spread by normalised convolution over LOCAL_SIGMA_PX and faded out where no trusted pixel is near: small
+    holes in the trust map take the key map's own local level (no blotches where the key photo's map is
+    locally brighter or darker than the global model says), large new regions keep the model."""
+    gh, gw = weight.shape
+    small = (max(1, gw // 4), max(1, gh // 4))
+    sigma = LOCAL_SIGMA_PX / 4
+    w = cv2.GaussianBlur(cv2.resize(weight, small, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+    out = np.empty(residual.shape, np.float32)
+    for c in range(residual.shape[2]):
+        r = cv2.resize(np.ascontiguousarray(residual[..., c] * weight), small, interpolation=cv2.INTER_AREA)
+        r = cv2.GaussianBlur(r, (0, 0), sigma) / np.maximum(w, 1e-6)
+        r *= np.clip(w * 4.0, 0.0, 1.0)       # support below a quarter: fade towards the model alone
+        out[..., c] = cv2.resize(r, (gw, gh), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 def restored_gain_map(key: GainMap, *, still_shape: tuple[int, int], output_pixels: np.ndarray, alignment,
                       frame_shape: tuple[int, int], from_key: np.ndarray | None, frame_sdr: np.ndarray | None = None,
                       frame_hdr: np.ndarray | None = None, primaries: str = "display-p3", keep_parts: bool = False
@@ -195,11 +227,12 @@ def restored_gain_map(key: GainMap, *, still_shape: tuple[int, int], output_pixe
     trust = cv2.GaussianBlur(trusted, (0, 0), SEAM_SIGMA_PX)
     info["from_key_share"] = round(float(trust.mean()), 4)
 
-    # 2. New content.
+    # 2. New content: a global model, then brought to the key map's local level where trusted pixels are near.
     if frame_hdr is not None and frame_sdr is not None:
         new = _from_clip_hdr(frame_hdr, frame_sdr, key, shape, primaries, warped, trusted, info)
     else:
         new = _from_brightness(output_pixels, key, shape, primaries, warped, trusted, info)
+    new += _local_correction(warped - new, trusted)
 
     # 3b. Blend, 4. encode.
     t = trust[..., None]
