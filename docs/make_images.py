@@ -166,6 +166,14 @@ def hdr_pictures(samples: Path) -> None:
                   label(_stops_grey(parts.new_content[..., 0], top, width), "from brightness"),
                   label(trust, "trust"), label(_stops_grey(encoding.to_stops(gain_map), top, width), "result")]),
              "hdr-gain-maps.png")
+    # Where a man walks through the alley (right edge, lower third), at the map's own resolution.
+    h, w = parts.trust.shape
+    crop = (slice(int(h * 0.60), int(h * 0.82)), slice(int(w * 0.74), w))
+    cw = crop[1].stop - crop[1].start
+    save_png(row([label(_stops_grey(parts.warped[crop][..., 0], top, cw), "warped key map"),
+                  label(_stops_grey(parts.trust[crop], 1.0, cw), "trust"),
+                  label(_stops_grey(encoding.to_stops(gain_map)[crop], top, cw), "result")]),
+             "hdr-gain-map-crop.png")
 
     # An HDR clip: its frame's own gain map, HDR light over the SDR rendition the restorer works from.
     with FrameSource.open(samples / "iphone14pro_dolbyvision_hlg_notlive.MOV", colour_target="display-p3") as clip:

@@ -28,6 +28,8 @@ ABOUT = {
     "restore_speed": "Classic restorer, 12 MP and 48 MP end to end (alignment and I/O included), time and memory.",
     "quality": "Restoration quality on synthetic Live Photos with ground truth, against bicubic, Lanczos, "
                "warp-only and colour-only baselines; sharpness on the real samples.",
+    "hdr": "HDR gain maps: the cost of finding one when opening a photo, of decoding it, of making the restored "
+           "frame's, and of the clip's HDR frame.",
     "export": "Saving the restored 12 MP photo per format with its metadata.",
     "ui_latency": "How responsive the window stays while the app works, and how soon it is shown.",
     "batch": "Restoring many photos: the local engine (threads) against Ray on this machine, the overhead per "
