@@ -57,6 +57,23 @@ def test_info_json_on_every_sample(capsys, name):
     assert info["content_identifier"] == cid
     assert isinstance(info["key_time_s"], float)
     assert v["decodable"] is ("truncated" not in name)
+    if name.startswith("apple_iphone15pro"):
+        assert info["still"]["hdr"] == {"kind": "apple", "gain_map_width": 1512, "gain_map_height": 2016,
+                                        "channels": 1, "headroom": 3.363, "headroom_stops": 1.7497,
+                                        "iso21496": True}
+    else:
+        assert info["still"]["hdr"] is None
+    if v["decodable"]:
+        assert v["hdr"] is None and v["bit_depth"] == 8
+
+
+@pytest.mark.samples
+def test_info_text_says_hdr(capsys):
+    cli.main(["info", str(sample("apple_iphone15pro_IMG_4394.HEIC"))])
+    out = capsys.readouterr().out
+    assert "HDR           Apple gain map + ISO 21496-1, 1512×2016, headroom 3.36× (+1.75 stops)" in out
+    cli.main(["info", str(sample("apple_iphone6s_0FFBE909.jpeg"))])
+    assert "HDR           no (SDR photo)" in capsys.readouterr().out
 
 
 @pytest.mark.samples
@@ -125,3 +142,20 @@ def test_info_does_not_load_the_other_subcommands_imports():
             "print(sorted(m for m in ('cv2', 'torch', 'diffusers', 'PySide6') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.samples
+def test_info_reports_an_ultra_hdr_still_and_an_hlg_clip(tmp_path, capsys):
+    import numpy as np
+
+    from tests.support.ultrahdr import ultrahdr_jpeg
+
+    still = tmp_path / "KEY.jpg"
+    still.write_bytes(ultrahdr_jpeg(np.full((1280, 720, 3), 120, np.uint8), np.full((640, 360), 90, np.uint8),
+                                    gain_max=2.0))
+    info = _info_json(capsys, still, sample("iphone14pro_dolbyvision_hlg_notlive.MOV"))
+    assert info["still"]["hdr"]["kind"] == "ultrahdr" and info["still"]["hdr"]["headroom"] == 4.0
+    assert info["video"]["hdr"] == "hlg" and info["video"]["bit_depth"] == 10
+    cli.main(["info", str(still), str(sample("iphone14pro_dolbyvision_hlg_notlive.MOV"))])
+    out = capsys.readouterr().out
+    assert "Ultra HDR gain map, 360×640" in out and "HDR HLG 10-bit" in out
