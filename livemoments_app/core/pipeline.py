@@ -134,7 +134,7 @@ def restore_frame(live, index: int, restorer, *, alignment=None, device: str = "
     frame = live.clip.frame(index)
     request = RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment, scale=scale, device=device,
                              options=dict(options or {}))
-    hdr = hdr and live.still.hdr is not None
+    hdr = hdr and getattr(live.still, "hdr", None) is not None
     result = restorer.restore(request, progress.sub(0.2, 0.76 if hdr else 0.8))
     if hdr:
         progress.set(0.96, "Making the HDR gain map")
@@ -223,7 +223,7 @@ def _restore_pair(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
     request = RestoreRequest(still=still.pixels, frame=frame, alignment=alignment, scale=job.scale,
                              device=job.device)
     result = restorer.restore(request, progress.sub(0.25, 0.75))
-    if job.hdr and still.hdr is not None:
+    if job.hdr and getattr(still, "hdr", None) is not None:
         attach_gain_map(result, still, alignment, frame)
     meta = replace(StillMetadata.of(still), source_paths=[job.reference, job.target])
     return RestoreOutcome(result, meta, None, {"aligned_share": float(getattr(alignment, "aligned_share", 0.0))})
