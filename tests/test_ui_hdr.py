@@ -123,3 +123,21 @@ def test_exporting_sdr_only_leaves_the_gain_map_out(monkeypatch, tmp_path):
         export._export(image, None, 0, export.ExportChoice(folder=str(tmp_path), hdr=keep), None)
     assert seen[0].gain_map is image.gain_map and seen[1].gain_map is None
     assert np.shares_memory(seen[1].pixels, image.pixels)
+
+
+def test_a_result_whose_gain_map_could_not_be_made_says_so(qtbot):
+    import numpy as np
+
+    from livemoments_app.core.restore.base import RestoredImage
+    from livemoments_app.ui.viewmodels.restore import RestoreModel
+    from livemoments_app.ui.workers import Lanes
+
+    lanes = Lanes()
+    model = RestoreModel(lanes)
+    live = object()
+    model.live = live
+    image = RestoredImage(np.zeros((4, 4, 3), np.uint8), "classic",
+                          info={"hdr": {"skipped": "IMG_1.HEIC: the HDR gain map cannot be decoded (test)"}})
+    model._on_result(live, 3, "classic", "full", (image, None, None))
+    assert model.status.startswith("Restored") and "Without HDR: IMG_1.HEIC: the HDR gain map cannot" in model.status
+    lanes.shutdown()

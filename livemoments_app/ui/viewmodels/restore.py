@@ -218,6 +218,9 @@ class RestoreModel(QObject):
         self._keep_pictures(index)
         self.fraction = 1.0
         self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
+        skipped = (getattr(image, "info", None) or {}).get("hdr", {}).get("skipped")
+        if skipped:     # the key photo is HDR but its gain map could not be read: the result is SDR, say why
+            self.status += f" Without HDR: {skipped}"
         self.resultReady.emit(index)
         self.stateChanged.emit()
 
