@@ -106,7 +106,7 @@ def test_an_sdr_photo_shows_no_hdr(qtbot, window, scene, tmp_path):  # noqa: F81
     assert not window.viewer.compare_view.hdr_button.isVisible()
 
 
-def test_exporting_sdr_only_leaves_the_gain_map_out(monkeypatch, tmp_path):
+def test_the_keep_hdr_choice_reaches_the_export(monkeypatch, tmp_path):
     import numpy as np
 
     from livemoments_app.core import pipeline
@@ -115,14 +115,14 @@ def test_exporting_sdr_only_leaves_the_gain_map_out(monkeypatch, tmp_path):
     from livemoments_app.ui.viewmodels import export
 
     seen = []
-    monkeypatch.setattr(pipeline, "write_result", lambda image, *a, **k: seen.append(image) or
-                        pipeline.Written([tmp_path / "x.jpg"], []))
+    monkeypatch.setattr(pipeline, "write_result", lambda image, _live, _target, options, **_k:
+                        seen.append((image, options)) or pipeline.Written([tmp_path / "x.jpg"], []))
     image = RestoredImage(np.zeros((4, 4, 3), np.uint8), "classic",
                           gain_map=GainMap(np.zeros((2, 2), np.uint8), "apple", 2.0))
     for keep in (True, False):
         export._export(image, None, 0, export.ExportChoice(folder=str(tmp_path), hdr=keep), None)
-    assert seen[0].gain_map is image.gain_map and seen[1].gain_map is None
-    assert np.shares_memory(seen[1].pixels, image.pixels)
+    assert [options.hdr for _image, options in seen] == [True, False]
+    assert all(image_seen is image for image_seen, _options in seen)
 
 
 def test_a_result_whose_gain_map_could_not_be_made_says_so(qtbot):

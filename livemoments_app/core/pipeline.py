@@ -245,9 +245,10 @@ def write_result(image, source, target: str | os.PathLike, options=None, *, meta
     paths: list[Path] = []
     skipped: list[str] = []
     span = 0.5 if still and write_back else 1.0
+    gain_map = getattr(image, "gain_map", None)      # the restored frame's HDR gain map (core.hdr.restored)
     if still:
         exported = export_still(image, source if metadata is None else metadata, target, options,
-                                progress.sub(0.0, span))
+                                progress.sub(0.0, span), gain_map=gain_map)
         paths.append(Path(exported.path))
         skipped += list(exported.skipped)
     if write_back:
@@ -255,7 +256,7 @@ def write_result(image, source, target: str | os.PathLike, options=None, *, meta
             raise ValueError("writing back needs the clip frame the restored image shows")
         folder = Path(target) if not still or Path(target).is_dir() else Path(target).parent
         written = write_back_result(source, image, frame_index, folder, options,
-                                    progress.sub(1.0 - span, span))
+                                    progress.sub(1.0 - span, span), gain_map=gain_map)
         paths += list(written.paths)
         skipped += [s for s in written.skipped if s not in skipped]
     return Written(paths, skipped)

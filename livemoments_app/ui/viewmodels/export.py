@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -63,10 +63,9 @@ def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> Ex
         # The ICC profile stays: it says what colours the pixels are, it is not personal metadata.
         meta = StillMetadata(icc_profile=meta.icc_profile, bit_depth=meta.bit_depth, mime=meta.mime,
                              source_paths=meta.source_paths)
-    if not choice.hdr and getattr(image, "gain_map", None) is not None:
-        image = replace(image, gain_map=None)       # the user asked for SDR only
     quality = None if choice.format == "png" else int(choice.quality)
-    options = ExportOptions(format=choice.format, quality=quality, strip_location=choice.strip_location)
+    options = ExportOptions(format=choice.format, quality=quality, strip_location=choice.strip_location,
+                            hdr=choice.hdr)
     target = Path(choice.folder) / choice.filename if choice.filename else Path(choice.folder)
     written = write_result(image, live, target, options, metadata=meta, frame_index=frame_index,
                            write_back=choice.write_back, progress=progress)
