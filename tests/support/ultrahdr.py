@@ -1,6 +1,7 @@
-"""Ultra HDR JPEG test files: a primary JPEG and a gain-map JPEG joined by an MPF index, with the gain map
-described by ISO 21496-1 (APP2) and/or Adobe hdrgm XMP, as Pixels and Samsung phones write them (the app's own
-writer lives in core/export; this builder exists so the reader is tested against bytes it did not produce)."""
+"""Ultra HDR JPEG test files: a primary JPEG and a gain-map JPEG, with the gain map described by ISO 21496-1 (APP2)
+and/or Adobe hdrgm XMP, joined by an MPF index (the app's own joiner, core/export/ultrahdr.join) or found only
+through the primary's Container directory -- the variants phones and editors write, which the app's writer (always
+both descriptions, always MPF) does not."""
 
 from __future__ import annotations
 
@@ -55,19 +56,6 @@ def _insert_after_soi(jpeg: bytes, segments: bytes) -> bytes:
     return jpeg[:2] + segments + jpeg[2:]
 
 
-def _mpf(primary_size: int, secondary_size: int, secondary_offset: int) -> bytes:
-    """APP2 MPF payload (big-endian): version, 2 images, their entries (offsets from the TIFF header)."""
-    entries_at = 8 + 2 + 3 * 12 + 4
-    ifd = struct.pack(">H", 3)
-    ifd += struct.pack(">HHI4s", 0xB000, 7, 4, b"0100")
-    ifd += struct.pack(">HHII", 0xB001, 4, 1, 2)
-    ifd += struct.pack(">HHII", 0xB002, 7, 32, entries_at)
-    ifd += struct.pack(">I", 0)
-    entries = struct.pack(">IIIHH", 0x030000, primary_size, 0, 0, 0)
-    entries += struct.pack(">IIIHH", 0, secondary_size, secondary_offset, 0, 0)
-    return b"MPF\x00" + b"MM\x00*" + struct.pack(">I", 8) + ifd + entries
-
-
 def _directory_xmp(gain_map_length: int) -> bytes:
     """The primary's XMP with a Google Container directory (Primary + GainMap), as Pixels write it."""
     return ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
@@ -93,18 +81,16 @@ def ultrahdr_jpeg(primary: np.ndarray, gain_map: np.ndarray, *, gain_min: float 
         gm_segments += _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + hdrgm_xmp(gain_min, gain_max, gamma,
                                                                                      gain_max))
     secondary = _insert_after_soi(_jpeg(gain_map), gm_segments)
+    from livemoments_app.core.export.ultrahdr import join
+
     head = b""
     if exif is not None:
         head += _segment(0xE1, b"Exif\x00\x00" + exif)
     if directory:
         head += _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + _directory_xmp(len(secondary)))
+    base = _insert_after_soi(_jpeg(primary), head)
+    if mpf:
+        return join(base, secondary)        # adds the primary's ISO version block and the MPF index
     if iso:
-        head += _segment(0xE2, ISO_URN + struct.pack(">HH", 0, 0))
-    base = _jpeg(primary)
-    if not mpf:
-        return _insert_after_soi(base, head) + secondary
-    placeholder = _segment(0xE2, _mpf(0, 0, 0))
-    mpf_at = 2 + len(head) + 4          # the MPF TIFF header: after SOI, the other segments, FF E2 len, "MPF\0"
-    primary_size = len(base) + len(head) + len(placeholder)
-    real = _segment(0xE2, _mpf(primary_size, len(secondary), primary_size - (mpf_at + 4)))
-    return _insert_after_soi(base, head + real) + secondary
+        base = _insert_after_soi(base, _segment(0xE2, ISO_URN + struct.pack(">HH", 0, 0)))
+    return base + secondary

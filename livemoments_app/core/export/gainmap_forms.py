@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livemoments_app.core.hdr.apple import APPLE_GAMMA
 from livemoments_app.core.hdr.model import AppleGainMapInfo, GainMap, IsoGainMapParams
 
-APPLE_GAMMA = 2.2
 _LUMA = (0.2126, 0.7152, 0.0722)
 _LEVELS = np.arange(256, dtype=np.float64) / 255.0
 

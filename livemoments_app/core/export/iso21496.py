@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import struct
 
+from livemoments_app.core.hdr.iso_metadata import URN as JPEG_NAMESPACE  # noqa: F401  (one name, reader and writer)
 from livemoments_app.core.hdr.model import IsoGainMapParams
 
-JPEG_NAMESPACE = b"urn:iso:std:iso:ts:21496:-1\x00"
 VERSION_ONLY = struct.pack(">HH", 0, 0)         # minimum_version, writer_version
 _MULTICHANNEL = 0x80
 _BASE_COLOUR_SPACE = 0x40
