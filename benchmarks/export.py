@@ -7,7 +7,8 @@ gain map <= 3.5 s.
 Baselines: Pillow's plain JPEG save (no metadata), pillow-heif with its default x265 preset (what a naive export
 would do), OpenCV PNG. The picture is the bundled demo's key photo (resources/demo/IMG_4394.HEIC, the iPhone 15
 Pro Live Photo; real content compresses differently from noise), else a smooth synthetic 4032x3024 image; the HDR
-rows write that photo's own 1512x2016 gain map (Apple's auxiliary image, its XMP headroom), as HEIC and as Ultra
+rows write that photo's own 1512x2016 gain map as the app reads it (Apple's auxiliary image with its headroom and
+the ISO 21496-1 parameters of its 'tmap'), as HEIC and as Ultra
 HDR JPEG, and as HEIC once more from a Pixel-style map (Apple's form derived: two map images, the slowest case).
 Timings on a shared CPU are noisy: medians are reported.
 """
@@ -47,28 +48,13 @@ def _subject(image: Path | None):
 
 
 def _gain_map(path: Path | None):
-    """The photo's own HDR gain map (pixels as libheif reads them, headroom from its XMP item), or None."""
-    if path is None or path.suffix.lower() not in (".heic", ".heif"):
+    """The photo's own HDR gain map, as the app reads it (core.livephoto), or None."""
+    if path is None:
         return None
-    import re
+    from livemoments_app.core.livephoto.open import find_gain_map
 
-    import pillow_heif
-
-    from livemoments_app.core.hdr import AppleGainMapInfo, GainMap
-    from livemoments_app.core.hdr.model import APPLE_AUX_URN
-    from livemoments_app.core.livephoto import heif
-    from livemoments_app.core.livephoto.bmff import ByteSource
-
-    heic = pillow_heif.open_heif(path)
-    ids = heic.info.get("aux", {}).get(APPLE_AUX_URN)
-    if not ids:
-        return None
-    pixels = np.asarray(heic.get_aux_image(ids[0]))
-    with ByteSource.open(path) as src:
-        packets = heif.xmp_payloads(src, heif.items(src), ids[0])
-    found = [re.search(rb"HDRGainMapHeadroom>([0-9.]+)<", p) for p in packets]
-    headroom = float(next(m.group(1) for m in found if m))
-    return GainMap(pixels, "apple", headroom, apple=AppleGainMapInfo(xmp_headroom=headroom))
+    ref = find_gain_map(path)
+    return ref.load() if ref is not None else None
 
 
 def _medians(fn, repeats: int) -> tuple[float, float]:
