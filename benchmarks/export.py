@@ -8,8 +8,8 @@ Baselines: Pillow's plain JPEG save (no metadata), pillow-heif with its default 
 would do), OpenCV PNG. The picture is the bundled demo's key photo (resources/demo/IMG_4394.HEIC, the iPhone 15
 Pro Live Photo; real content compresses differently from noise), else a smooth synthetic 4032x3024 image; the HDR
 rows write that photo's own 1512x2016 gain map as the app reads it (Apple's auxiliary image with its headroom and
-the ISO 21496-1 parameters of its 'tmap'), as HEIC and as Ultra
-HDR JPEG, and as HEIC once more from a Pixel-style map (Apple's form derived: two map images, the slowest case).
+the ISO 21496-1 parameters of its 'tmap'), as HEIC and as Ultra HDR JPEG, and as HEIC once more from a Pixel-style
+map (Apple's form derived: two map images, the slowest case).
 Timings on a shared CPU are noisy: medians are reported.
 """
 
