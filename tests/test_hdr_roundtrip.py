@@ -31,6 +31,7 @@ def test_exports_carry_the_restored_gain_map(restored, tmp_path, fmt, kind):
 
     result, live = restored
     written = write_result(result, live, tmp_path, ExportOptions(format=fmt))
+    assert written.hdr
     ref = find_gain_map(written.paths[0])
     assert ref is not None and ref.kind == kind and ref.size == result.gain_map.size
     assert ref.headroom == pytest.approx(result.gain_map.headroom, rel=1e-3)
@@ -46,9 +47,9 @@ def test_png_and_sdr_only_exports_have_no_gain_map(restored, tmp_path):
 
     result, live = restored
     png = write_result(result, live, tmp_path, ExportOptions(format="png"))
-    assert any("PNG" in s for s in png.skipped)
+    assert any("PNG" in s for s in png.skipped) and not png.hdr
     plain = write_result(result, live, tmp_path, ExportOptions(format="heic", hdr=False))
-    assert find_gain_map(plain.paths[0]) is None
+    assert find_gain_map(plain.paths[0]) is None and not plain.hdr
 
 
 def test_a_written_back_live_photo_keeps_hdr(restored, tmp_path):

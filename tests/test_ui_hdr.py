@@ -125,6 +125,19 @@ def test_the_keep_hdr_choice_reaches_the_export(monkeypatch, tmp_path):
     assert all(image_seen is image for image_seen, _options in seen)
 
 
+def test_the_export_status_says_hdr(qtbot, tmp_path):
+    from livemoments_app.ui.viewmodels.export import ExportModel, ExportOutcome
+    from livemoments_app.ui.workers import Lanes
+
+    lanes = Lanes()
+    model = ExportModel(lanes)
+    model._on_done(ExportOutcome([tmp_path / "IMG_4394_LM.HEIC"], [], hdr=True))
+    assert "IMG_4394_LM.HEIC (HDR)" in model.status
+    model._on_done(ExportOutcome([tmp_path / "IMG_4394_LM.png"], ["HDR gain map (PNG cannot hold one)"]))
+    assert "(HDR)" not in model.status and "PNG cannot hold one" in model.status
+    lanes.shutdown()
+
+
 def test_a_result_whose_gain_map_could_not_be_made_says_so(qtbot):
     import numpy as np
 

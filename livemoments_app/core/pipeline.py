@@ -87,6 +87,7 @@ class RestoreOutcome:
 class Written:
     paths: list[Path]                   # the still first (when one was asked for), then a written-back photo's files
     skipped: list[str]                  # metadata fields that could not be carried over
+    hdr: bool = False                   # the still was written with its HDR gain map
 
 
 def restore_job(job: RestoreJob, progress: Progress, restorer=None) -> RestoreOutcome:
@@ -244,6 +245,7 @@ def write_result(image, source, target: str | os.PathLike, options=None, *, meta
         raise ValueError("nothing to write: ask for the still, the write-back, or both")
     paths: list[Path] = []
     skipped: list[str] = []
+    hdr = False
     span = 0.5 if still and write_back else 1.0
     gain_map = getattr(image, "gain_map", None)      # the restored frame's HDR gain map (core.hdr.restored)
     if still:
@@ -251,6 +253,7 @@ def write_result(image, source, target: str | os.PathLike, options=None, *, meta
                                 progress.sub(0.0, span), gain_map=gain_map)
         paths.append(Path(exported.path))
         skipped += list(exported.skipped)
+        hdr = bool(exported.hdr)
     if write_back:
         if frame_index is None:
             raise ValueError("writing back needs the clip frame the restored image shows")
@@ -259,7 +262,7 @@ def write_result(image, source, target: str | os.PathLike, options=None, *, meta
                                     progress.sub(1.0 - span, span), gain_map=gain_map)
         paths += list(written.paths)
         skipped += [s for s in written.skipped if s not in skipped]
-    return Written(paths, skipped)
+    return Written(paths, skipped, hdr)
 
 
 def write_outcome(outcome: RestoreOutcome, target: str | os.PathLike, options=None, *, write_back: bool = False,

@@ -52,6 +52,7 @@ def default_folder(still_path: str, fallback: str) -> str:
 class ExportOutcome:
     paths: list[Path]               # the still first, then the written-back Live Photo's files
     skipped: list[str]              # metadata fields that could not be carried over
+    hdr: bool = False               # the still carries its HDR gain map
 
 
 def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> ExportOutcome:
@@ -69,7 +70,7 @@ def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> Ex
     target = Path(choice.folder) / choice.filename if choice.filename else Path(choice.folder)
     written = write_result(image, live, target, options, metadata=meta, frame_index=frame_index,
                            write_back=choice.write_back, progress=progress)
-    return ExportOutcome(written.paths, written.skipped)
+    return ExportOutcome(written.paths, written.skipped, written.hdr)
 
 
 def can_write_back(live) -> bool:
@@ -106,7 +107,7 @@ class ExportModel(QObject):
 
     def _on_done(self, outcome: ExportOutcome) -> None:
         self.last_path = os.fspath(outcome.paths[0])
-        names = ", ".join(p.name for p in outcome.paths)
+        names = ", ".join(p.name for p in outcome.paths) + (" (HDR)" if outcome.hdr else "")
         skipped = f" (not carried over: {', '.join(outcome.skipped)})" if outcome.skipped else ""
         self._set_status(f"Saved {names} in {os.path.dirname(self.last_path)}{skipped}")
         self.exported.emit(outcome)
