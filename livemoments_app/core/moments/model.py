@@ -1,0 +1,59 @@
+"""What scoring a clip gives: one :class:`FrameScore` per frame and the :class:`Suggestions` that hold them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FrameScore:
+    """One frame of the clip, judged as a candidate for the new key photo.
+
+    ``score`` is 0..1 (higher is a better moment); ``parts`` are the named parts it combines (each 0..1, higher is
+    better; a part that could not be measured, e.g. ``faces`` where no face was found, is absent); ``reasons`` are
+    short sentences a person can read, the most telling first."""
+
+    index: int                      # 0-based, within the clip's frame count
+    time_s: float                   # presentation time in the clip (seconds, movie time)
+    score: float
+    parts: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    is_key: bool = False            # the frame of the key photo's moment (restores from itself)
+    details: dict[str, float] = field(default_factory=dict)   # raw measurements behind the parts
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "time_s": round(float(self.time_s), 6), "score": round(float(self.score), 4),
+                "parts": {k: round(float(v), 4) for k, v in self.parts.items()}, "reasons": list(self.reasons),
+                "is_key": self.is_key,
+                "details": {k: round(float(v), 4) for k, v in self.details.items()}}
+
+
+@dataclass
+class Suggestions:
+    """Every frame's score, in clip order, and notes about what could not be judged (e.g. faces)."""
+
+    frames: list[FrameScore]
+    notes: list[str] = field(default_factory=list)
+    key_index: int | None = None
+    seconds: float = 0.0            # how long scoring took (wall time)
+
+    def ranked(self) -> list[FrameScore]:
+        """Best first; ties go to the frame nearer the key photo, then to the earlier frame."""
+        key_t = self.frames[self.key_index].time_s if self.key_index is not None and self.frames else 0.0
+        return sorted(self.frames, key=lambda f: (-f.score, abs(f.time_s - key_t), f.index))
+
+    def top(self, n: int) -> list[FrameScore]:
+        """The ``n`` best frames (best first)."""
+        return self.ranked()[:max(0, int(n))]
+
+    def best(self) -> FrameScore | None:
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
+
+    def by_index(self, index: int) -> FrameScore:
+        return self.frames[index]
+
+    def to_json(self) -> dict:
+        """``{"frames": [...best first...], "notes": [...], "key_index": int, "frame_count": int}``."""
+        return {"frames": [f.to_json() for f in self.ranked()], "notes": list(self.notes),
+                "key_index": self.key_index, "frame_count": len(self.frames)}
