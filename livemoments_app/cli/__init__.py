@@ -11,7 +11,7 @@ from livemoments_app.core.errors import LivePhotoError
 from livemoments_app.core.jobs import Cancelled
 
 # Module names under livemoments_app.cli; each adds its subparser and sets ``func(args) -> int``.
-SUBCOMMANDS = ["info", "frames", "restore", "align", "models"]
+SUBCOMMANDS = ["info", "frames", "restore", "align", "models", "suggest"]
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -24,11 +24,14 @@ class ExposureStats:
 
 
 def measure(rgb_small: np.ndarray) -> ExposureStats:
-    peak = rgb_small.max(axis=2)
+    import cv2
+
+    r, g, b = cv2.split(rgb_small)
+    peak = cv2.max(cv2.max(r, g), b)
     n = float(peak.size)
-    luma = rgb_small.mean(axis=2)
-    return ExposureStats(float(np.count_nonzero(peak >= HIGHLIGHT)) / n, float(np.count_nonzero(peak <= SHADOW)) / n,
-                         float(luma.mean()) / 255.0)
+    level = float(np.mean(cv2.mean(rgb_small)[:3])) / 255.0
+    return ExposureStats(float(cv2.countNonZero(cv2.compare(peak, HIGHLIGHT, cv2.CMP_GE))) / n,
+                         float(cv2.countNonZero(cv2.compare(peak, SHADOW, cv2.CMP_LE))) / n, level)
 
 
 def excess(stats: list[ExposureStats]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
+from livemoments_app.core.errors import DecodeError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.moments import weights as W
 from livemoments_app.core.moments.model import FrameScore, Suggestions
@@ -82,51 +84,72 @@ def measure_clip(live: "LivePhoto", progress: Progress | None = None, *,
     else:
         notes.append("faces not scored: turned off")
 
-    # 1. one pass over the frames
+    # 1. one pass over the frames; once the key frame has been read (2), each frame's flow against it (3) runs on
+    # a worker thread while decoding goes on (OpenCV releases the GIL: the two cores share the work).
     progress.set(0.0, "Scoring the frames")
-    tiles = []
+    tiles: list[np.ndarray] = []
     stats = []
-    small = []
-    observations = []
-    seen = 0
-    for idx, rgb in clip.iter_frames(max_side=opts.work_side):
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        energy = sharpness.laplacian_energy(gray)
-        tiles.append(sharpness.tile_levels(energy))
-        flow_size = _scaled_size(rgb.shape[:2], restorability.FLOW_SIDE)
-        lo = cv2.resize(rgb, flow_size[::-1], interpolation=cv2.INTER_AREA)
-        small.append(lo)
-        stats.append(exposure.measure(lo))
-        if analyser is not None:
-            found = analyser.analyse(rgb)
-            for face in found:
-                face.sharpness = sharpness.region_level(energy, face.box_px)
-            observations.append(found)
-        seen += 1
-        progress.set(0.6 * seen / n, "Scoring the frames")
-    if seen != n:
-        raise RuntimeError(f"the clip gave {seen} frames of {n}")   # iter_frames raises first; kept as a guard
-
-    # 2. the key photo: how well it fits the key frame, and its horizon
-    key_small = small[key_index]
-    key_share, key_valid, note = restorability.key_coverage(live.still.pixels, key_small)
-    if note:
-        notes.append(note)
-    level = horizon.horizon_angle(cv2.cvtColor(key_small, cv2.COLOR_RGB2GRAY))
-    progress.set(0.65, "Checking what the key photo can restore")
-
-    # 3. every frame against the key frame
+    small: list[np.ndarray] = []
+    observations: list[list] = []
     share = np.zeros(n)
     rotation = np.full(n, np.nan)
-    for i in range(n):
-        if i == key_index:
-            share[i], rotation[i] = 1.0, 0.0
-        else:
-            mo = restorability.frame_motion(small[i], key_small, key_valid, want_rotation=level is not None)
-            share[i], rotation[i] = mo.aligned_share * key_share, mo.rotation_deg
-        if alignments and i in alignments and i != key_index:
-            share[i] = float(alignments[i].aligned_share)
-        progress.set(0.65 + 0.35 * (i + 1) / n, "Checking what the key photo can restore")
+    pending: dict[int, Future] = {}
+    key_state: dict = {}
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moments")
+    use_tiles = False
+
+    def submit(i: int) -> None:
+        if i != key_index:
+            pending[i] = pool.submit(restorability.frame_motion, small[i], small[key_index], key_state["valid"],
+                                     key_state["level"] is not None)
+
+    try:
+        seen = 0
+        for idx, rgb in clip.iter_frames(max_side=opts.work_side):
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            energy = sharpness.laplacian_energy(gray)
+            tiles.append(sharpness.tile_levels(energy))
+            lo = cv2.resize(rgb, _scaled_size(rgb.shape[:2], restorability.FLOW_SIDE)[::-1],
+                            interpolation=cv2.INTER_AREA)
+            small.append(lo)
+            stats.append(exposure.measure(lo))
+            if analyser is not None:
+                if idx == 0:
+                    # faces too small for the whole-frame pass are looked for in quarters, in every frame when
+                    # the first frame has such faces
+                    found = analyser.analyse(rgb, tiles=True)
+                    use_tiles = len(found) > len(analyser.analyse(rgb))
+                else:
+                    found = analyser.analyse(rgb, tiles=use_tiles)
+                for face in found:
+                    face.sharpness = sharpness.region_level(energy, face.box_px)
+                observations.append(found)
+            if idx == key_index:
+                # 2. the key photo: how well it fits the key frame, and its horizon
+                key_share, key_valid, note = restorability.key_coverage(live.still.pixels, lo)
+                if note:
+                    notes.append(note)
+                key_state.update(share=key_share, valid=key_valid,
+                                 level=horizon.horizon_angle(cv2.cvtColor(lo, cv2.COLOR_RGB2GRAY)))
+                for i in range(idx):
+                    submit(i)
+            elif key_state:
+                submit(idx)
+            seen += 1
+            progress.set(0.8 * seen / n, "Scoring the frames")
+        if seen != n or not key_state:
+            raise DecodeError(f"the clip gave {seen} of its {n} frames", clip.path)
+        # 3. collect the flows
+        for k, i in enumerate(sorted(pending)):
+            mo = pending[i].result()
+            share[i], rotation[i] = mo.aligned_share * key_state["share"], mo.rotation_deg
+            progress.set(0.8 + 0.2 * (k + 1) / max(1, len(pending)), "Checking what the key photo can restore")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    share[key_index], rotation[key_index] = 1.0, 0.0
+    for i, a in (alignments or {}).items():
+        if 0 <= i < n and i != key_index:
+            share[i] = float(a.aligned_share)
 
     clipped, crushed, stops = exposure.excess(stats)
     levels = np.stack(tiles)
@@ -136,7 +159,7 @@ def measure_clip(live: "LivePhoto", progress: Progress | None = None, *,
         notes.append("faces not scored: no face found in the clip")
         judged = None
     return Measurements(np.asarray(clip.times, float), key_index, levels, subject, clipped, crushed, stops, share,
-                        rotation, level, key_share, judged, notes)
+                        rotation, key_state["level"], key_state["share"], judged, notes)
 
 
 def _scaled_size(shape: tuple[int, int], side: int) -> tuple[int, int]:

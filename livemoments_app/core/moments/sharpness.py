@@ -27,8 +27,9 @@ def tile_levels(energy: np.ndarray, tiles: tuple[int, int] = TILES) -> np.ndarra
     h, w = energy.shape
     rows, cols = (max(tiles), min(tiles)) if h > w else (min(tiles), max(tiles))
     th, tw = h // rows, w // cols
-    e = energy[:th * rows, :tw * cols].reshape(rows, th, cols, tw)
-    return np.sqrt(e.mean(axis=(1, 3)))
+    # an area resize by whole tiles is the per-tile mean (several times faster than numpy's reshape + mean)
+    means = cv2.resize(energy[:th * rows, :tw * cols], (cols, rows), interpolation=cv2.INTER_AREA)
+    return np.sqrt(np.maximum(means, 0.0)).astype(np.float64)
 
 
 def region_level(energy: np.ndarray, box: tuple[int, int, int, int]) -> float:
