@@ -37,6 +37,7 @@ class Actions:
     shuttle_forward: QAction
     choose: QAction
     go_key: QAction
+    suggest: QAction
     restore: QAction
     cancel: QAction
     recent_menu: QMenu
@@ -93,10 +94,13 @@ def build(window) -> Actions:
         shuttle_forward=_action(window, "Shuttle &Forward", ["L"], lambda: tl.shuttle(1)),
         choose=_action(window, "&Use This Frame", ["Return", "Enter"], tl.choose_current),
         go_key=_action(window, "Go to the &Key Photo", ["Ctrl+K"], tl.go_to_key),
+        suggest=_action(window, "Next &Suggested Moment", ["S"], ws.next_suggestion, "suggest",
+                        "Show the next suggested moment (S)"),
         restore=_action(window, "&Restore Frame", ["Ctrl+R"], ws.start_restore, "restore"),
         cancel=_action(window, "&Cancel", ["Esc"], ws.restore.cancel, "cancel"),
         recent_menu=QMenu("Open &Recent", window),
     )
+    a.suggest.setIconText("Best moments")
     group = QActionGroup(window)
     for k, (name, label) in enumerate(VIEWS):
         action = _action(window, label, [str(k + 1)], lambda n=name: ws.set_view(n),
@@ -130,7 +134,7 @@ def _menus(window, a: Actions) -> None:
     for action in (a.fit, a.actual, a.zoom_in, a.zoom_out, a.flip):
         view_menu.addAction(action)
     frame_menu = bar.addMenu("F&rame")
-    for action in (a.prev, a.next, a.first, a.last, a.go_key, None, a.play, a.shuttle_back, a.shuttle_stop,
+    for action in (a.prev, a.next, a.first, a.last, a.go_key, a.suggest, None, a.play, a.shuttle_back, a.shuttle_stop,
                    a.shuttle_forward, None, a.choose):
         frame_menu.addSeparator() if action is None else frame_menu.addAction(action)
     restore_menu = bar.addMenu("&Restore")

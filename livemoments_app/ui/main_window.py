@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         strip = self.timeline_bar.filmstrip
         ws.restore.resultReady.connect(lambda _i: strip.set_restored(ws.restore.results))
         ws.document.opened.connect(lambda _l: strip.set_restored(()))
+        strip.set_moments(ws.moments)
+        ws.moments.suggestionsChanged.connect(self._update_enabled)
         self._restore_window_state()
         # Files opened from the Finder while the app runs arrive as FileOpen events on the application.
         self.file_open_filter = FileOpenFilter(self)
@@ -117,6 +119,8 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(a.fit)
         bar.addAction(a.actual)
+        bar.addSeparator()
+        bar.addAction(a.suggest)
         spacer = QWidget(bar)
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
                              spacer.sizePolicy().verticalPolicy().Preferred)
@@ -142,6 +146,7 @@ class MainWindow(QMainWindow):
                        self.actions.restore, self.actions.choose):
             action.setEnabled(is_open)
         self.actions.export.setEnabled(ws.can_export)
+        self.actions.suggest.setEnabled(bool(ws.moments.top))
 
     # Opening ------------------------------------------------------------------------------------------------
     def choose_files(self) -> None:

@@ -6,6 +6,7 @@ timeline.chosen → alignment.request (prefetched for the restore) and the compa
     (redrawn on a worker when its pictures were let go: restore.picturesReady → compare pictures)
 restore.resultReady → compare pictures → the compare view
 the demo opened → its pre-chosen frame and a hint, until the first result or the next photo
+frames.thumbnailsDone → moments scores every frame in the background → the filmstrip's and side panel's suggestions
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from livemoments_app.ui.viewmodels.compare import CompareModel
 from livemoments_app.ui.viewmodels.document import DocumentModel
 from livemoments_app.ui.viewmodels.export import ExportModel
 from livemoments_app.ui.viewmodels.frames import FramesModel
+from livemoments_app.ui.viewmodels.moments import MomentsModel
 from livemoments_app.ui.viewmodels.restore import RestoreModel
 from livemoments_app.ui.viewmodels.settings import SettingsModel
 from livemoments_app.ui.viewmodels.timeline import TimelineModel, key_time_uncertain
@@ -41,6 +43,7 @@ class Workspace(QObject):
         self.restore = RestoreModel(self.lanes, self)
         self.compare = CompareModel(self)
         self.export = ExportModel(self.lanes, self)
+        self.moments = MomentsModel(self.lanes, self)
         self.frame_view = ViewState(self)      # the moment and alignment views share the clip's geometry
         self.view = "moment"
         self.hint = ""
@@ -60,6 +63,8 @@ class Workspace(QObject):
         self.compare.hdrToggled.connect(lambda _on: self._sync_hdr())
         self.alignment.alignmentReady.connect(self._on_alignment_ready)
         self.alignment.stateChanged.connect(self._on_alignment_state)
+        # Scoring decodes the whole clip: it waits for the filmstrip's pass rather than share the cores with it.
+        self.frames.thumbnailsDone.connect(lambda: self.moments.start(dict(self.alignment.cache)))
 
     # Views --------------------------------------------------------------------------------------------------
     def set_view(self, view: str) -> None:
@@ -76,6 +81,7 @@ class Workspace(QObject):
     # Reactions ----------------------------------------------------------------------------------------------
     def _on_opened(self, live) -> None:
         self.settings.add_recent(self.document.path)
+        self.moments.set_live(live)
         self.frames.set_clip(live.clip)
         self.alignment.set_live(live)
         self.restore.set_live(live)
@@ -101,6 +107,7 @@ class Workspace(QObject):
 
     def _on_closed(self) -> None:
         self._set_hint("")
+        self.moments.set_live(None)
         self.frames.set_clip(None)
         self.alignment.set_live(None)
         self.restore.set_live(None)
@@ -169,6 +176,20 @@ class Workspace(QObject):
         from livemoments_app.ui.demo import demo_files
 
         return self.document.open(*demo_files())
+
+    def next_suggestion(self) -> int:
+        """Shows the next suggested moment (in rank order, cycling); -1 while there are none."""
+        index = self.moments.next_suggestion(self.timeline.current)
+        if index >= 0:
+            self.timeline.stop()
+            self.timeline.set_current(index)
+        return index
+
+    def choose_suggestion(self, index: int) -> None:
+        """Makes suggested frame ``index`` the chosen frame and shows it."""
+        self.timeline.stop()
+        self.timeline.choose(index)
+        self.timeline.set_current(index)
 
     def start_restore(self):
         """Restores the chosen frame; if its alignment is still being computed, the restore starts when it is

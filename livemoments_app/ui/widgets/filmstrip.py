@@ -1,5 +1,6 @@
 """The filmstrip: thumbnails laid out on a time axis, a playhead that follows the mouse, one tick per frame
-(variable frame rate shows as uneven ticks), and markers for the original key moment and the chosen frame."""
+(variable frame rate shows as uneven ticks), markers for the original key moment and the chosen frame, and numbered
+badges on the suggested moments (their reasons as the tooltip)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from livemoments_app.ui.viewmodels.timeline import TimelineModel
 
 KEY_COLOUR = QColor(245, 197, 66)       # the original key photo
 CHOSEN_COLOUR = QColor(64, 156, 255)    # the frame the user picked
+SUGGESTION_COLOUR = QColor(72, 199, 116)  # the suggested moments (numbered badges under the strip)
 
 _MARGIN = 14
 _TICKS_H = 8
 _STRIP_TOP = 16
+_BADGE_R = 7
 
 
 class Filmstrip(QWidget):
@@ -24,6 +27,7 @@ class Filmstrip(QWidget):
         self.timeline = timeline
         self.frames = frames
         self.restored: set[int] = set()      # frames with a restored result (drawn as dots under the ticks)
+        self.moments = None                  # MomentsModel: its top suggestions are drawn as numbered badges
         self.setMinimumHeight(96)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
@@ -76,6 +80,7 @@ class Filmstrip(QWidget):
         self._paint_marker(painter, self.timeline.key_index, KEY_COLOUR)
         if self.timeline.chosen >= 0:
             self._paint_marker(painter, self.timeline.chosen, CHOSEN_COLOUR)
+        self._paint_suggestions(painter, rect)
         self._paint_playhead(painter, rect)
 
     def _paint_thumbnails(self, painter: QPainter, rect: QRectF, clip_path: QPainterPath) -> None:
@@ -112,6 +117,42 @@ class Filmstrip(QWidget):
         painter.setBrush(CHOSEN_COLOUR)
         for index in self.restored:
             painter.drawEllipse(QPointF(self.x_of_index(index), y0 + 2), 3, 3)
+
+    def set_moments(self, moments) -> None:
+        self.moments = moments
+        moments.suggestionsChanged.connect(self.update)
+        self.update()
+
+    def suggestion_at(self, x: float) -> int:
+        """The frame of the suggestion badge under ``x`` (within a badge's width), else -1."""
+        if self.moments is None:
+            return -1
+        best, best_d = -1, _BADGE_R + 2
+        for f in self.moments.top:
+            d = abs(self.x_of_index(f.index) - x)
+            if d <= best_d:
+                best, best_d = f.index, d
+        return best
+
+    def _paint_suggestions(self, painter: QPainter, rect: QRectF) -> None:
+        if self.moments is None or not self.moments.top:
+            return
+        painter.save()
+        font = painter.font()
+        font.setPixelSize(10)
+        font.setBold(True)
+        painter.setFont(font)
+        cy = rect.bottom() - _BADGE_R - 3
+        # worst rank first, so the best badge is drawn on top where two overlap
+        for rank, f in reversed(list(enumerate(self.moments.top, 1))):
+            centre = QPointF(self.x_of_index(f.index), cy)
+            painter.setPen(QPen(QColor(0, 0, 0, 150), 1.5))
+            painter.setBrush(SUGGESTION_COLOUR)
+            painter.drawEllipse(centre, _BADGE_R, _BADGE_R)
+            painter.setPen(QColor(10, 40, 20))
+            painter.drawText(QRectF(centre.x() - _BADGE_R, cy - _BADGE_R, 2 * _BADGE_R, 2 * _BADGE_R),
+                             Qt.AlignmentFlag.AlignCenter, str(rank))
+        painter.restore()
 
     def set_restored(self, indices) -> None:
         self.restored = set(indices)
@@ -158,8 +199,15 @@ class Filmstrip(QWidget):
         index = self.index_at(event.position().x())
         if self._scrubbing:
             self.timeline.set_current(index)
-        QToolTip.showText(event.globalPosition().toPoint(),
-                          f"Frame {index + 1} · {self.timeline.time_of(index):.3f} s", self)
+        QToolTip.showText(event.globalPosition().toPoint(), self.tooltip_at(event.position().x()), self)
+
+    def tooltip_at(self, x: float) -> str:
+        """The frame under ``x``; over a suggestion's badge, the suggestion with its reasons."""
+        suggested = self.suggestion_at(x)
+        if suggested >= 0:
+            return self.moments.tooltip(self.moments.score_of(suggested), self.moments.rank_of(suggested))
+        index = self.index_at(x)
+        return f"Frame {index + 1} · {self.timeline.time_of(index):.3f} s"
 
     def mouseReleaseEvent(self, _event) -> None:
         self._scrubbing = False

@@ -1,4 +1,4 @@
-"""The right-hand panel: facts about the photo, the alignment controls, the restore options, and -- pinned below
+"""The right-hand panel: facts about the photo, its best moments, the alignment controls, the restore options, and -- pinned below
 them, so they are in sight at any window height -- the Restore button with its progress, and Export."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from livemoments_app.ui import hdr_text, theme
 from livemoments_app.ui.viewmodels.timeline import key_time_uncertain
 from livemoments_app.ui.widgets.overlay_panel import OverlayPanel
 from livemoments_app.ui.widgets.restore_panel import RestorePanel
+from livemoments_app.ui.widgets.suggestions_panel import SuggestionsPanel
 from livemoments_app.ui.workspace import Workspace
 
 _FORMAT_NAMES = {
@@ -52,6 +53,8 @@ class SidePanel(QFrame):
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.suggestions_panel = SuggestionsPanel(workspace.moments, workspace.frames, workspace.timeline, self)
+        self.suggestions_panel.chooseRequested.connect(workspace.choose_suggestion)
         self.overlay_panel = OverlayPanel(workspace.alignment, self)
         self.restore_panel = RestorePanel(workspace.restore, workspace.timeline, self)
         self.restore_panel.restoreRequested.connect(workspace.start_restore)
@@ -69,7 +72,8 @@ class SidePanel(QFrame):
         col = QVBoxLayout(body)
         col.setContentsMargins(16, 6, 16, 4)
         col.setSpacing(6)
-        for w in (title, self.info, _rule(body), self.overlay_panel, _rule(body), self.restore_panel):
+        for w in (title, self.info, _rule(body), self.suggestions_panel, _rule(body), self.overlay_panel, _rule(body),
+                  self.restore_panel):
             col.addWidget(w)
         col.addStretch(1)
         scroll = QScrollArea(self)
