@@ -172,8 +172,9 @@ def _clip01(x: float) -> float:
     return float(min(1.0, max(0.0, x)))
 
 
-def judge(m: Measurements) -> Suggestions:
-    """Parts, score and reasons of every frame from the clip's measurements."""
+def judge(m: Measurements, weights: dict[str, float] | None = None) -> Suggestions:
+    """Parts, score and reasons of every frame from the clip's measurements (``weights``: other weights than
+    :data:`~livemoments_app.core.moments.weights.WEIGHTS`, for the benchmark's fit)."""
     from livemoments_app.core.moments import sharpness
 
     n = len(m.times)
@@ -194,7 +195,7 @@ def judge(m: Measurements) -> Suggestions:
         time_factor = 1.0 - W.TIME_COST * min(1.0, abs(dt) / W.TIME_FULL_S)
         parts["restorability"] = 1.0 if i == m.key_index else _clip01(m.share[i] * time_factor)
         parts["exposure"] = _clip01(1.0 - m.clipped[i] / W.CLIPPED_FULL - m.crushed[i] / W.CRUSHED_FULL
-                                    - max(0.0, m.stops[i] - W.STOPS_FREE) / W.STOPS_FULL)
+                                    - max(0.0, abs(m.stops[i]) - W.STOPS_FREE) / W.STOPS_FULL)
         tilt = float("nan")
         if m.horizon is not None and np.isfinite(m.rotation[i]):
             tilt = m.horizon + float(m.rotation[i])
@@ -206,7 +207,7 @@ def judge(m: Measurements) -> Suggestions:
             details["tilt_deg"] = tilt
         if face is not None:
             details.update(face.details())
-        score = W.combine(parts)
+        score = W.combine(parts, weights)
         frames.append(FrameScore(i, float(m.times[i]), score, parts, _reasons(i, m, parts, details, face), i == m.key_index,
                                  details))
     return Suggestions(frames, list(m.notes), m.key_index)
@@ -240,8 +241,10 @@ def _reasons(i: int, m: Measurements, parts: dict[str, float], details: dict[str
     if details["crushed_excess"] > 0.04:
         bad.append((details["crushed_excess"] * 3, f"shadows crushed ({details['crushed_excess']:.0%} more of the "
                                                    "frame than the clip's best)"))
-    if details["level_stops"] > 0.35:
-        bad.append((details["level_stops"] / 2, f"exposure {details['level_stops']:.1f} stops off the clip's usual"))
+    stops = details["level_stops"]
+    if abs(stops) > 0.35:
+        bad.append((abs(stops) / 2, f"{abs(stops):.1f} stops {'brighter' if stops > 0 else 'darker'} than the frames "
+                                    "around it"))
     tilt = details.get("tilt_deg")
     if tilt is not None and abs(tilt) > 1.5:
         bad.append((abs(tilt) / 10, f"tilted {abs(tilt):.1f}° from the key photo's horizon"))
