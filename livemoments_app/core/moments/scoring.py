@@ -219,11 +219,14 @@ def _reasons(i: int, m: Measurements, parts: dict[str, float], details: dict[str
     good: list[tuple[float, str]] = []
     if i == m.key_index:
         good.append((2.0, "the key photo's own moment: full quality, nothing to restore"))
+    neutral: list[str] = []
     ratio = details["sharpness_ratio"]
     if ratio < 0.8:
         bad.append((1.0 - ratio, f"blurred: {ratio:.0%} of the clip's sharpest frame"))
     elif ratio >= 0.95:
         good.append((ratio - 0.5, "among the sharpest frames of the clip"))
+    else:
+        neutral.append(f"sharpness {ratio:.0%} of the clip's sharpest frame")
     if face is not None:
         for severity, text in face.reasons():
             (bad if severity > 0 else good).append((abs(severity), text))
@@ -235,6 +238,8 @@ def _reasons(i: int, m: Measurements, parts: dict[str, float], details: dict[str
             bad.append((0.6 - share, f"only {m.share[i]:.0%} restorable from the key photo ({when})"))
         elif share >= 0.8:
             good.append((share - 0.6, f"{m.share[i]:.0%} restorable from the key photo ({when})"))
+        else:
+            neutral.append(f"{m.share[i]:.0%} restorable from the key photo ({when})")
     if details["clipped_excess"] > 0.02:
         bad.append((details["clipped_excess"] * 5, f"highlights clipped ({details['clipped_excess']:.0%} more of the "
                                                     "frame than the clip's best)"))
@@ -250,4 +255,4 @@ def _reasons(i: int, m: Measurements, parts: dict[str, float], details: dict[str
         bad.append((abs(tilt) / 10, f"tilted {abs(tilt):.1f}° from the key photo's horizon"))
     bad.sort(key=lambda t: -t[0])
     good.sort(key=lambda t: -t[0])
-    return [t for _, t in bad] + [t for _, t in good]
+    return [t for _, t in bad] + [t for _, t in good] + neutral
