@@ -31,6 +31,39 @@ def _grab(window) -> np.ndarray:
     return rgb_from_qimage(window.grab().toImage())
 
 
+def suggestion_screenshots(app, window, save_png) -> None:
+    """The suggested moments: the window after S (the playhead on suggestion 1, badges on the filmstrip), and a
+    close-up of the filmstrip above the side panel's Best moments section. Leaves the playhead where it was."""
+    from PySide6.QtGui import QImage, QPainter
+
+    ws = window.workspace
+    _wait(app, lambda: bool(ws.moments.top), 120, "the suggested moments")
+    before = ws.timeline.current
+    ws.timeline.set_current(next(i for i in range(ws.timeline.frame_count) if not ws.moments.rank_of(i)))
+    window.actions.suggest.trigger()
+    _wait(app, lambda: ws.frames.shown == ws.timeline.current, 60, "the suggested frame")
+    save_png(_grab(window), "suggestions.png", max_width=1280)
+    # the part of the filmstrip around the badges, above the panel's section
+    film = window.timeline_bar.filmstrip
+    xs = [film.x_of_index(f.index) for f in ws.moments.top]
+    panel = window.side_panel.suggestions_panel.grab().toImage()
+    width = max(panel.width() * 2, int(max(xs) - min(xs)) + 240)
+    x0 = int(min(max(0, (min(xs) + max(xs)) / 2 - width / 2), max(0, film.width() - width)))
+    strip = film.grab().toImage().copy(x0, 0, min(width, film.width()), film.height())
+    gap = 12
+    w = max(strip.width(), panel.width())
+    out = QImage(w, strip.height() + gap + panel.height(), QImage.Format.Format_RGB32)
+    out.fill(window.palette().color(window.backgroundRole()))
+    painter = QPainter(out)
+    painter.drawImage(0, 0, strip)
+    painter.drawImage((w - panel.width()) // 2, strip.height() + gap, panel)
+    painter.end()
+    from livemoments_app.ui.imaging import rgb_from_qimage
+
+    save_png(rgb_from_qimage(out), "suggestions-detail.png", max_width=1280)
+    ws.timeline.set_current(before)
+
+
 def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
     from PySide6.QtCore import QSettings
 
@@ -57,7 +90,9 @@ def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
     ws.timeline.choose(index)
     _wait(app, lambda: index in ws.alignment.cache, 180, "the alignment")
     _wait(app, lambda: ws.restore.info("classic") is not None, 60, "the restorer list")
+    _wait(app, lambda: bool(ws.moments.top), 120, "the suggested moments")
     save_png(_grab(window), "main-window.png", max_width=1280)
+    suggestion_screenshots(app, window, save_png)
 
     ws.set_view("alignment")
     ws.alignment.set_mode("checkerboard")

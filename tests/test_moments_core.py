@@ -163,12 +163,17 @@ def test_alignments_given_replace_the_estimate(damaged_clip):
 
 
 def test_suggestions_rank_top_and_json():
-    frames = [FrameScore(i, i / 30, s, {"sharpness": s}, [f"r{i}"]) for i, s in enumerate([0.2, 0.9, 0.5, 0.9])]
+    frames = [FrameScore(i, i / 2, s, {"sharpness": s}, [f"r{i}"]) for i, s in enumerate([0.2, 0.9, 0.5, 0.9])]
     result = Suggestions(frames, ["a note"], key_index=2)
     # ties go to the frame nearer the key photo (frame 1 and 3 are equally near: the earlier one)
     assert [f.index for f in result.ranked()] == [1, 3, 2, 0]
     assert [f.index for f in result.top(2)] == [1, 3]
     assert result.top(0) == [] and len(result.top(10)) == 4
+    # top() gives distinct moments: frames closer than MIN_GAP_S to a better one are left out
+    close = Suggestions([FrameScore(i, i / 30, s) for i, s in enumerate([0.5, 0.9, 0.85, 0.6, 0.1, 0.1, 0.1,
+                                                                          0.1, 0.1, 0.1, 0.3])], key_index=0)
+    assert [f.index for f in close.top(3)] == [1, 10]
+    assert [f.index for f in close.top(3, min_gap_s=0)] == [1, 2, 3]
     data = json.loads(json.dumps(result.to_json()))
     assert [f["index"] for f in data["frames"]] == [1, 3, 2, 0]
     assert set(data["frames"][0]) >= {"index", "time_s", "score", "parts", "reasons"}

@@ -39,8 +39,10 @@ def test_every_frame_of_every_sample_is_scored(name):
         assert all(0.0 <= v <= 1.0 for v in f.parts.values())
     # the clip's sharpest frame is judged against itself: some frame reaches (nearly) the full sharpness part
     assert max(f.parts["sharpness"] for f in result.frames) > 0.8
-    assert result.top(3) == result.ranked()[:3]
-    assert all(f.reasons for f in result.top(3))
+    top = result.top(3)
+    assert top[0] == result.ranked()[0] and len(top) == 3
+    assert all(abs(a.time_s - b.time_s) >= 0.25 for a in top for b in top if a is not b)
+    assert all(f.reasons for f in result.frames)
 
 
 @pytest.mark.parametrize("name", TRUNCATED)

@@ -28,7 +28,7 @@ def test_suggestions_marked_jumped_to_and_chosen(qtbot, window, scene, tmp_path)
     _scored(qtbot, ws)
     top = ws.moments.top
     assert ws.moments.suggestions.frames[ws.timeline.key_index].is_key
-    assert [f.index for f in top] == [f.index for f in ws.moments.suggestions.ranked()[:3]]
+    assert [f.index for f in top] == [f.index for f in ws.moments.suggestions.top(3)]
     # the filmstrip: a badge on each suggestion, its reasons as the tooltip; elsewhere the plain frame tooltip
     strip = window.timeline_bar.filmstrip
     for rank, f in enumerate(top, 1):
@@ -59,10 +59,22 @@ def test_suggestions_marked_jumped_to_and_chosen(qtbot, window, scene, tmp_path)
     rows = [r for r in panel.rows if r.isVisible()]
     assert [r.index for r in rows] == [f.index for f in top]
     assert f"Frame {top[2].index + 1}" in rows[2].text.text()
+    assert rows[2].reasons[0].toolTip().startswith("Suggestion 3") and top[2].reasons[0] in rows[2].toolTip()
     assert rows[2].thumb.pixmap() is not None and not rows[2].thumb.pixmap().isNull()
     qtbot.mouseClick(rows[2], Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
     assert ws.timeline.chosen == top[2].index and ws.timeline.current == top[2].index
     assert "chosen" in rows[2].text.text()
+    # the Moment view shows Best moments in place of the alignment controls, and the panel still fits 1280 x 800
+    from PySide6.QtWidgets import QScrollArea
+
+    side = window.side_panel
+    assert panel.isVisible() and not side.overlay_panel.isVisible()
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: side.findChild(QScrollArea).verticalScrollBar().maximum() == 0, timeout=5000)
+    ws.set_view("alignment")
+    qtbot.waitUntil(lambda: side.overlay_panel.isVisible() and not panel.isVisible(), timeout=5000)
+    ws.set_view("moment")
+    qtbot.waitUntil(lambda: panel.isVisible() and not side.overlay_panel.isVisible(), timeout=5000)
     assert [e for e in reporter().history] == []
     screenshot(window, tmp_path, "suggestions")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MIN_GAP_S = 0.25     # suggestions closer than this in time are one moment
+
 
 @dataclass
 class FrameScore:
@@ -42,9 +44,16 @@ class Suggestions:
         key_t = self.frames[self.key_index].time_s if self.key_index is not None and self.frames else 0.0
         return sorted(self.frames, key=lambda f: (-f.score, abs(f.time_s - key_t), f.index))
 
-    def top(self, n: int) -> list[FrameScore]:
-        """The ``n`` best frames (best first)."""
-        return self.ranked()[:max(0, int(n))]
+    def top(self, n: int, min_gap_s: float = MIN_GAP_S) -> list[FrameScore]:
+        """The ``n`` best moments, best first: frames at least ``min_gap_s`` apart (the frames next to a good frame
+        are usually almost as good and show the same moment; 0 gives the plain ``ranked()[:n]``)."""
+        picked: list[FrameScore] = []
+        for f in self.ranked():
+            if len(picked) >= n:
+                break
+            if all(abs(f.time_s - p.time_s) >= min_gap_s for p in picked):
+                picked.append(f)
+        return picked
 
     def best(self) -> FrameScore | None:
         ranked = self.ranked()

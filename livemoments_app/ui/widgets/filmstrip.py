@@ -80,8 +80,8 @@ class Filmstrip(QWidget):
         self._paint_marker(painter, self.timeline.key_index, KEY_COLOUR)
         if self.timeline.chosen >= 0:
             self._paint_marker(painter, self.timeline.chosen, CHOSEN_COLOUR)
-        self._paint_suggestions(painter, rect)
         self._paint_playhead(painter, rect)
+        self._paint_suggestions(painter, rect)
 
     def _paint_thumbnails(self, painter: QPainter, rect: QRectF, clip_path: QPainterPath) -> None:
         thumbs = self.frames.thumbnails

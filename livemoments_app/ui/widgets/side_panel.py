@@ -1,4 +1,5 @@
-"""The right-hand panel: facts about the photo, its best moments, the alignment controls, the restore options, and -- pinned below
+"""The right-hand panel: facts about the photo, its best moments (in the Moment view, where a frame is picked) or
+the alignment controls (in the other views, where the overlay they control is shown), the restore options, and -- pinned below
 them, so they are in sight at any window height -- the Restore button with its progress, and Export."""
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ class SidePanel(QFrame):
         col = QVBoxLayout(body)
         col.setContentsMargins(16, 6, 16, 4)
         col.setSpacing(6)
-        for w in (title, self.info, _rule(body), self.suggestions_panel, _rule(body), self.overlay_panel, _rule(body),
-                  self.restore_panel):
+        self._suggestions_rule, self._overlay_rule = _rule(body), _rule(body)
+        for w in (title, self.info, self._suggestions_rule, self.suggestions_panel, self._overlay_rule,
+                  self.overlay_panel, _rule(body), self.restore_panel):
             col.addWidget(w)
         col.addStretch(1)
         scroll = QScrollArea(self)
@@ -109,11 +111,25 @@ class SidePanel(QFrame):
         outer.addWidget(footer)
 
         workspace.hintChanged.connect(self._show_hint)
+        workspace.viewChanged.connect(self._show_sections)
+        workspace.document.opened.connect(lambda _l: self._show_sections(workspace.view))
+        workspace.document.closed.connect(lambda: self._show_sections(workspace.view))
+        self._show_sections(workspace.view)
         workspace.document.opened.connect(lambda _l: self.refresh())
         workspace.document.closed.connect(self.refresh)
         workspace.compare.picturesChanged.connect(self.refresh)
         workspace.export.stateChanged.connect(self.refresh)
         self.refresh()
+
+    def _show_sections(self, view: str) -> None:
+        """Best moments while picking a frame, the alignment controls where their overlay is shown: both at once
+        would not fit a 1280 x 800 window without scrolling."""
+        moment = view == "moment"
+        self.suggestions_panel.in_view = moment
+        self.suggestions_panel.refresh()
+        self._suggestions_rule.setVisible(self.suggestions_panel.isVisibleTo(self))
+        self.overlay_panel.setVisible(not moment)
+        self._overlay_rule.setVisible(not moment)
 
     def _show_hint(self, text: str) -> None:
         self.hint.setText(text)

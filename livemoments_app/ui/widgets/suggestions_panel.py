@@ -1,19 +1,19 @@
-"""The side panel's "Best moments" section: the top suggested frames with a thumbnail and their reasons; clicking
-one makes it the chosen frame."""
+"""The side panel's "Best moments" section: the top suggested frames, each on a compact row (thumbnail, frame, score
+and its main reason, every reason in the tooltip) so the panel still fits a 1280 x 800 window; clicking one makes it
+the chosen frame."""
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from livemoments_app.ui import theme
 from livemoments_app.ui.viewmodels.frames import FramesModel
 from livemoments_app.ui.viewmodels.moments import MomentsModel
+from livemoments_app.ui.widgets.elided_label import ElidedLabel
 
-_THUMB_H = 52
+_THUMB_H = 34
 
 
 class SuggestionRow(QFrame):
@@ -27,14 +27,22 @@ class SuggestionRow(QFrame):
         self.thumb = QLabel(self)
         self.thumb.setFixedHeight(_THUMB_H)
         self.text = QLabel(self)
-        self.text.setWordWrap(True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)   # never widens the panel
+        self.reasons = [ElidedLabel(self)]
+        lines = QVBoxLayout()
+        lines.setContentsMargins(0, 0, 0, 0)
+        lines.setSpacing(0)
+        lines.addWidget(self.text)
+        for label in self.reasons:
+            label.setObjectName("Muted")
+            lines.addWidget(label)
+        lines.addStretch(1)
         row = QHBoxLayout(self)
-        row.setContentsMargins(4, 4, 4, 4)
+        row.setContentsMargins(4, 2, 4, 2)
         row.setSpacing(8)
         row.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.text, 1)
+        row.addLayout(lines, 1)
         border = theme.colours()["border"]
         self.setStyleSheet(f"QFrame#SuggestionRow {{ border: 1px solid {border}; border-radius: 6px; }}"
                            f"QFrame#SuggestionRow:hover {{ border-color: {theme.colours()['highlight']}; }}")
@@ -51,11 +59,13 @@ class SuggestionRow(QFrame):
             tags.append("key photo")
         if chosen:
             tags.append("chosen")
-        tag = f" <span style='color:{muted}'>({', '.join(tags)})</span>" if tags else ""
-        reasons = "<br>".join(html.escape(r) for r in frame.reasons[:2])
+        tag = f" <span style='color:{muted}'>· {' · '.join(tags)}</span>" if tags else ""
         self.text.setText(f"<b>{rank} · Frame {frame.index + 1}</b> · {frame.time_s:.2f} s · "
-                          f"score {frame.score * 100:.0f}{tag}<br><span style='color:{muted}'>{reasons}</span>")
-        self.setToolTip(MomentsModel.tooltip(frame, rank) + "\n\nClick to use this frame")
+                          f"{frame.score * 100:.0f}/100{tag}")
+        tip = MomentsModel.tooltip(frame, rank) + "\n\nClick to use this frame"
+        for k, label in enumerate(self.reasons):
+            label.set_full_text(frame.reasons[k] if k < len(frame.reasons) else "", tip)
+        self.setToolTip(tip)
         self.setAccessibleName(f"Suggestion {rank}: frame {frame.index + 1}")
 
     def mousePressEvent(self, event) -> None:
@@ -76,18 +86,20 @@ class SuggestionsPanel(QWidget):
         self.status = QLabel(self)
         self.status.setObjectName("Muted")
         self.status.setWordWrap(True)
+        title.setToolTip("Frames scored for sharpness, faces (eyes open, looking, smiling), how much the key photo "
+                         "can restore, and exposure. Press S to step through them; click one to use it.")
         self.rows = [SuggestionRow(self) for _ in range(3)]
+        self.in_view = True          # the side panel shows this section in the Moment view only
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
-        col.setSpacing(6)
+        col.setSpacing(4)
         col.addWidget(title)
         col.addWidget(self.status)
         for row in self.rows:
             row.clicked.connect(self.chooseRequested)
             col.addWidget(row)
-        self.notes = QLabel(self)
+        self.notes = ElidedLabel(self)
         self.notes.setObjectName("Muted")
-        self.notes.setWordWrap(True)
         col.addWidget(self.notes)
         moments.suggestionsChanged.connect(self.refresh)
         moments.stateChanged.connect(self.refresh)
@@ -103,7 +115,7 @@ class SuggestionsPanel(QWidget):
         elif m.live is not None and not m.top:
             self.status.setText("Suggestions appear once the filmstrip is ready.")
         else:
-            self.status.setText("Press S to step through them; click one to use it." if m.top else "")
+            self.status.setText("")
         self.status.setVisible(bool(self.status.text()))
         key = self.timeline.key_index
         for k, row in enumerate(self.rows):
@@ -114,7 +126,7 @@ class SuggestionsPanel(QWidget):
             else:
                 row.index = -1
                 row.hide()
-        notes = m.suggestions.notes if m.suggestions is not None else []
-        self.notes.setText("<br>".join(html.escape(n[0].upper() + n[1:]) for n in notes))
+        notes = [n[0].upper() + n[1:] for n in (m.suggestions.notes if m.suggestions is not None else [])]
+        self.notes.set_full_text("; ".join(notes), "\n".join(notes))
         self.notes.setVisible(bool(notes))
-        self.setVisible(m.live is not None)
+        self.setVisible(m.live is not None and self.in_view)
