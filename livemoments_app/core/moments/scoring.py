@@ -218,28 +218,28 @@ def _reasons(i: int, m: Measurements, parts: dict[str, float], details: dict[str
     bad: list[tuple[float, str]] = []
     good: list[tuple[float, str]] = []
     if i == m.key_index:
-        good.append((2.0, "the key photo's own moment: full quality, nothing to restore"))
+        good.append((2.0, "the key photo itself: nothing to restore"))
     neutral: list[str] = []
     ratio = details["sharpness_ratio"]
     if ratio < 0.8:
-        bad.append((1.0 - ratio, f"blurred: {ratio:.0%} of the clip's sharpest frame"))
+        bad.append((1.0 - ratio, f"blurred: {ratio:.0%} as sharp as the clip's sharpest"))
     elif ratio >= 0.95:
-        good.append((ratio - 0.5, "among the sharpest frames of the clip"))
+        good.append((ratio - 0.5, "among the clip's sharpest frames"))
     else:
-        neutral.append(f"sharpness {ratio:.0%} of the clip's sharpest frame")
+        neutral.append(f"{ratio:.0%} as sharp as the clip's sharpest frame")
     if face is not None:
         for severity, text in face.reasons():
             (bad if severity > 0 else good).append((abs(severity), text))
     if i != m.key_index:
         share = parts["restorability"]
         dt = details["seconds_from_key"]
-        when = f"{abs(dt):.1f} s {'before' if dt < 0 else 'after'} the key photo"
+        when = f"{abs(dt):.1f} s {'before' if dt < 0 else 'after'} it"
         if share < 0.5:
-            bad.append((0.6 - share, f"only {m.share[i]:.0%} restorable from the key photo ({when})"))
+            bad.append((0.6 - share, f"only {m.share[i]:.0%} restorable from the key photo, {when}"))
         elif share >= 0.8:
-            good.append((share - 0.6, f"{m.share[i]:.0%} restorable from the key photo ({when})"))
+            good.append((share - 0.6, f"{m.share[i]:.0%} restorable from the key photo, {when}"))
         else:
-            neutral.append(f"{m.share[i]:.0%} restorable from the key photo ({when})")
+            neutral.append(f"{m.share[i]:.0%} restorable from the key photo, {when}")
     if details["clipped_excess"] > 0.02:
         bad.append((details["clipped_excess"] * 5, f"highlights clipped ({details['clipped_excess']:.0%} more of the "
                                                     "frame than the clip's best)"))

@@ -1,5 +1,5 @@
 """The side panel's "Best moments" section: the top suggested frames, each on a compact row (thumbnail, frame, score
-and its main reason, every reason in the tooltip) so the panel still fits a 1280 x 800 window; clicking one makes it
+and its two main reasons, every reason in the tooltip) so the panel still fits a 1280 x 800 window; clicking one makes it
 the chosen frame."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from livemoments_app.ui.viewmodels.frames import FramesModel
 from livemoments_app.ui.viewmodels.moments import MomentsModel
 from livemoments_app.ui.widgets.elided_label import ElidedLabel
 
-_THUMB_H = 34
+_THUMB_H = 42
 
 
 class SuggestionRow(QFrame):
@@ -29,7 +29,7 @@ class SuggestionRow(QFrame):
         self.text = QLabel(self)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)   # never widens the panel
-        self.reasons = [ElidedLabel(self)]
+        self.reasons = [ElidedLabel(self), ElidedLabel(self)]
         lines = QVBoxLayout()
         lines.setContentsMargins(0, 0, 0, 0)
         lines.setSpacing(0)
@@ -43,9 +43,19 @@ class SuggestionRow(QFrame):
         row.setSpacing(8)
         row.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(lines, 1)
-        border = theme.colours()["border"]
-        self.setStyleSheet(f"QFrame#SuggestionRow {{ border: 1px solid {border}; border-radius: 6px; }}"
-                           f"QFrame#SuggestionRow:hover {{ border-color: {theme.colours()['highlight']}; }}")
+        self._chosen = None
+        self._style(False)
+
+    def _style(self, chosen: bool) -> None:
+        """A row's border: the panel's rule colour, the highlight colour under the mouse and for the chosen frame."""
+        if chosen == self._chosen:
+            return
+        self._chosen = chosen
+        c = theme.colours()
+        border = c["highlight"] if chosen else c["border"]
+        width = 2 if chosen else 1
+        self.setStyleSheet(f"QFrame#SuggestionRow {{ border: {width}px solid {border}; border-radius: 6px; }}"
+                           f"QFrame#SuggestionRow:hover {{ border-color: {c['highlight']}; }}")
 
     def show_frame(self, rank: int, frame, thumbnail, key_index: int, chosen: bool) -> None:
         self.index = frame.index
@@ -54,12 +64,8 @@ class SuggestionRow(QFrame):
             pix = QPixmap.fromImage(thumbnail).scaledToHeight(_THUMB_H, Qt.TransformationMode.SmoothTransformation)
             self.thumb.setPixmap(pix)
             self.thumb.setFixedWidth(pix.width())
-        tags = []
-        if frame.index == key_index:
-            tags.append("key photo")
-        if chosen:
-            tags.append("chosen")
-        tag = f" <span style='color:{muted}'>· {' · '.join(tags)}</span>" if tags else ""
+        self._style(chosen)
+        tag = f" <span style='color:{muted}'>· chosen</span>" if chosen else ""
         self.text.setText(f"<b>{rank} · Frame {frame.index + 1}</b> · {frame.time_s:.2f} s · "
                           f"{frame.score * 100:.0f}/100{tag}")
         tip = MomentsModel.tooltip(frame, rank) + "\n\nClick to use this frame"
