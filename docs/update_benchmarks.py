@@ -31,6 +31,11 @@ ABOUT = {
     "hdr": "HDR gain maps: the cost of finding one when opening a photo, of decoding it, of making the restored "
            "frame's, and of the clip's HDR frame.",
     "export": "Saving the restored 12 MP photo per format with its metadata.",
+    "moments": "Scoring every frame of a clip for the suggested moments (decoding included), against the bare "
+               "decoding pass.",
+    "moments_quality": "The suggested moments' labelled benchmark: real clips with frames replaced by blurred, "
+                       "defocused and over-exposed copies, and generated blinks; damaged frames must rank below "
+                       "their clean neighbours (AUC), and the weight fit.",
     "ui_latency": "How responsive the window stays while the app works, and how soon it is shown.",
     "batch": "Restoring many photos: the local engine (threads) against Ray on this machine, the overhead per "
              "photo, and the cost of resuming a finished batch (see [cluster.md](cluster.md)).",
