@@ -215,3 +215,29 @@ def test_horizon_and_rotation():
     m = cv2.getRotationMatrix2D((w / 2, h / 2), -1.5, 1.0)    # frame -> key: undo the turn
     flow = np.stack([m[0, 0] * xs + m[0, 1] * ys + m[0, 2] - xs, m[1, 0] * xs + m[1, 1] * ys + m[1, 2] - ys], -1)
     assert rotation_deg(flow.astype(np.float32), np.ones((h, w), np.float32)) == pytest.approx(1.5, abs=0.05)
+
+
+def _face(x: float, ear: float, yaw: float = 0.0) -> faces.FaceObservation:
+    return faces.FaceObservation((x, 100, x + 80, 190), 0.9, ear, ear, yaw, 0.0, 0.6, 0.0)
+
+
+def test_faces_followed_through_a_clip():
+    n = 20
+    # a face glimpsed in one frame only (a stray detection) gives no faces part
+    stray = [[] for _ in range(n)]
+    stray[7] = [_face(50, 0.3)]
+    assert faces.judge_clip(stray) == [None] * n
+    # two people; the second blinks in frame 5 and turns away (not found) in frame 12
+    obs = [[_face(50 + i, 0.30), _face(300 + i, 0.28)] for i in range(n)]
+    obs[5][1] = _face(305, 0.12)
+    obs[12] = obs[12][:1]
+    obs[15][0] = _face(65, 0.30, yaw=0.6)
+    judged = faces.judge_clip(obs)
+    assert judged[5].closed == 1 and judged[5].eyes == 0.0
+    assert judged[12].missing == 1 and judged[12].faces == 1
+    assert judged[15].looking < 0.75
+    clean = judged[3].part
+    assert clean > max(judged[5].part, judged[12].part, judged[15].part)
+    reasons = [t for _, t in judged[5].reasons()]
+    assert reasons[0] == "eyes closed (1 of 2 faces)"
+    assert "a face is turned away or hidden" in [t for _, t in judged[12].reasons()]

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from livemoments_app.core.align import confidence as conf_mod
+from livemoments_app.core.align.alignment import _texture_weight   # the alignment's own "is it textured" weight
 from livemoments_app.core.align.flow import DISFlow, DISParams
 from livemoments_app.core.align.warp import grid
 
@@ -41,12 +42,6 @@ class FrameMotion:
     rotation_deg: float           # rotation of the frame against the key frame (counter-clockwise positive), or NaN
 
 
-def _texture(gray: np.ndarray) -> np.ndarray:
-    g = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.0)
-    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)) / 8.0
-    return np.clip(mag / 4.0, 0.0, 1.0)
-
-
 def frame_motion(frame_rgb: np.ndarray, key_rgb: np.ndarray, key_valid: np.ndarray | None,
                  want_rotation: bool) -> FrameMotion:
     """``frame_rgb`` and ``key_rgb``: the two frames at the flow size (uint8 RGB, same shape); ``key_valid``: where
@@ -55,7 +50,7 @@ def frame_motion(frame_rgb: np.ndarray, key_rgb: np.ndarray, key_valid: np.ndarr
     fwd = _DIS(frame_rgb, key_rgb)
     bwd = _DIS(key_rgb, frame_rgb)
     # Flat areas are interpolated, not measured: their round-trip error says nothing (as in the alignment).
-    fb = conf_mod.forward_backward_error(fwd, bwd) * _texture(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY))
+    fb = conf_mod.forward_backward_error(fwd, bwd) * _texture_weight(frame_rgb)
     gx, gy = grid((h, w))
     qx, qy = gx + fwd[..., 0], gy + fwd[..., 1]
     valid = conf_mod.inside(fwd, (h, w))

@@ -154,10 +154,11 @@ def measure_clip(live: "LivePhoto", progress: Progress | None = None, *,
     clipped, crushed, stops = exposure.excess(stats)
     levels = np.stack(tiles)
     judged = faces.judge_clip(observations) if analyser is not None else None
-    subject = np.array([j.sharpness if j is not None else np.nan for j in judged]) if judged else np.full(n, np.nan)
-    if analyser is not None and not any(observations):
+    if judged is not None and all(j is None for j in judged):
+        # nothing, or only a face glimpsed in a frame or two (a detector's stray hit): no faces part at all
         notes.append("faces not scored: no face found in the clip")
         judged = None
+    subject = np.array([j.sharpness if j is not None else np.nan for j in judged]) if judged else np.full(n, np.nan)
     return Measurements(np.asarray(clip.times, float), key_index, levels, subject, clipped, crushed, stops, share,
                         rotation, key_state["level"], key_state["share"], judged, notes)
 
