@@ -1,7 +1,7 @@
 """Suggested moments: every frame of the open photo scored in the background (core.moments), the best few offered
 on the filmstrip and in the side panel. The UI never waits for it: scoring starts once the filmstrip's pass is
-done (so the two decodes do not share the cores), runs on the work lane, and is cancelled when another photo
-opens."""
+done, on the same lane (the background pass over the clip: the two decodes never share the cores, and the work
+lane stays free for aligning and restoring), and is cancelled when another photo opens."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ class MomentsModel(QObject):
         live, generation = self.live, self.generation
         if live is None or self.busy or self.suggestions is not None:
             return None
-        job = self.lanes.work.run(lambda progress: _score(live, dict(alignments or {}), progress),
-                                  name="Finding the best moments", priority=-1)
+        job = self.lanes.thumbs.run(lambda progress: _score(live, dict(alignments or {}), progress),
+                                    name="Finding the best moments")
         self._job = job
         self.busy, self.fraction, self.status, self.error = True, 0.0, "Finding the best moments…", ""
         job.progressed.connect(lambda f, _t, g=generation: self._on_progress(g, f))
