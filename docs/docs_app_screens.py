@@ -52,7 +52,7 @@ def suggestion_screenshots(app, window, save_png) -> None:
     strip = film.grab().toImage().copy(x0, 0, min(width, film.width()), film.height())
     gap = 12
     w = max(strip.width(), panel.width())
-    out = QImage(w, strip.height() + gap + panel.height(), QImage.Format.Format_RGB32)
+    out = QImage(w, strip.height() + gap + panel.height() + 8, QImage.Format.Format_RGB32)
     out.fill(window.palette().color(window.backgroundRole()))
     painter = QPainter(out)
     painter.drawImage(0, 0, strip)
