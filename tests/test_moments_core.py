@@ -241,3 +241,18 @@ def test_faces_followed_through_a_clip():
     reasons = [t for _, t in judged[5].reasons()]
     assert reasons[0] == "eyes closed (1 of 2 faces)"
     assert "a face is turned away or hidden" in [t for _, t in judged[12].reasons()]
+
+
+def test_small_faces_are_found_in_crops():
+    """The astronaut's face at ~6 % of a 960 px frame's width: too small for the whole-frame pass, found by the
+    3 x 3 crop grid (the scorer picks the grid on the clip's first frame)."""
+    big = np.full((1050, 1400, 3), 128, np.uint8)
+    big[300:812, 700:1212] = skimage_data.astronaut()
+    frame = cv2.resize(big, (960, 720), interpolation=cv2.INTER_AREA)
+    analyser = faces.load_analyser()
+    assert analyser.analyse(frame) == []
+    found = analyser.analyse(frame, grid=3)
+    assert len(found) == 1
+    x0, y0, x1, y1 = found[0].box
+    assert 480 < (x0 + x1) / 2 < 680 and 220 < (y0 + y1) / 2 < 330      # where the face was pasted
+    assert faces.looking_at_camera(found[0]) > 0.8

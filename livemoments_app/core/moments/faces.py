@@ -33,6 +33,7 @@ MIN_DETECTION = 0.55            # BlazeFace score (after the sigmoid) that count
 MIN_PRESENCE = 0.5              # Face Mesh "a face is in the crop" score
 MAX_FACES = 6
 MIN_FACE_SIDE = 0.04            # faces smaller than this share of the frame's long side are ignored
+GRIDS = (1, 2, 3)               # crop grids tried on a clip's first frame (see FaceAnalyser.analyse)
 
 # Mesh point indices (MediaPipe canonical face mesh). "Right" is the person's right (image left).
 RIGHT_EYE = (33, 160, 158, 133, 153, 144)      # outer corner, upper lid x2, inner corner, lower lid x2
@@ -177,15 +178,19 @@ class FaceAnalyser:
         out = xy @ inv[:, :2].T + inv[:, 2]
         return out, presence
 
-    def analyse(self, rgb: np.ndarray, tiles: bool = False) -> list[FaceObservation]:
-        """Every face of ``rgb`` (largest first, at most MAX_FACES); ``tiles`` also looks in 4 overlapping
-        quarters, for faces too small for the whole-frame pass."""
+    def analyse(self, rgb: np.ndarray, grid: int = 1) -> list[FaceObservation]:
+        """Every face of ``rgb`` (largest first, at most MAX_FACES). ``grid`` n > 1 also looks in n x n overlapping
+        crops: the detector sees a square of the picture at 128 px, so the whole-frame pass finds faces from ~13 %
+        of the frame's width, 2 x 2 crops from ~9 %, 3 x 3 from ~5 %."""
         h, w = rgb.shape[:2]
         found = self.detect(rgb)
-        if tiles:
-            tw, th = int(w * 0.6), int(h * 0.6)
-            for x0, y0 in ((0, 0), (w - tw, 0), (0, h - th), (w - tw, h - th)):
-                found += self.detect(rgb, (x0, y0, x0 + tw, y0 + th))
+        if grid > 1:
+            share = min(1.0, 1.2 / grid)
+            tw, th = int(w * share), int(h * share)
+            for gy in range(grid):
+                for gx in range(grid):
+                    x0, y0 = round(gx * (w - tw) / (grid - 1)), round(gy * (h - th) / (grid - 1))
+                    found += self.detect(rgb, (x0, y0, x0 + tw, y0 + th))
             found = _merge(found)
         found.sort(key=lambda f: -(f[0][2] - f[0][0]))
         out = []
