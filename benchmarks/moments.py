@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from livemoments_app.core.errors import LivePhotoError
     from livemoments_app.core.livephoto import open_live_photo
-    from livemoments_app.core.moments import faces, suggest
-    from livemoments_app.core.moments.scoring import MomentOptions
+    from livemoments_app.core.moments import MomentOptions, faces, suggest
 
     try:
         faces.load_analyser()      # model loading is once per process, not per photo

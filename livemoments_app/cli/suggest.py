@@ -36,8 +36,7 @@ def check_args(args: argparse.Namespace) -> None:
 def suggest_photo(path: Path, partner: Path | None, *, faces: bool = True, progress=None) -> dict:
     """The JSON-ready ranking of one Live Photo (``path`` names it as the reader accepts)."""
     from livemoments_app.core.livephoto import open_live_photo
-    from livemoments_app.core.moments import suggest
-    from livemoments_app.core.moments.scoring import MomentOptions
+    from livemoments_app.core.moments import MomentOptions, suggest
 
     with open_live_photo(path, partner) as live:
         result = suggest(live, progress, options=MomentOptions(faces=faces))

@@ -20,14 +20,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping
 
 from livemoments_app.core.moments.model import FrameScore, Suggestions
+from livemoments_app.core.moments.scoring import MomentOptions   # numpy only: OpenCV loads when scoring starts
 
 if TYPE_CHECKING:
     from livemoments_app.core.align import Alignment
     from livemoments_app.core.jobs import Progress
     from livemoments_app.core.livephoto.model import LivePhoto
-    from livemoments_app.core.moments.scoring import MomentOptions
 
-__all__ = ["FrameScore", "Suggestions", "suggest"]
+__all__ = ["FrameScore", "MomentOptions", "Suggestions", "suggest"]
 
 
 def suggest(live: "LivePhoto", progress: "Progress | None" = None, *,
