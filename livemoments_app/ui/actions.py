@@ -134,8 +134,8 @@ def _menus(window, a: Actions) -> None:
     for action in (a.fit, a.actual, a.zoom_in, a.zoom_out, a.flip):
         view_menu.addAction(action)
     frame_menu = bar.addMenu("F&rame")
-    for action in (a.prev, a.next, a.first, a.last, a.go_key, a.suggest, None, a.play, a.shuttle_back, a.shuttle_stop,
-                   a.shuttle_forward, None, a.choose):
+    for action in (a.prev, a.next, a.first, a.last, a.go_key, a.suggest, None, a.play, a.shuttle_back,
+                   a.shuttle_stop, a.shuttle_forward, None, a.choose):
         frame_menu.addSeparator() if action is None else frame_menu.addAction(action)
     restore_menu = bar.addMenu("&Restore")
     restore_menu.addAction(a.restore)

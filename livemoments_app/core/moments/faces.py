@@ -232,7 +232,8 @@ def _merge(found: list) -> list:
     scores = np.array([f[2] for f in found])
     out = []
     for group in _weighted_nms(boxes, scores):
-        out.append((boxes[group].mean(axis=0), np.mean([found[i][1] for i in group], axis=0), float(scores[group].max())))
+        keypoints = np.mean([found[i][1] for i in group], axis=0)
+        out.append((boxes[group].mean(axis=0), keypoints, float(scores[group].max())))
     return out
 
 

@@ -216,8 +216,8 @@ def judge(m: Measurements, weights: dict[str, float] | None = None) -> Suggestio
         if face is not None:
             details.update(face.details())
         score = W.combine(parts, weights)
-        frames.append(FrameScore(i, float(m.times[i]), score, parts, _reasons(i, m, parts, details, face), i == m.key_index,
-                                 details))
+        reasons = _reasons(i, m, parts, details, face)
+        frames.append(FrameScore(i, float(m.times[i]), score, parts, reasons, i == m.key_index, details))
     return Suggestions(frames, list(m.notes), m.key_index)
 
 

@@ -1,6 +1,6 @@
 """The right-hand panel: facts about the photo, its best moments (in the Moment view, where a frame is picked) or
-the alignment controls (in the other views, where the overlay they control is shown), the restore options, and -- pinned below
-them, so they are in sight at any window height -- the Restore button with its progress, and Export."""
+the alignment controls (in the other views, where the overlay they control is shown), the restore options, and --
+pinned below them, so they are in sight at any window height -- the Restore button with its progress, and Export."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The side panel's "Best moments" section: the top suggested frames, each on a compact row (thumbnail, frame, score
-and its two main reasons, every reason in the tooltip) so the panel still fits a 1280 x 800 window; clicking one makes it
-the chosen frame."""
+"""The side panel's "Best moments" section: the top suggested frames, each on a compact row (thumbnail, frame,
+score and its two main reasons, every reason in the tooltip) so the panel still fits a 1280 x 800 window; clicking
+one makes it the chosen frame."""
 
 from __future__ import annotations
 
