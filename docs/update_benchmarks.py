@@ -27,7 +27,10 @@ ABOUT = {
     "align": "Aligning the key photo onto a chosen frame.",
     "restore_speed": "Classic restorer, 12 MP and 48 MP end to end (alignment and I/O included), time and memory.",
     "quality": "Restoration quality on synthetic Live Photos with ground truth, against bicubic, Lanczos, "
-               "warp-only and colour-only baselines; sharpness on the real samples.",
+               "warp-only and colour-only baselines, over the whole picture and inside the ground truth's new "
+               "content, moving objects and the ring around them; sharpness on the real samples. The hard cases "
+               "(walker, head, night, starved) came with issue #13; the run before its fix: "
+               "[measurements/quality-before-never-worse.log](measurements/quality-before-never-worse.log).",
     "hdr": "HDR gain maps: the cost of finding one when opening a photo, of decoding it, of making the restored "
            "frame's, and of the clip's HDR frame.",
     "export": "Saving the restored 12 MP photo per format with its metadata.",

@@ -77,3 +77,17 @@ def test_compare_reports_inside_and_outside_a_mask():
 def test_size_mismatch_is_an_error():
     with pytest.raises(ValueError):
         quality.psnr(_texture(64, 80), _texture(64, 64))
+
+
+def test_compare_reports_each_named_mask():
+    a = _texture()
+    b = a.copy()
+    new = np.zeros(a.shape[:2], bool)
+    new[10:30, 10:30] = True
+    moving = np.zeros(a.shape[:2], bool)
+    moving[40:50, 40:60] = True
+    b[new] = 128
+    m = quality.compare(b, a, masks={"new": new, "moving": moving, "none": np.zeros_like(new)})
+    assert m["psnr_new"] < 25 and m["psnr_moving"] == math.inf
+    assert m["ssim_moving"] > m["ssim_new"]
+    assert math.isnan(m["psnr_none"]) and math.isnan(m["ssim_none"])

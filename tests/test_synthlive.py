@@ -88,3 +88,54 @@ def test_synthetic_set_names_levels_per_source():
     cases = synthlive.synthetic_set(sources, levels=lambda n: ("easy",) if n.startswith("skimage") else
                                     ("easy", "medium"))
     assert [c.name for c in cases] == ["a/easy", "a/medium", "skimage_b/easy"]
+
+
+def _hard(level: str, **changes):
+    return replace(synthlive.LEVELS[level], scale=2.0, **changes)
+
+
+def test_walker_level_moves_a_figure_of_the_key_photo_and_an_occluder_enters_the_frame():
+    photo = _photo(480, 640)
+    case = synthlive.make_case(photo, _hard("walker"), seed=3, occluder_source=_photo(seed=9), name="w")
+    new, moving = case.absent_mask, case.moving_mask
+    assert moving.shape == new.shape and not (moving & new).any()
+    assert 0.02 < moving.mean() < 0.2 and new.mean() > moving.mean()
+    # the figure is in the key photo (it walks on), not only in the ground truth
+    changed = np.abs(case.key.astype(int) - photo).max(axis=2) > 0
+    assert 0.02 < changed.mean() < 0.2
+    # the occluder comes in across an edge: new content touches the frame's border
+    assert new[0].any() or new[-1].any() or new[:, 0].any() or new[:, -1].any()
+
+
+def test_head_level_turns_a_head_whose_far_side_is_new_content():
+    photo = _photo(480, 640)
+    case = synthlive.make_case(photo, _hard("head", occluder_area=0.0), seed=4, occluder_source=_photo(seed=9))
+    ys, xs = np.nonzero(case.moving_mask)
+    assert len(ys) > 0
+    box = np.zeros_like(case.moving_mask)
+    box[ys.min():ys.max() + 1, xs.min():xs.max() + 1] = True
+    # the head's far side (and what its old outline covered) lies beside its near side
+    assert (case.absent_mask & cv2.dilate(box.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)).any()
+
+
+def test_a_higher_crf_compresses_harder():
+    img = _photo(128, 160)
+    mild = synthlive.encode_roundtrip([img, img], "h264", 0.1, crf=20)[1]
+    harsh = synthlive.encode_roundtrip([img, img], "h264", 0.1, crf=36)[1]
+    assert quality.psnr(harsh, img) + 3 < quality.psnr(mild, img)
+
+
+def test_motion_blur_softens_the_frame():
+    photo = _photo(480, 640)
+    sharp = synthlive.make_case(photo, _hard("head", motion_blur_px=0.0, object_blur_px=0.0), seed=4)
+    blurred = synthlive.make_case(photo, _hard("head", motion_blur_px=4.0, object_blur_px=0.0), seed=4)
+    assert np.array_equal(sharp.target, blurred.target)
+    assert quality.hf_energy(blurred.degraded) < 0.7 * quality.hf_energy(sharp.degraded)
+
+
+def test_older_levels_have_an_empty_moving_mask_and_level_seeds_do_not_depend_on_the_levels_asked_for():
+    sources = {"a": _photo(seed=1)}
+    both = synthlive.synthetic_set(sources, levels=lambda n: ("easy", "medium"))
+    medium = synthlive.synthetic_set(sources, levels=lambda n: ("medium",))
+    assert not both[0].moving_mask.any()
+    assert np.array_equal(both[1].degraded, medium[0].degraded)

@@ -105,9 +105,11 @@ def relative_sharpness(result: np.ndarray, reference: np.ndarray,
     return hf_energy(result, result_mask) / ref
 
 
-def compare(result: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
+def compare(result: np.ndarray, reference: np.ndarray, mask: np.ndarray | None = None,
+            masks: dict[str, np.ndarray] | None = None) -> dict[str, float]:
     """All metrics at once; ``mask`` marks a region of interest (e.g. content absent from the key photo), which
-    is reported as ``*_in`` and its complement as ``*_out``."""
+    is reported as ``*_in`` and its complement as ``*_out``; each of ``masks`` (name -> region) is reported as
+    ``psnr_<name>`` and ``ssim_<name>`` (NaN where a region is empty)."""
     smap = ssim_map(result, reference)   # once: the masked SSIMs are means of the same map
     out = {
         "psnr": psnr(result, reference),
@@ -120,4 +122,8 @@ def compare(result: np.ndarray, reference: np.ndarray, mask: np.ndarray | None =
         out["psnr_out"] = psnr(result, reference, ~m)
         out["ssim_in"] = _mean_over(smap, m)
         out["ssim_out"] = _mean_over(smap, ~m)
+    for name, region in (masks or {}).items():
+        m = _mask_or_all(region, reference.shape[:2])
+        out[f"psnr_{name}"] = psnr(result, reference, m)
+        out[f"ssim_{name}"] = _mean_over(smap, m)
     return out

@@ -2,17 +2,26 @@
 
 From any high-quality photo, :func:`make_case` builds
 
-* the **key photo** (the photo itself, what the camera's photo pipeline produced),
+* the **key photo** (the photo itself, what the camera's photo pipeline produced; at the hard levels with a
+  walking figure and/or a head in it),
 * the **ground truth**: what the photo pipeline would have produced at another moment — the camera moved
   (homography), parts of the scene moved on their own (smooth non-rigid motion), an object that is not in the
-  key photo at all passed in front (its pixels come from another photo), and the light changed a little locally
-  (exposure and white balance),
+  key photo at all passed in front (its pixels come from another photo; at the hard levels it enters across the
+  frame's edge), the light changed a little locally (exposure and white balance), and at the hard levels the
+  figure walked on (its limbs swinging) and the head turned,
 * the **degraded frame**: the ground truth as the phone's video pipeline records it — another tone curve and
   white balance, optical blur, downscaling by 2-3x, sensor noise, a denoiser's smear, 4:2:0 chroma and
-  H.264/HEVC compression at phone bitrates through PyAV.
+  H.264/HEVC compression at phone bitrates or at a constant quality (CRF) through PyAV; at the hard levels also
+  motion blur (camera shake, and the moving objects along their motion) and night-clip noise.
+
+Two ground-truth masks come with each case: **new content** (``absent_mask``: what the key photo does not hold —
+the occluder, background a moving object uncovered, a head's far side) and **moving** (``moving_mask``: what the
+key photo holds elsewhere or otherwise shaped — the walker, the turned head's near side). Ground truth and key
+photo are both in the photo pipeline's rendering, new content included (the occluder is a photo too): mapping
+the frame's colours onto the key photo's is right everywhere.
 
 A restorer gets (key photo, degraded frame) and must recover the ground truth. Everything is seeded and
-deterministic; :data:`LEVELS` spans easy to hard.
+deterministic; :data:`LEVELS` spans easy to hard (the older levels' cases are unchanged by the newer ones).
 """
 
 from __future__ import annotations
@@ -48,6 +57,15 @@ class SynthParams:
     denoise: float = 0.5             # denoiser strength, 0 (off) .. 1 (heavy smear)
     codec: str = "h264"              # "h264" | "hevc"
     bits_per_pixel: float = 0.15     # per frame; iPhone 1920x1440 HEVC at ~10 Mbit/s, 30 fps is ~0.12
+    crf: float | None = None         # constant quality (x264/x265 CRF) instead of ``bits_per_pixel``
+    # The hard cases' additions (all off by default, so the older levels stay byte for byte what they were):
+    occluder_enters: bool = False    # the occluder comes in across an edge of the frame (cut off by it)
+    walker_px: float = 0.0           # a figure in the key photo walks this far (photo px) by the target moment
+    walker_height: float = 0.5       # ... and is this tall (fraction of the photo's height)
+    head_turn_deg: float = 0.0       # a head in the key photo turns by this much (yaw) by the target moment
+    head_radius: float = 0.13        # ... its radius (fraction of the photo's shorter side)
+    motion_blur_px: float = 0.0      # camera shake during the frame's exposure: blur length in frame pixels
+    object_blur_px: float = 0.0      # the walker's and the head's own motion blur in the frame (frame pixels)
 
 
 LEVELS: dict[str, SynthParams] = {
@@ -60,7 +78,24 @@ LEVELS: dict[str, SynthParams] = {
                         nonrigid_px=12.0, nonrigid_blobs=4, occluder_area=0.10, light_change=0.12, wb_change=0.05,
                         video_gamma=1.15, video_contrast=0.2, video_saturation=0.88, video_wb=0.05,
                         blur_sigma=0.8, noise_sigma=3.5, denoise=0.8, codec="hevc", bits_per_pixel=0.08),
+    # Issue #13: the cases a held-out benchmark found the restorer worse than bicubic on (a 24 MP still, the clip
+    # at x2.5 with blur, noise and H.264 at CRF 26/30, a larger motion and an occluder): something walks into
+    # the frame, a figure of the key photo walks on, a head turns, the encoder starves, the night is noisy.
+    "walker": SynthParams(scale=2.5, rotation_deg=1.5, shift=0.03, zoom=0.03, nonrigid_px=8.0,
+                          occluder_area=0.08, occluder_enters=True, walker_px=90.0, object_blur_px=2.0,
+                          blur_sigma=0.7, noise_sigma=3.0, denoise=0.6, codec="h264", crf=30),
+    "head": SynthParams(scale=2.5, nonrigid_px=6.0, occluder_area=0.03, head_turn_deg=35.0, object_blur_px=1.5,
+                        motion_blur_px=1.5, blur_sigma=0.7, noise_sigma=2.5, denoise=0.5, codec="h264", crf=26),
+    "night": SynthParams(scale=2.5, rotation_deg=1.5, shift=0.03, zoom=0.03, occluder_area=0.06,
+                         occluder_enters=True, walker_px=60.0, light_change=0.1, video_gamma=1.12,
+                         motion_blur_px=2.5, object_blur_px=3.0, blur_sigma=0.9, noise_sigma=9.0, denoise=0.9,
+                         codec="hevc", bits_per_pixel=0.12),
+    "starved": SynthParams(scale=2.5, rotation_deg=2.0, shift=0.04, zoom=0.03, nonrigid_px=10.0,
+                           occluder_area=0.10, occluder_enters=True, walker_px=120.0, head_turn_deg=40.0,
+                           object_blur_px=2.0, blur_sigma=0.8, noise_sigma=3.5, denoise=0.7, codec="h264", crf=34),
 }
+# The levels every real crop is built at; the hard ones are the issue-#13 additions.
+HARD_LEVELS = ("walker", "head", "night", "starved")
 
 
 @dataclass
@@ -69,12 +104,15 @@ class SynthCase:
     key: np.ndarray                  # key photo, H x W x 3 uint8 (the restorer's reference)
     target: np.ndarray               # ground truth in the frame's geometry at the still's density, uint8
     degraded: np.ndarray             # the video frame, h x w x 3 uint8
-    absent_mask: np.ndarray          # bool, target size: content that the key photo does not contain
+    absent_mask: np.ndarray          # bool, target size: new content, which the key photo does not contain
     scale: float                     # target size / degraded size
     homography: np.ndarray           # target pixel -> key photo pixel (camera motion only)
     params: SynthParams
     seed: int
     info: dict = field(default_factory=dict)
+    # bool, target size: content the key photo holds elsewhere or otherwise shaped (the walker, the turning head's
+    # front); disjoint from absent_mask. None: the case has no moving object.
+    moving_mask: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------------------------------- geometry
@@ -135,34 +173,203 @@ def _nonrigid_field(shape: tuple[int, int], p: SynthParams, rng: np.random.Gener
 
 
 def _occluder(shape: tuple[int, int], area: float, texture_source: np.ndarray,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+              rng: np.random.Generator, enters: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """An object that is not in the key photo: an ellipse filled with pixels from another photo, with an
-    anti-aliased edge. Returns (rgb float32, alpha float32 in [0, 1])."""
+    anti-aliased edge. With ``enters`` (a second generator, so the other levels' draws stay as they were) it
+    comes in across an edge of the frame, ~40 % of it still outside and its visible part ``area`` of the frame.
+    Returns (rgb float32, alpha float32 in [0, 1])."""
     h, w = shape
-    a_px = area * h * w
+    a_px = area * h * w / (0.6 if enters is not None else 1.0)
     aspect = rng.uniform(0.6, 1.6)
     ry = math.sqrt(a_px / (math.pi * aspect))
     rx = ry * aspect
     cx = rng.uniform(rx + 2, max(rx + 3, w - rx - 2))
     cy = rng.uniform(ry + 2, max(ry + 3, h - ry - 2))
+    if enters is not None:
+        side = int(enters.integers(0, 4))
+        if side < 2:        # left or right: the visible part is ~0.6 of the width
+            cx = 0.2 * rx if side == 0 else w - 0.2 * rx
+            cy = enters.uniform(0.3, 0.7) * h
+        else:
+            cy = 0.2 * ry if side == 2 else h - 0.2 * ry
+            cx = enters.uniform(0.3, 0.7) * w
     ss = 4                                   # supersampling for a clean, camera-like edge
     big = np.zeros((h * ss, w * ss), dtype=np.uint8)
     cv2.ellipse(big, (int(cx * ss), int(cy * ss)), (int(rx * ss), int(ry * ss)), rng.uniform(0, 180), 0, 360,
                 255, -1, lineType=cv2.LINE_AA)
     alpha = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
-    src = texture_source
-    sh, sw = src.shape[:2]
-    if sh < h or sw < w:
-        f = max(h / sh, w / sw) * 1.01
-        src = cv2.resize(src, (int(math.ceil(sw * f)), int(math.ceil(sh * f))), interpolation=cv2.INTER_CUBIC)
-        sh, sw = src.shape[:2]
-    oy = int(rng.integers(0, sh - h + 1))
-    ox = int(rng.integers(0, sw - w + 1))
-    rgb = src[oy:oy + h, ox:ox + w].astype(np.float32)
+    rgb = _texture_crop(texture_source, (w, h), rng)
     if rng.random() < 0.5:
         rgb = rgb[:, ::-1]
     return np.ascontiguousarray(rgb), alpha
+
+
+# ------------------------------------------------------------------------- moving objects (the hard levels)
+
+def _texture_crop(source: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` (w, h) float32 crop of ``source`` at a random place (enlarged first when too small)."""
+    w, h = size
+    sh, sw = source.shape[:2]
+    if sh < h or sw < w:
+        f = max(h / sh, w / sw) * 1.01
+        source = cv2.resize(source, (int(math.ceil(sw * f)), int(math.ceil(sh * f))), interpolation=cv2.INTER_CUBIC)
+        sh, sw = source.shape[:2]
+    oy = int(rng.integers(0, sh - h + 1))
+    ox = int(rng.integers(0, sw - w + 1))
+    return np.ascontiguousarray(source[oy:oy + h, ox:ox + w, :3].astype(np.float32))
+
+
+# A walking figure: (part, pivot, centre relative to the pivot, half axes), in units of an eighth of its height,
+# origin between the hips, y down; drawn in this order (far limbs first). Legs and arms swing about their pivot.
+_FIGURE = (("leg", (0.35, -0.3), (0.0, 1.9), (0.38, 2.0)),
+           ("arm", (0.85, -3.3), (0.0, 1.3), (0.26, 1.4)),
+           ("torso", (0.0, -2.0), (0.0, 0.0), (0.95, 1.7)),
+           ("leg", (-0.35, -0.3), (0.0, 1.9), (0.38, 2.0)),
+           ("head", (0.0, -4.35), (0.0, 0.0), (0.62, 0.72)),
+           ("arm", (-0.85, -3.3), (0.0, 1.3), (0.26, 1.4)))
+
+
+def _figure(shape: tuple[int, int], hip: tuple[float, float], unit: float, swing_deg: float,
+            texture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The figure drawn at ``hip`` (image px) with its limbs swung by ``swing_deg``: (rgb, alpha), image size.
+    Every part carries its own piece of ``texture`` (figure-sized, in figure coordinates): the same cloth moves
+    with the part, so the key photo holds all of it, only elsewhere."""
+    h, w = shape
+    rgb = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    th, tw = texture.shape[:2]
+    origin = np.array([tw / 2.0, th * 5.3 / 9.6])           # the hip in texture pixels
+    for n, (part, pivot, centre, axes) in enumerate(_FIGURE):
+        far = n < 2
+        angle = 0.0 if part in ("torso", "head") else swing_deg * (1 if (part == "leg") == far else -1)
+        mask = np.zeros((th, tw), np.uint8)
+        c = origin + (np.array(pivot) + np.array(centre)) * unit
+        cv2.ellipse(mask, (int(round(c[0] * 16)), int(round(c[1] * 16))),
+                    (int(round(axes[0] * unit * 16)), int(round(axes[1] * unit * 16))), 0, 0, 360, 255, -1,
+                    lineType=cv2.LINE_AA, shift=4)
+        # texture px -> image px: rotate about the pivot, then put the hip at ``hip``
+        rot = cv2.getRotationMatrix2D(tuple(map(float, origin + np.array(pivot) * unit)), angle, 1.0)
+        rot[:, 2] += np.array(hip) - origin
+        part_alpha = cv2.warpAffine(mask.astype(np.float32) / 255.0, rot, (w, h), flags=cv2.INTER_LINEAR)
+        part_rgb = cv2.warpAffine(texture * (0.8 if far else 1.0), rot, (w, h), flags=cv2.INTER_CUBIC)
+        rgb = rgb * (1.0 - part_alpha[..., None]) + part_rgb * part_alpha[..., None]
+        alpha = alpha + part_alpha * (1.0 - alpha)
+    return rgb, alpha
+
+
+def _head(shape: tuple[int, int], centre: tuple[float, float], radius: float, yaw_deg: float,
+          texture: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A textured sphere (a head) turned by ``yaw_deg`` under a fixed light: (rgb, alpha, back) at image size,
+    ``back`` marking the surface that faced away at yaw 0 (what a key photo taken at yaw 0 does not show).
+    ``texture`` covers the whole sphere: longitude -180..180 degrees across, latitude -90..90 down."""
+    h, w = shape
+    th, tw = texture.shape[:2]
+    cx, cy = centre
+    x0, x1 = max(0, int(cx - radius) - 2), min(w, int(cx + radius) + 3)
+    y0, y1 = max(0, int(cy - radius) - 2), min(h, int(cy + radius) + 3)
+    ss = 4
+    yy, xx = np.mgrid[y0 * ss:y1 * ss, x0 * ss:x1 * ss].astype(np.float32)
+    nx = ((xx + 0.5) / ss - 0.5 - cx) / radius
+    ny = ((yy + 0.5) / ss - 0.5 - cy) / radius
+    r2 = nx * nx + ny * ny
+    inside = r2 < 1.0
+    nz = np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
+    lon = np.arctan2(nx, nz) + np.float32(math.radians(yaw_deg))
+    lon = (lon + np.pi) % (2 * np.pi) - np.pi
+    lat = np.arcsin(np.clip(ny, -1.0, 1.0))
+    u = ((lon + np.pi) / (2 * np.pi) * tw - 0.5).astype(np.float32)
+    v = ((lat + np.pi / 2) / np.pi * th - 0.5).astype(np.float32)
+    shade = (0.55 + 0.45 * np.clip(-0.4 * nx - 0.3 * ny + 0.87 * nz, 0.0, 1.0))[..., None]
+    rgb_ss = cv2.remap(texture, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP) * shade
+    size = (x1 - x0, y1 - y0)
+
+    def down(a: np.ndarray) -> np.ndarray:
+        return cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+
+    a_small = down(inside.astype(np.float32))
+    rgb_small = down(rgb_ss * inside[..., None]) / np.maximum(a_small, 1e-6)[..., None]
+    back_small = down((inside & (np.abs(lon) > np.pi / 2)).astype(np.float32))
+    rgb = np.zeros((h, w, 3), np.float32)
+    alpha = np.zeros((h, w), np.float32)
+    back = np.zeros((h, w), np.float32)
+    rgb[y0:y1, x0:x1], alpha[y0:y1, x0:x1], back[y0:y1, x0:x1] = rgb_small, a_small, back_small
+    return rgb, alpha, back
+
+
+def _moving_objects(photo: np.ndarray, p: SynthParams, texture_source: np.ndarray, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The scene at the key photo's moment and at the target's, both in the photo's pixels, with the walker and/or
+    the head: (key scene, target scene, new content, moving content, motion), the last three at photo size;
+    ``motion`` is each moving pixel's displacement (photo px) for its motion blur."""
+    ph, pw = photo.shape[:2]
+    key = photo.astype(np.float32)
+    now = key.copy()
+    new = np.zeros((ph, pw), np.float32)
+    moving = np.zeros((ph, pw), np.float32)
+    motion = np.zeros((ph, pw, 2), np.float32)
+    left_side = bool(rng.random() < 0.5)          # walker on one half of the picture, head on the other
+    if p.walker_px > 0:
+        unit = p.walker_height * ph / 9.6
+        texture = _texture_crop(texture_source, (int(5.2 * unit) + 2, int(9.6 * unit) + 2), rng)
+        direction = 1.0 if rng.random() < 0.5 else -1.0
+        hx = (rng.uniform(0.25, 0.4) if left_side else rng.uniform(0.6, 0.75)) * pw - direction * p.walker_px / 2
+        hy = rng.uniform(0.55, 0.65) * ph
+        swing = rng.uniform(14.0, 22.0)
+        rgb_k, a_k = _figure((ph, pw), (hx, hy), unit, -swing, texture)
+        d = (direction * p.walker_px, rng.uniform(-0.08, 0.08) * p.walker_px)
+        rgb_n, a_n = _figure((ph, pw), (hx + d[0], hy + d[1]), unit, swing, texture)
+        key = key * (1.0 - a_k[..., None]) + rgb_k * a_k[..., None]
+        now = now * (1.0 - a_n[..., None]) + rgb_n * a_n[..., None]
+        new = np.maximum(new, a_k * (1.0 - a_n))   # background the figure stood in front of
+        moving = np.maximum(moving, a_n)
+        motion[a_n > 0] = d
+    if p.head_turn_deg > 0:
+        radius = p.head_radius * min(ph, pw)
+        texture = _texture_crop(texture_source, (int(2 * math.pi * radius), int(math.pi * radius)), rng)
+        cx = (rng.uniform(0.6, 0.72) if left_side else rng.uniform(0.28, 0.4)) * pw
+        cy = rng.uniform(0.35, 0.5) * ph
+        yaw = p.head_turn_deg * (1.0 if rng.random() < 0.5 else -1.0)
+        shift = rng.uniform(-0.05, 0.05, size=2) * radius          # a head also moves a little as it turns
+        rgb_k, a_k, _ = _head((ph, pw), (cx, cy), radius, 0.0, texture)
+        rgb_n, a_n, back = _head((ph, pw), (cx + shift[0], cy + shift[1]), radius, yaw, texture)
+        key = key * (1.0 - a_k[..., None]) + rgb_k * a_k[..., None]
+        now = now * (1.0 - a_n[..., None]) + rgb_n * a_n[..., None]
+        # new: its far side, and background the old outline covered; moving: the rest of it
+        new = np.maximum(new, np.maximum(back, a_k * (1.0 - a_n)))
+        moving = np.maximum(moving, a_n * (back <= 0.0))
+        speed = math.radians(abs(yaw)) * radius
+        motion[a_n > 0] = (math.copysign(speed, yaw), 0.0)
+    return key, now, new, moving, motion
+
+
+def _line_kernel(length: float, angle: float) -> np.ndarray:
+    """A normalised straight-line blur kernel ``length`` pixels long (a shutter open while the image moved)."""
+    n = int(math.ceil(length)) | 1
+    k = np.zeros((n * 4 + 4, n * 4 + 4), np.float32)
+    c = (n * 4 + 4) / 2.0
+    dx, dy = math.cos(angle) * length * 2.0, math.sin(angle) * length * 2.0
+    cv2.line(k, (int(round((c - dx) * 16)), int(round((c - dy) * 16))),
+             (int(round((c + dx) * 16)), int(round((c + dy) * 16))), 1.0, 1, cv2.LINE_AA, shift=4)
+    k = cv2.resize(k, (n + 1, n + 1), interpolation=cv2.INTER_AREA)
+    return k / max(float(k.sum()), 1e-6)
+
+
+def _motion_blurred(target: np.ndarray, p: SynthParams, scale: float, moving: np.ndarray,
+                    motion: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What the video exposure sees: the whole picture blurred by camera shake, the moving objects also along
+    their own motion. Blur lengths are in frame pixels; ``target`` is at ``scale`` times the frame."""
+    img = target.astype(np.float32)
+    if p.motion_blur_px > 0:
+        img = cv2.filter2D(img, -1, _line_kernel(p.motion_blur_px * scale, rng.uniform(0, math.pi)),
+                           borderType=cv2.BORDER_REFLECT)
+    if p.object_blur_px > 0 and moving.any():
+        m = motion[moving > 0.5]
+        angle = math.atan2(float(np.median(m[:, 1])), float(np.median(m[:, 0]))) if len(m) else 0.0
+        blurred = cv2.filter2D(img, -1, _line_kernel(p.object_blur_px * scale, angle), borderType=cv2.BORDER_REFLECT)
+        a = cv2.GaussianBlur(moving, (0, 0), p.object_blur_px * scale / 3.0)[..., None]
+        img = img * (1.0 - a) + blurred * a
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
 # ------------------------------------------------------------------------------------------------ degradation
@@ -178,8 +385,10 @@ def _video_tone(img01: np.ndarray, p: SynthParams, rng: np.random.Generator) -> 
     return np.clip(x, 0.0, 1.0)
 
 
-def encode_roundtrip(frames: list[np.ndarray], codec: str, bits_per_pixel: float, fps: int = 30) -> list[np.ndarray]:
-    """Encodes RGB uint8 frames with PyAV (libx264/libx265, yuv420p) at a phone-like bitrate and decodes them."""
+def encode_roundtrip(frames: list[np.ndarray], codec: str, bits_per_pixel: float, fps: int = 30,
+                     crf: float | None = None) -> list[np.ndarray]:
+    """Encodes RGB uint8 frames with PyAV (libx264/libx265, yuv420p) at a phone-like bitrate (or, given ``crf``,
+    at that constant quality) and decodes them."""
     import av
 
     h, w = frames[0].shape[:2]
@@ -187,7 +396,8 @@ def encode_roundtrip(frames: list[np.ndarray], codec: str, bits_per_pixel: float
     encoder.width, encoder.height, encoder.pix_fmt = w, h, "yuv420p"
     encoder.time_base = Fraction(1, fps)
     encoder.framerate = Fraction(fps, 1)
-    encoder.bit_rate = int(bits_per_pixel * w * h * fps)
+    if crf is None:
+        encoder.bit_rate = int(bits_per_pixel * w * h * fps)
     encoder.gop_size = 30
     # One thread keeps the encoders deterministic; the frames are small.
     encoder.thread_count = 1
@@ -195,6 +405,8 @@ def encode_roundtrip(frames: list[np.ndarray], codec: str, bits_per_pixel: float
         encoder.options = {"preset": "fast", "x265-params": "log-level=error:pools=1:frame-threads=1"}
     else:
         encoder.options = {"preset": "fast", "threads": "1"}
+    if crf is not None:
+        encoder.options = {**encoder.options, "crf": f"{crf:g}"}
     packets = []
     for i, f in enumerate(frames):
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
@@ -230,7 +442,7 @@ def degrade(target: np.ndarray, frame_size: tuple[int, int], p: SynthParams, rng
     # The target is a P-frame after a slightly shifted I-frame, as in a real clip.
     previous = cv2.warpAffine(frame, np.float32([[1, 0, 1.5], [0, 1, -1.0]]), (w, h),
                               borderMode=cv2.BORDER_REFLECT)
-    return encode_roundtrip([previous, frame], p.codec, p.bits_per_pixel)[1]
+    return encode_roundtrip([previous, frame], p.codec, p.bits_per_pixel, crf=p.crf)[1]
 
 
 # --------------------------------------------------------------------------------------------------- the case
@@ -262,6 +474,17 @@ def make_case(photo: np.ndarray, params: SynthParams = SynthParams(), seed: int 
             break
     assert hom is not None
 
+    # The hard levels' walker and turning head: the key photo shows them as they were, the target as they are.
+    extra = np.random.default_rng([seed, 13])     # their own draws: the older levels' cases stay as they were
+    scene, key = photo, photo
+    new_obj = moving_obj = motion_obj = None
+    if p.walker_px > 0 or p.head_turn_deg > 0:
+        source = occluder_source if occluder_source is not None else _noise_texture((ph, pw), extra)
+        key_f, scene_f, new_obj, moving_obj, motion_obj = _moving_objects(photo, p, source, extra)
+        key = np.clip(np.rint(key_f), 0, 255).astype(np.uint8)
+        scene = np.clip(np.rint(scene_f), 0, 255).astype(np.uint8)
+        del key_f, scene_f
+
     # Sample the photo at H(x + d(x)): camera motion plus local motion.
     flow = _nonrigid_field((th, tw), p, rng)
     yy, xx = np.mgrid[0:th, 0:tw].astype(np.float32)
@@ -271,7 +494,12 @@ def make_case(photo: np.ndarray, params: SynthParams = SynthParams(), seed: int 
     map_x = ((hom[0, 0] * xs + hom[0, 1] * ys + hom[0, 2]) / den).astype(np.float32)
     map_y = ((hom[1, 0] * xs + hom[1, 1] * ys + hom[1, 2]) / den).astype(np.float32)
     del xx, yy, xs, ys, den
-    gt = cv2.remap(photo, map_x, map_y, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    gt = cv2.remap(scene, map_x, map_y, cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    if new_obj is not None:
+        def to_target(a: np.ndarray) -> np.ndarray:
+            return cv2.remap(a, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+        new_obj, moving_obj, motion_obj = to_target(new_obj), to_target(moving_obj), to_target(motion_obj)
 
     # A local change of light (a lamp, a cloud): smooth, so it is a scene change, not a pipeline difference.
     light = _smooth_blobs((max(2, th // 16), max(2, tw // 16)), 1, 0.3 * min(th, tw) / 16, rng, 1)[..., 0]
@@ -281,16 +509,29 @@ def make_case(photo: np.ndarray, params: SynthParams = SynthParams(), seed: int 
 
     # Something that passes in front of the camera and is nowhere in the key photo.
     texture = occluder_source if occluder_source is not None else _noise_texture((th, tw), rng)
-    occ_rgb, alpha = _occluder((th, tw), p.occluder_area, texture, rng)
+    occ_rgb, alpha = _occluder((th, tw), p.occluder_area, texture, rng,
+                               enters=extra if p.occluder_enters else None)
     gt = gt * (1.0 - alpha[..., None]) + occ_rgb * alpha[..., None]
     target = np.clip(np.rint(gt), 0, 255).astype(np.uint8)
     del gt
 
-    absent = cv2.dilate((alpha > 0.0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    degraded = degrade(target, (fw, fh), p, rng)
-    return SynthCase(name=name, key=photo, target=target, degraded=degraded, absent_mask=absent,
+    # The masks reach 2 target pixels past each edge (its anti-aliased mix belongs to both sides).
+    grow = np.ones((5, 5), np.uint8)
+    new_content = alpha > 0.0
+    moving = np.zeros_like(new_content)
+    video = target
+    if new_obj is not None:
+        new_content |= (new_obj > 0.02) & (alpha < 1.0)
+        moving = (moving_obj > 0.02) & (alpha < 1.0)
+        video = _motion_blurred(target, p, tw / fw, moving_obj * (1.0 - alpha), motion_obj, extra)
+    elif p.motion_blur_px > 0:
+        video = _motion_blurred(target, p, tw / fw, np.zeros((th, tw), np.float32), np.zeros((th, tw, 2)), extra)
+    absent = cv2.dilate(new_content.astype(np.uint8), grow) > 0
+    moving = (cv2.dilate(moving.astype(np.uint8), grow) > 0) & ~absent
+    degraded = degrade(video, (fw, fh), p, rng)
+    return SynthCase(name=name, key=key, target=target, degraded=degraded, absent_mask=absent,
                      scale=tw / fw, homography=hom, params=p, seed=seed,
-                     info={"frame_size": (fw, fh), "target_size": (tw, th)})
+                     info={"frame_size": (fw, fh), "target_size": (tw, th)}, moving_mask=moving)
 
 
 def _noise_texture(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -359,7 +600,8 @@ def default_sources(samples_dir: str | Path | None, crop: tuple[int, int] = (160
 
 
 def default_levels(name: str) -> tuple[str, ...]:
-    return ("easy",) if name.startswith("skimage_") else ("easy", "medium", "hard")
+    """The scikit-image photos are too small for the hard levels' moving objects; the real crops get all."""
+    return ("easy",) if name.startswith("skimage_") else ("easy", "medium", "hard") + HARD_LEVELS
 
 
 def synthetic_set(sources: dict[str, np.ndarray], seed: int = 0,
@@ -369,8 +611,9 @@ def synthetic_set(sources: dict[str, np.ndarray], seed: int = 0,
     cases = []
     for i, key in enumerate(names):
         other = sources[names[(i + 3) % len(names)]] if len(names) > 1 else None
-        for j, level in enumerate(levels(key)):
-            case_seed = seed * 1000 + i * 10 + j
+        for level in levels(key):
+            # a level's seed is its place in LEVELS: a case is the same whichever levels are asked for
+            case_seed = seed * 1000 + i * 10 + list(LEVELS).index(level)
             cases.append(make_case(sources[key], LEVELS[level], case_seed, occluder_source=other,
                                    name=f"{key}/{level}"))
     return cases
