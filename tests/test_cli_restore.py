@@ -3,6 +3,8 @@ Photo form on a real sample."""
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -37,6 +39,25 @@ def test_plain_images_are_restored_at_the_reference_density(pair, tmp_path, caps
     ref_crop = cv2.resize(still, (result.shape[1], result.shape[0]), interpolation=cv2.INTER_AREA)
     err = lambda a: float(np.mean(np.abs(a.astype(np.float32) - ref_crop.astype(np.float32))))
     assert err(result) < 0.7 * err(bicubic)
+
+
+def test_json_reports_the_output_and_how_much_came_from_the_key_photo(pair, tmp_path, capsys):
+    _, ref, tgt = pair
+    out = tmp_path / "out.png"
+    assert main(["restore", "--reference", str(ref), "--target", str(tgt), "--json", "-o", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["output"] == str(out) and out.exists()
+    assert (report["width"], report["height"]) == Image.open(out).size
+    assert (report["frame_width"], report["frame_height"]) == (320, 240)
+    assert report["frame_index"] is None and report["restorer"] == "classic" and report["seconds"] > 0
+    # the plain pair differs only by a tone curve: nearly all of it is restored from the key photo
+    assert 0.8 < report["from_key_share"] <= 1.0 and 0.8 < report["aligned_share"] <= 1.0
+
+
+def test_json_is_for_one_photo_not_a_batch(pair, tmp_path, capsys):
+    _, ref, tgt = pair
+    assert main(["restore", str(ref), str(tgt), "--out", str(tmp_path / "o"), "--json"]) == 1
+    assert "--json" in capsys.readouterr().err
 
 
 def test_scale_sets_the_output_size(pair, tmp_path):
@@ -106,6 +127,12 @@ def test_live_photo_frame_is_restored(tmp_path, capsys):
                  "-o", str(out)]) == 0
     assert Image.open(out).size == (720, 960)
     assert "frame 22" in capsys.readouterr().out
+    assert main(["restore", str(path), "--frame", "22", "--restorer", "classic", "--scale", "0.5", "--json",
+                 "--overwrite", "-o", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frame_index"] == 22 and (report["frame_width"], report["frame_height"]) == (1440, 1920)
+    # the demo's frame 22: the camera moved, little else did
+    assert 0.8 < report["from_key_share"] < 1.0 and 0.8 < report["aligned_share"] < 1.0
 
 
 @pytest.mark.samples

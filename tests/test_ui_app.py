@@ -160,12 +160,28 @@ def test_restore_compare_and_export(qtbot, window, scene, tmp_path):
     assert (result.after.width, result.after.height) == (after.shape[1], after.shape[0])
     assert (result.before.width, result.before.height) == (result.after.width, result.after.height)
     screenshot(window, tmp_path, "compare_split")
+    # The safety net: a toggle tints the after-picture where its detail came from the key photo.
+    compare = window.viewer.compare_view
+    assert ws.compare.key_share == pytest.approx(result.image.from_key_share)
+    assert ws.compare.key_share > 0.5 and "from the key photo" in compare.caption.text()
+    assert compare.key_button.isEnabled() and not compare.key_button.isChecked()
+    plain = rgb_from_qimage(compare.single.grab().toImage()).astype(int)
+    compare.key_button.click()
+    assert ws.compare.show_key_use and compare.single.overlay is ws.compare.key_overlay
+    tinted = rgb_from_qimage(compare.single.grab().toImage()).astype(int)
+    screenshot(window, tmp_path, "compare_key_use")
+    h, w = plain.shape[:2]
+    shift = (tinted - plain)[h // 4:3 * h // 4]
+    # teal over the after-picture (right of the split line), nothing over the before-picture
+    assert shift[:, w // 2 + 20:, 1].mean() > 10 and shift[:, w // 2 + 20:, 0].mean() < 0
+    assert np.abs(shift[:, :w // 2 - 20]).max() == 0
+    compare.key_button.click()
+    assert compare.single.overlay is None
     # Zoom in, then switch modes: the zoom stays.
     window.actions.actual.trigger()
     zoom = ws.compare.view.zoom
     assert not ws.compare.view.fit and zoom == 1.0
     screenshot(window, tmp_path, "compare_split_100")
-    compare = window.viewer.compare_view
     compare.mode_buttons["side"].click()
     assert ws.compare.mode == "side" and ws.compare.view.zoom == zoom
     assert compare.left.zoom() == compare.right.zoom() == 1.0

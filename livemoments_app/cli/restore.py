@@ -1,10 +1,13 @@
 """`livemoments restore`: restore one frame of a Live Photo (or a plain frame) with the key photo as reference.
 
     livemoments restore PATH (--time T | --frame I) [--restorer classic|livemoments|auto]
-                        [--device auto|cpu|cuda|mps] [--scale S] -o OUT
-    livemoments restore --reference STILL --target FRAME [--scale S] -o OUT
+                        [--device auto|cpu|cuda|mps] [--scale S] [--json] -o OUT
+    livemoments restore --reference STILL --target FRAME [--scale S] [--json] -o OUT
 
 The output keeps the key photo's metadata (EXIF, ICC profile, XMP). A progress bar is shown on a terminal only.
+With --json one JSON object is printed instead of the line: the output path, its size and the frame's, the frame
+index, the restorer, the seconds it took, the share of the picture restored from the key photo (the rest keeps
+the clip frame's own pixels) and the share of the frame the alignment trusts.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--format", choices=("auto", "jpeg", "heic", "png"), default="auto",
                         help="output format (auto: the key photo's, PNG for 16-bit)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object (output, sizes, frame, restorer, seconds, from_key_share, "
+                             "aligned_share) instead of the line")
     batch.add_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -109,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     from livemoments_app.core.export import ExportOptions
 
     if batch.wants_batch(args):
+        if args.json:
+            raise RestoreError("--json reports one restored photo; a batch writes its own report (--out)")
         return batch.run(args)
     check_args(args)
     job = job_from_args(args)
@@ -126,6 +134,16 @@ def run(args: argparse.Namespace) -> int:
         close()
     image = outcome.image
     h, w = image.pixels.shape[:2]
+    if args.json:
+        import json
+
+        frame = image.from_key.shape[:2] if image.from_key is not None else (None, None)
+        aligned = outcome.info.get("aligned_share")
+        print(json.dumps({"output": str(path), "width": w, "height": h, "frame_width": frame[1],
+                          "frame_height": frame[0], "frame_index": outcome.frame_index, "restorer": image.restorer,
+                          "seconds": round(image.elapsed_s, 3), "from_key_share": image.from_key_share,
+                          "aligned_share": aligned}, indent=2))
+        return 0
     where = f" (frame {outcome.frame_index})" if outcome.frame_index is not None else ""
     print(f"{path}: {w}x{h}, {image.restorer} restorer{where}, {image.elapsed_s:.1f} s")
     return 0

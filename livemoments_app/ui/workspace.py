@@ -42,6 +42,7 @@ class Workspace(QObject):
         self.alignment = AlignmentModel(self.lanes, self)
         self.restore = RestoreModel(self.lanes, self)
         self.compare = CompareModel(self)
+        self.compare.key_map_for = self.restore.key_map
         self.export = ExportModel(self.lanes, self)
         self.moments = MomentsModel(self.lanes, self)
         self.frame_view = ViewState(self)      # the moment and alignment views share the clip's geometry

@@ -281,7 +281,9 @@ def _head(shape: tuple[int, int], centre: tuple[float, float], radius: float, ya
     u = ((lon + np.pi) / (2 * np.pi) * tw - 0.5).astype(np.float32)
     v = ((lat + np.pi / 2) / np.pi * th - 0.5).astype(np.float32)
     shade = (0.55 + 0.45 * np.clip(-0.4 * nx - 0.3 * ny + 0.87 * nz, 0.0, 1.0))[..., None]
-    rgb_ss = cv2.remap(texture, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP) * shade
+    # longitude wraps around, latitude stops at the poles: pad the seam by hand, reflect at the poles
+    wrapped = np.concatenate([texture[:, -2:], texture, texture[:, :2]], axis=1)
+    rgb_ss = cv2.remap(wrapped, u + 2.0, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT) * shade
     size = (x1 - x0, y1 - y0)
 
     def down(a: np.ndarray) -> np.ndarray:

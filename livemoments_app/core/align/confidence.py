@@ -90,6 +90,51 @@ def photometric_distance(a: np.ndarray, b: np.ndarray, blur_sigma: float = 1.5) 
     return np.sqrt(np.mean(d * d, axis=2)).astype(np.float32)
 
 
+def _luma01(image: np.ndarray) -> np.ndarray:
+    return to_float01(image)[..., :3] @ np.float32([0.299, 0.587, 0.114])
+
+
+def matching_blur(sharp: np.ndarray, soft: np.ndarray, mask: np.ndarray,
+                  candidates: tuple[float, ...] = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.8),
+                  max_side: int = 768) -> float:
+    """The Gaussian blur (pixels) that makes ``sharp`` look most like ``soft`` where ``mask`` holds (the least
+    mean absolute luma difference): how much softer a video frame is than the still warped onto it (optics,
+    the denoiser, compression). Measured on the central ``max_side`` square (the blur is the same everywhere);
+    0 when the mask holds too few pixels there to tell."""
+    h, w = mask.shape[:2]
+    y0, x0 = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
+    crop = (slice(y0, y0 + max_side), slice(x0, x0 + max_side))
+    m = np.asarray(mask, bool)[crop]
+    if np.count_nonzero(m) < 500:
+        return 0.0
+    a, b = _luma01(sharp[crop]), _luma01(soft[crop])
+    errors = [float(np.mean(np.abs((cv2.GaussianBlur(a, (0, 0), s) if s > 0 else a) - b)[m]))
+              for s in candidates]
+    return float(candidates[int(np.argmin(errors))])
+
+
+def structure_distance(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, band_sigma: float = 2.0,
+                       window_sigma: float = 2.0) -> np.ndarray:
+    """How differently two images of the same size are structured, pixel by pixel, at the finest scales (the
+    luma band above ``band_sigma``): ``|A - B|^2 / (|A|^2 + |B|^2 + floor)`` over a Gaussian window, with A and B
+    the bands. ~0 where both show the same detail (or none: the floor keeps flat areas at 0), ~1 where the detail
+    differs or only one image has any (text that moved, a limb that is not there any more), up to 2 where it is
+    reversed. Unlike a colour distance, it does not fade where the images are dark or their contrast is low.
+    The floor is four times the median band difference where ``mask`` holds (noise and compression of the pair
+    at hand; at least 1.5 levels in 8 bits)."""
+    la, lb = _luma01(a), _luma01(b)
+    la -= cv2.GaussianBlur(la, (0, 0), band_sigma)
+    lb -= cv2.GaussianBlur(lb, (0, 0), band_sigma)
+    diff = np.square(la - lb)
+    floor = (1.5 / 255.0) ** 2
+    if mask is not None and np.count_nonzero(mask) >= 500:
+        sample = diff[np.asarray(mask, bool)]
+        floor = max(floor, 4.0 * float(np.median(sample[::max(1, sample.size // 200_000)])))
+    energy = cv2.GaussianBlur(np.square(la) + np.square(lb), (0, 0), window_sigma)
+    energy += np.float32(floor)
+    return (cv2.GaussianBlur(diff, (0, 0), window_sigma) / energy).astype(np.float32)
+
+
 def tolerance_factor(error: np.ndarray, tolerance: float) -> np.ndarray:
     """``2 ** -(error / tolerance) ** 2``: 1 at zero error, 0.5 at the tolerance, ~0 beyond twice it."""
     t = np.square(error / np.float32(tolerance))

@@ -1,14 +1,39 @@
 """Before/after comparison state: the mode (split line, side by side, flip), the split position, which side a
-flip shows, and the two pictures. Zoom and pan live in a shared ViewState so they survive mode switches."""
+flip shows, the two pictures and, on request, where the after-picture's detail came from the key photo (the
+restorer's ``from_key`` map, tinted over the after-picture). Zoom and pan live in a shared ViewState so they
+survive mode switches."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 from livemoments_app.ui.imaging import Picture
 from livemoments_app.ui.viewmodels.view import ViewState
 
+if TYPE_CHECKING:
+    import numpy as np
+
 COMPARE_MODES = (("split", "Split"), ("side", "Side by side"), ("flip", "Flip"))
+KEY_TINT = (40, 200, 170)        # teal: detail from the key photo (the clip frame's own pixels stay untinted)
+KEY_TINT_OPACITY = 0.45
+
+
+def key_use_overlay(from_key: np.ndarray, width: int, height: int) -> Picture:
+    """The ``from_key`` map (frame resolution, 0..1) as a translucent tint to lay over a ``width`` x ``height``
+    after-picture: premultiplied RGBA at the map's own resolution, stretched (smoothly) when painted."""
+    import numpy as np
+
+    a = np.clip(np.nan_to_num(np.asarray(from_key, np.float32)), 0.0, 1.0) * np.float32(KEY_TINT_OPACITY)
+    h, w = a.shape[:2]
+    rgba = np.empty((h, w, 4), np.uint8)
+    for c, value in enumerate(KEY_TINT):
+        rgba[..., c] = np.rint(a * value)
+    rgba[..., 3] = np.rint(a * 255.0)
+    image = QImage(rgba.data, w, h, rgba.strides[0], QImage.Format.Format_RGBA8888_Premultiplied).copy()
+    return Picture.placeholder(image, width, height)
 
 
 class CompareModel(QObject):
@@ -29,6 +54,11 @@ class CompareModel(QObject):
         self.show_hdr = False
         self.hdr_stops: float | None = None     # the result's headroom in stops; None: an SDR result
         self.hdr: Picture | None = None         # the overlay, once drawn
+        self.show_key_use = False
+        self.key_overlay: Picture | None = None     # the tint, when the result has a from_key map
+        self.key_share: float | None = None        # the share of the picture restored from the key photo
+        # frame index -> its result's from_key map (set by the workspace; None: no result or no map)
+        self.key_map_for: Callable[[int], "np.ndarray | None"] = lambda _index: None
 
     def set_show_hdr(self, on: bool) -> None:
         if bool(on) != self.show_hdr:
@@ -63,13 +93,30 @@ class CompareModel(QObject):
             self.showing_before = not self.showing_before
         self.changed.emit()
 
+    def set_show_key_use(self, on: bool) -> None:
+        """Tints the after-picture where its detail came from the key photo (when the result says where)."""
+        if bool(on) != self.show_key_use:
+            self.show_key_use = bool(on)
+            self.changed.emit()
+
     def set_pictures(self, index: int, before: Picture | None, after: Picture | None) -> None:
         new_size = after is not None and (self.after is None or self.after.size() != after.size())
         self.frame_index, self.before, self.after = index, before, after
         self.hdr_stops, self.hdr = None, None        # the workspace says what the new result has
+        key_map = self.key_map_for(index) if after is not None else None
+        if key_map is None:
+            self.key_overlay = self.key_share = None
+        else:
+            self.key_overlay = key_use_overlay(key_map, after.width, after.height)
+            self.key_share = float(key_map.mean())
         if new_size:
             self.view.set_fit()
         self.picturesChanged.emit()
+
+    @property
+    def overlay(self) -> Picture | None:
+        """What to lay over the after-picture now: the tint when asked for and known."""
+        return self.key_overlay if self.show_key_use else None
 
     @property
     def available(self) -> bool:

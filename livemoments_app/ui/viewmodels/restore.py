@@ -224,6 +224,11 @@ class RestoreModel(QObject):
         self.resultReady.emit(index)
         self.stateChanged.emit()
 
+    def key_map(self, index: int):
+        """Frame ``index``'s result's ``from_key`` map (where its detail came from the key photo), or None."""
+        result = self.results.get(index)
+        return None if result is None else getattr(result.image, "from_key", None)
+
     # Pictures of the results -------------------------------------------------------------------------------
     def pictures(self, index: int) -> tuple[Picture, Picture] | None:
         """The before/after pictures of frame ``index``'s result; None while they are redrawn (``picturesReady``

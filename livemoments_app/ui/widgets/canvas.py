@@ -29,6 +29,7 @@ class ImageCanvas(QWidget):
         self.picture: Picture | None = None
         self.before: Picture | None = None
         self.split: float | None = None           # fraction of the width, or None for no split line
+        self.overlay: Picture | None = None       # drawn over ``picture`` (never over ``before``), same geometry
         self.labels: tuple[str, str] = ("", "")   # drawn in the top corners (left, right)
         self.empty_text = ""
         self.busy_text = ""
@@ -50,6 +51,10 @@ class ImageCanvas(QWidget):
 
     def set_before(self, picture: Picture | None) -> None:
         self.before = picture
+        self.update()
+
+    def set_overlay(self, picture: Picture | None) -> None:
+        self.overlay = picture
         self.update()
 
     def set_split(self, fraction: float | None) -> None:
@@ -110,11 +115,16 @@ class ImageCanvas(QWidget):
         if self.split is not None and self.before is not None:
             split_x = round(self.split * dw)
             self._draw_picture(painter, self.before, QRectF(0, 0, split_x, self._device_size()[1]))
-            self._draw_picture(painter, self.picture, QRectF(split_x, 0, dw - split_x, self._device_size()[1]))
+            after = QRectF(split_x, 0, dw - split_x, self._device_size()[1])
+            self._draw_picture(painter, self.picture, after)
+            if self.overlay is not None:
+                self._draw_picture(painter, self.overlay, after)
             painter.restore()
             self._draw_split_handle(painter, self.split * self.width())
         else:
             self._draw_picture(painter, self.picture, QRectF(0, 0, *self._device_size()))
+            if self.overlay is not None:
+                self._draw_picture(painter, self.overlay, QRectF(0, 0, *self._device_size()))
             painter.restore()
         left, right = self.labels
         if left:

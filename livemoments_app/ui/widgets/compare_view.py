@@ -1,5 +1,6 @@
 """Before/after: a split line you drag, side by side with synchronised zoom and pan, or flip with a key (\\).
-All canvases share one ViewState, so the zoom stays when switching modes."""
+All canvases share one ViewState, so the zoom stays when switching modes. A toggle tints the after-picture where
+its detail came from the key photo, so what was left to the clip frame (new content, moving people) shows."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from livemoments_app.ui.widgets.canvas import ImageCanvas
 
 BEFORE = "Before · frame upscaled"
 AFTER = "After · restored"
+KEY_USE = "Show where the key photo was used"
 AFTER_HDR = "After · HDR boost"
 HDR_HELP = ("Show where an HDR screen brightens the restored photo: its gain map in colour over the photo in grey, "
             "from dark violet (no boost) to pale yellow (the full headroom).")
@@ -101,6 +103,15 @@ class CompareView(QWidget):
         bar.addSpacing(10)
         bar.addWidget(self.hdr_button)
         bar.addWidget(self.legend)
+        self.key_button = QToolButton(self)
+        self.key_button.setText(KEY_USE)
+        self.key_button.setCheckable(True)
+        self.key_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.key_button.setToolTip("Tint the restored picture where its detail comes from the key photo; "
+                                   "untinted parts keep the clip frame's own pixels (new content, moving people)")
+        self.key_button.toggled.connect(model.set_show_key_use)
+        bar.addSpacing(10)
+        bar.addWidget(self.key_button)
         bar.addStretch(1)
         self.caption = QLabel(self)
         self.caption.setObjectName("Muted")
@@ -137,6 +148,10 @@ class CompareView(QWidget):
         self.left.set_picture(m.before)
         self.right.set_picture(after)
         self.right.labels = ("", after_label)
+        self.key_button.setEnabled(m.key_overlay is not None)
+        self.key_button.setChecked(m.show_key_use)
+        self.right.set_overlay(m.overlay)
+        self.single.set_overlay(m.overlay if m.mode == "split" or not m.showing_before else None)
         if m.mode == "side":
             self.stack.setCurrentIndex(1)
         else:
@@ -154,7 +169,9 @@ class CompareView(QWidget):
                 self.single.labels = (BEFORE if m.showing_before else after_label, "")
         self.single.update()
         if m.available:
-            self.caption.setText(f"Frame {m.frame_index + 1} · {m.after.width} × {m.after.height}"
-                                 + (" · HDR" if hdr else ""))
+            text = f"Frame {m.frame_index + 1} · {m.after.width} × {m.after.height}" + (" · HDR" if hdr else "")
+            if m.key_share is not None:
+                text += f" · {m.key_share:.0%} from the key photo"
+            self.caption.setText(text)
         else:
             self.caption.setText("")

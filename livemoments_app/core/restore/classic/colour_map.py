@@ -6,8 +6,15 @@ output channel a smooth 1D curve of the same input channel (a piecewise-linear L
 plus linear cross-talk from the other two channels (white balance and colour-space mixing). It is fitted by
 robust least squares on well-aligned pixels of both images seen at the same resolution, so moving objects and
 local light changes are outliers for the fit and survive the mapping as scene changes. Both pipelines keep
-black black and white white; anchoring the curves there decides what happens to colours the aligned area
-never showed (the curvature penalty then continues the curve smoothly towards the anchor).
+black black and white white; anchoring the curves there keeps the curves sane between the colours the fit saw
+and the ends (the curvature penalty continues them smoothly towards the anchors).
+
+The map is only as good as the colours it was fitted on, though: a dark scene fitted on dark greys says little
+about the bright coat of someone who walks in, and mapping that coat anyway made it worse than the frame's own
+colours (issue #13: up to -0.8 dB inside new content on the synthetic set). So the map carries its *support*,
+per channel how many fitted samples lay near each input level (near black and white the anchors count); where
+the key photo cannot confirm the mapped colour (the restorer's distrusted pixels), the restorer blends from the
+mapped colour towards the frame's own as the pixel's least supported channel runs out of samples.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ _MAX_SAMPLES = 60_000
 _MIN_SAMPLES = 200
 _ANCHOR_WEIGHT = 0.002      # share of the total sample weight given to each of black and white
 _SMOOTHNESS = 0.02          # curvature penalty relative to the total sample weight
+_SUPPORT_SAMPLES = 50.0     # fitted samples (weight) near an input level for the map to apply there fully
+_SUPPORT_SIGMA = 0.03       # "near": Gaussian reach of a sample along its channel's levels (0..1 units)
+_ANCHOR_REACH = 0.06        # the black and white anchors vouch for levels this close to them
+_LEVELS8 = np.arange(256, dtype=np.float64) / 255.0
 
 
 def _hat_index(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +80,9 @@ class ColourMap:
     cross: np.ndarray                 # 3 x 3: linear terms (diagonal unused, zero)
     residual: float = 0.0             # robust RMS residual of the fit (0..1 units)
     samples: int = 0
+    # 3 x 256: per input channel and 8-bit level, how far the fit vouches for the map there (0: keep the input's
+    # colour, 1: map fully); None: everywhere
+    support: np.ndarray | None = None
 
     @staticmethod
     def identity() -> "ColourMap":
@@ -84,12 +98,22 @@ class ColourMap:
 
     def apply_u8(self, rgb: np.ndarray) -> np.ndarray:
         """The same for 8-bit RGB, through 256-entry tables (the frame is 8-bit: ~10x faster than ``apply``)."""
-        levels = np.arange(256, dtype=np.float64) / 255.0
         out = np.empty(rgb.shape[:2] + (3,), np.float32)
         for c in range(3):
-            table = np.interp(levels, _KNOTS, self.curves[c]).astype(np.float32)
+            table = np.interp(_LEVELS8, _KNOTS, self.curves[c]).astype(np.float32)
             out[..., c] = table[rgb[..., c]]
         return self._cross_talk(out, None, rgb)
+
+    def support_u8(self, rgb: np.ndarray) -> np.ndarray:
+        """H x W float32 for 8-bit RGB: the support of each pixel's least supported channel (1 everywhere when
+        the map carries none)."""
+        if self.support is None:
+            return np.ones(rgb.shape[:2], np.float32)
+        tables = self.support.astype(np.float32)
+        s = tables[0][rgb[..., 0]]
+        np.minimum(s, tables[1][rgb[..., 1]], out=s)
+        np.minimum(s, tables[2][rgb[..., 2]], out=s)
+        return s
 
     def _cross_talk(self, out: np.ndarray, src01: np.ndarray | None, src8: np.ndarray | None = None) -> np.ndarray:
         for c in range(3):
@@ -184,5 +208,14 @@ def fit_colour_map(frame01: np.ndarray, still01: np.ndarray, weight: np.ndarray,
     for c in range(3):
         others = [o for o in range(3) if o != c]
         cross[c, others] = params[c, k:]
+    # Support: the samples that carried the fit (their final weights), spread over nearby levels per channel.
+    support = np.empty((3, 256))
+    anchors_near = np.maximum(np.exp(-(_LEVELS8 / _ANCHOR_REACH) ** 2), np.exp(-((1.0 - _LEVELS8) / _ANCHOR_REACH) ** 2))
+    for c in range(3):
+        w = base_w[:n_data] * robust_w[:n_data, c]
+        hist = np.bincount(np.clip(np.rint(x[:n_data, c] * 255.0), 0, 255).astype(np.int64), w, 256)
+        hist = cv2.GaussianBlur(hist.reshape(1, -1), (0, 0), _SUPPORT_SIGMA * 255.0,
+                                borderType=cv2.BORDER_CONSTANT).ravel() * (_SUPPORT_SIGMA * 255.0 * np.sqrt(2 * np.pi))
+        support[c] = np.maximum(np.clip(hist / _SUPPORT_SAMPLES, 0.0, 1.0), anchors_near)
     return ColourMap(params[:, :k].copy(), cross, residual=float(np.sqrt(np.mean(scale ** 2))),
-                     samples=n_data)
+                     samples=n_data, support=support)

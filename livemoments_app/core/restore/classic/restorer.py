@@ -2,11 +2,16 @@
 
 1. Warp the still into the frame's geometry at frame resolution and fit the frame -> still colour map on the
    well-aligned pixels (:mod:`.colour_map`); map the frame's colours.
-2. Trust map at frame resolution: the alignment's confidence times a photometric check of the colour-mapped
-   frame against the warped still, eroded so object borders keep the frame's pixels (no ghosts).
+2. Trust map at frame resolution (what ``RestoredImage.from_key`` reports): the flow's consistency, then the
+   colour and the fine structure of the colour-mapped frame against the warped still blurred to the frame's
+   softness, eroded past distrusted borders by a pixel plus the frame's blur (no ghosts, no halo of the frame's
+   own blur). Where the trust is low the frame's colours are mapped only halfway and only as far as the colour
+   map saw such colours: the key photo cannot confirm them there (issue #13).
 3. Tile by tile at output resolution: bicubic-upscale the mapped frame, warp the full-resolution still with the
    alignment's per-pixel map, and fuse them in a Laplacian pyramid (:mod:`.fusion`) -- coarse scales (light,
-   colour, what changed) from the frame, fine scales from the still weighted by the trust map at each scale.
+   colour, what changed) from the frame, fine scales from the still weighted by the trust map at each scale,
+   with the still's difference to the frame continued from trusted pixels into distrusted ones first, so the
+   coarse bands around a distrusted object do not carry its colour into the trusted pixels (a soft halo).
 
 Memory stays bounded by the tile size (plus the still and the output themselves), so 48 MP stills work.
 """
@@ -21,14 +26,15 @@ from dataclasses import dataclass, asdict
 import cv2
 import numpy as np
 
-from livemoments_app.core.align.confidence import photometric_distance, tolerance_factor
+from livemoments_app.core.align.confidence import (matching_blur, photometric_distance, structure_distance,
+                                                   tolerance_factor)
 from livemoments_app.core.align.pixels import to_float01
 from livemoments_app.core.align.warp import centre_density, frame_to_still_map, output_size, prefilter, remap_image
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
 from livemoments_app.core.restore.classic.colour_map import ColourMap, fit_colour_map
-from livemoments_app.core.restore.classic.fusion import fuse, pyramid_margin
+from livemoments_app.core.restore.classic.fusion import fill_untrusted, fuse, pyramid_margin
 
 
 _WORKERS = 2
@@ -40,10 +46,16 @@ class ClassicOptions:
     tile: int = 1024                  # output pixels per tile side (interior, before the pyramid margin)
     coarse_frame_px: float = 6.0      # detail coarser than this many frame pixels always comes from the frame
     photo_tolerance: float = 0.1      # colour distance (0..1) at which the still is trusted half
-    guard_px: int = 1                 # frame pixels by which distrusted regions grow (object borders)
+    structure_tolerance: float = 0.5  # structure distance (core.align.confidence) at which it is trusted half
+    fb_tolerance: float = 1.0         # forward-backward flow error (frame px) at which it is trusted half
+    guard_px: int = 1                 # frame pixels by which distrusted regions grow (object borders) ...
+    guard_per_blur: float = 1.5       # ... and more per pixel of blur the frame has against the still
     trust_low: float = 0.2            # trust below this keeps the frame only ...
     trust_high: float = 0.6           # ... above this takes the still's detail fully (smoothstep between)
     colour_fit: bool = True
+    untrusted_colour: float = 1.0     # how far distrusted pixels take the colour map (times its support) ...
+    support_smooth_px: float = 3.0    # ... the support smoothed this much (frame px): per pixel it would vary
+                                      # with each pixel's colour and add texture of its own
     transfer_detail: bool = True      # False: the colour-mapped frame alone, upscaled (a diagnostic baseline)
 
     @staticmethod
@@ -103,14 +115,26 @@ class ClassicRestorer:
         progress.set(0.08, "Checking where the key photo agrees")
 
         # 2. Trust: alignment confidence x photometric agreement, grown at the borders of what disagrees.
-        trust = _trust_map(mapped, still_small01, confidence * valid_small, opts)
+        trust, frame_blur = _trust_map(mapped, still_small01, alignment, valid_small, opts)
         if not opts.transfer_detail:
             trust[:] = 0.0
+        # Where the key photo confirms the mapped colours (trusted) they stay; elsewhere (new content, moving
+        # objects) only as far as the colour map's fit saw such colours around there, else the frame's own
+        # colours win (issue #13: a map fitted on a dark scene made a bright passer-by 0.8 dB worse).
+        support = cmap.support_u8(frame)
+        if opts.support_smooth_px > 0:
+            support = cv2.GaussianBlur(support, (0, 0), opts.support_smooth_px)
+        support *= np.float32(opts.untrusted_colour)
+        _keep_unsupported_colours(mapped, frame, trust, support)
+        levels = _pyramid_levels(scale, opts.coarse_frame_px)
+        # What the still adds to the frame, continued from trusted pixels into distrusted ones at frame
+        # resolution: the coarse bands of the fusion see no distrusted content (no halo around moving objects).
+        fill = fill_untrusted(np.subtract(still_small01, to_float01(mapped)), trust,
+                              max(1, math.ceil(levels + 1 - math.log2(max(scale, 1.0)))))
         del still_small, still_small01, frame01
         progress.set(0.12, "Restoring")
 
         # 3. Tiles at output resolution.
-        levels = _pyramid_levels(scale, opts.coarse_frame_px)
         margin = pyramid_margin(levels)
         out_dtype = still.dtype if still.dtype in (np.uint8, np.uint16) else np.uint8
         peak = 65535.0 if out_dtype == np.uint16 else 255.0
@@ -140,7 +164,9 @@ class ClassicRestorer:
             warped, valid = remap_image(source, smap[..., 0], smap[..., 1], interpolation=cv2.INTER_CUBIC)
             del smap
             weight *= valid
-            fused = fuse(base, to_float01(warped), weight, levels)
+            # only tiles that hold distrusted pixels need the filled difference (most tiles do not)
+            fill_tile = sample(fill, cv2.INTER_LINEAR) if float(weight.min()) < 0.25 else None
+            fused = fuse(base, to_float01(warped), weight, levels, fill_tile)
             inner = fused[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]
             out[y0:y1, x0:x1] = np.clip(inner * peak + 0.5, 0, peak).astype(out_dtype)
 
@@ -159,20 +185,53 @@ class ClassicRestorer:
 
         info = {"scale": scale, "still_density": density, "levels": levels, "tiles": len(tiles),
                 "trusted_share": float(np.mean(trust >= 0.5)), "colour_residual": cmap.residual,
-                "colour_samples": cmap.samples, "options": asdict(opts)}
+                "colour_samples": cmap.samples, "frame_blur_px": frame_blur, "options": asdict(opts)}
         return RestoredImage(out, self.name, time.monotonic() - started, info, from_key=trust)
 
 
-def _trust_map(mapped: np.ndarray, still_small: np.ndarray, confidence: np.ndarray,
-               opts: ClassicOptions) -> np.ndarray:
-    dist = photometric_distance(mapped, still_small, blur_sigma=1.0)
-    trust = confidence * tolerance_factor(dist, opts.photo_tolerance)
+def _trust_map(mapped: np.ndarray, still_small: np.ndarray, alignment, valid: np.ndarray,
+               opts: ClassicOptions) -> tuple[np.ndarray, float]:
+    """Where the still's detail may replace the frame's, at frame resolution (the restorer's ``from_key``), and
+    how much softer the frame is than the still (Gaussian sigma, frame pixels).
+
+    Geometry: the flow's forward-backward consistency where the alignment has it (its ``fb_error``), else its
+    confidence. Content, checked here against the still blurred as much as the frame is soft (so that a
+    heavily compressed frame does not fail the check on every sharp edge): the colour distance of the
+    colour-mapped frame, and the structure distance of their finest detail (text that moved on a turning head,
+    a limb that walked away: the colour distance misses both where they are dark or low in contrast)."""
+    fb = getattr(alignment, "fb_error", None)
+    confidence = np.asarray(alignment.confidence, np.float32) * valid
+    geometry = valid * tolerance_factor(fb, opts.fb_tolerance) if fb is not None else confidence
+    sure = confidence > 0.5
+    sigma = matching_blur(still_small, mapped, sure)
+    still_soft = cv2.GaussianBlur(still_small, (0, 0), sigma) if sigma > 0 else still_small
+    trust = geometry * tolerance_factor(photometric_distance(mapped, still_soft, blur_sigma=1.0),
+                                        opts.photo_tolerance)
+    trust *= tolerance_factor(structure_distance(mapped, still_soft, sure), opts.structure_tolerance)
     t = np.clip((trust - opts.trust_low) / max(opts.trust_high - opts.trust_low, 1e-6), 0.0, 1.0)
     trust = t * t * (3.0 - 2.0 * t)
-    if opts.guard_px > 0:
-        k = 2 * opts.guard_px + 1
+    # The frame's blur carries a distrusted object's colour this far past its edge: there the frame's coarse
+    # scales are not the scene's, and the still's detail on top of them would be worse than the frame alone.
+    guard = opts.guard_px + int(sigma * opts.guard_per_blur + 0.5)
+    if guard > 0:
+        k = 2 * guard + 1
         trust = cv2.erode(trust, np.ones((k, k), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    return np.clip(trust, 0.0, 1.0).astype(np.float32)
+    return np.clip(trust, 0.0, 1.0).astype(np.float32), sigma
+
+
+def _keep_unsupported_colours(mapped: np.ndarray, frame: np.ndarray, trust: np.ndarray,
+                              untrusted_share: np.ndarray) -> None:
+    """``mapped`` (float32 0..1) <- frame + (mapped - frame) * (trust + (1 - trust) * untrusted_share), in place."""
+    share = np.subtract(1.0, trust, dtype=np.float32)
+    share *= untrusted_share
+    share += trust
+    for c in range(3):
+        own = frame[..., c].astype(np.float32)
+        own *= np.float32(1.0 / 255.0)
+        mc = mapped[..., c]
+        mc -= own
+        mc *= share
+        mc += own
 
 
 def _check_inputs(still: np.ndarray, frame: np.ndarray) -> None:
