@@ -5,8 +5,7 @@
 2. Trust map at frame resolution (what ``RestoredImage.from_key`` reports): the flow's consistency, then the
    colour and the fine structure of the colour-mapped frame against the warped still blurred to the frame's
    softness, eroded past distrusted borders by a pixel plus the frame's blur (no ghosts, no halo of the frame's
-   own blur). Where the trust is low the frame's colours are mapped only halfway and only as far as the colour
-   map saw such colours: the key photo cannot confirm them there (issue #13).
+   own blur). The frame's colours are mapped only as far as the colour map saw such colours (issue #13).
 3. Tile by tile at output resolution: bicubic-upscale the mapped frame, warp the full-resolution still with the
    alignment's per-pixel map, and fuse them in a Laplacian pyramid (:mod:`.fusion`) -- coarse scales (light,
    colour, what changed) from the frame, fine scales from the still weighted by the trust map at each scale,
@@ -53,9 +52,8 @@ class ClassicOptions:
     trust_low: float = 0.2            # trust below this keeps the frame only ...
     trust_high: float = 0.6           # ... above this takes the still's detail fully (smoothstep between)
     colour_fit: bool = True
-    untrusted_colour: float = 1.0     # how far distrusted pixels take the colour map (times its support) ...
-    support_smooth_px: float = 3.0    # ... the support smoothed this much (frame px): per pixel it would vary
-                                      # with each pixel's colour and add texture of its own
+    support_smooth_px: float = 3.0    # the colour map's support smoothed this much (frame px): per pixel it
+                                      # would vary with each pixel's colour and add texture of its own
     transfer_detail: bool = True      # False: the colour-mapped frame alone, upscaled (a diagnostic baseline)
 
     @staticmethod
@@ -118,14 +116,14 @@ class ClassicRestorer:
         trust, frame_blur = _trust_map(mapped, still_small01, alignment, valid_small, opts)
         if not opts.transfer_detail:
             trust[:] = 0.0
-        # Where the key photo confirms the mapped colours (trusted) they stay; elsewhere (new content, moving
-        # objects) only as far as the colour map's fit saw such colours around there, else the frame's own
-        # colours win (issue #13: a map fitted on a dark scene made a bright passer-by 0.8 dB worse).
+        # The frame's colours are mapped only as far as the colour map's fit saw such colours around there, else
+        # the frame's own colours win (issue #13: a map fitted on a dark scene made a bright passer-by 0.8 dB
+        # worse). Everywhere alike, trusted or not: a colour that depended on the trust map would show its
+        # patches wherever the trust is patchy.
         support = cmap.support_u8(frame)
         if opts.support_smooth_px > 0:
             support = cv2.GaussianBlur(support, (0, 0), opts.support_smooth_px)
-        support *= np.float32(opts.untrusted_colour)
-        _keep_unsupported_colours(mapped, frame, trust, support)
+        _keep_unsupported_colours(mapped, frame, support)
         levels = _pyramid_levels(scale, opts.coarse_frame_px)
         # What the still adds to the frame, continued from trusted pixels into distrusted ones at frame
         # resolution: the coarse bands of the fusion see no distrusted content (no halo around moving objects).
@@ -219,12 +217,8 @@ def _trust_map(mapped: np.ndarray, still_small: np.ndarray, alignment, valid: np
     return np.clip(trust, 0.0, 1.0).astype(np.float32), sigma
 
 
-def _keep_unsupported_colours(mapped: np.ndarray, frame: np.ndarray, trust: np.ndarray,
-                              untrusted_share: np.ndarray) -> None:
-    """``mapped`` (float32 0..1) <- frame + (mapped - frame) * (trust + (1 - trust) * untrusted_share), in place."""
-    share = np.subtract(1.0, trust, dtype=np.float32)
-    share *= untrusted_share
-    share += trust
+def _keep_unsupported_colours(mapped: np.ndarray, frame: np.ndarray, share: np.ndarray) -> None:
+    """``mapped`` (float32 0..1) <- frame + (mapped - frame) * share, in place."""
     for c in range(3):
         own = frame[..., c].astype(np.float32)
         own *= np.float32(1.0 / 255.0)
