@@ -109,6 +109,13 @@ def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
     ws.compare.view.set_zoom(1.0, 0.27, 0.07)
     _wait(app, lambda: True, 1, "repaint")
     save_png(_grab(window), "compare-100.png", max_width=1280)
+    # The safety net: side by side, the after-picture tinted where its detail came from the key photo.
+    ws.compare.set_mode("side")
+    ws.compare.view.set_fit()
+    ws.compare.set_show_key_use(True)
+    _wait(app, lambda: True, 1, "repaint")
+    save_png(_grab(window), "compare-key-use.png", max_width=1280)
+    ws.compare.set_show_key_use(False)
 
     window.close()
 
