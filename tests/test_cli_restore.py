@@ -54,12 +54,6 @@ def test_json_reports_the_output_and_how_much_came_from_the_key_photo(pair, tmp_
     assert 0.8 < report["from_key_share"] <= 1.0 and 0.8 < report["aligned_share"] <= 1.0
 
 
-def test_json_is_for_one_photo_not_a_batch(pair, tmp_path, capsys):
-    _, ref, tgt = pair
-    assert main(["restore", str(ref), str(tgt), "--out", str(tmp_path / "o"), "--json"]) == 1
-    assert "--json" in capsys.readouterr().err
-
-
 def test_scale_sets_the_output_size(pair, tmp_path):
     _, ref, tgt = pair
     out = tmp_path / "half.jpg"

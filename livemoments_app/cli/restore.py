@@ -50,8 +50,8 @@ def register(subparsers) -> None:
     parser.add_argument("--format", choices=("auto", "jpeg", "heic", "png"), default="auto",
                         help="output format (auto: the key photo's, PNG for 16-bit)")
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object (output, sizes, frame, restorer, seconds, from_key_share, "
-                             "aligned_share) instead of the line")
+                        help="print JSON instead of text: for one photo its output, sizes, frame, restorer, "
+                             "seconds, from_key_share and aligned_share; for a batch its summary")
     batch.add_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -115,8 +115,6 @@ def run(args: argparse.Namespace) -> int:
     from livemoments_app.core.export import ExportOptions
 
     if batch.wants_batch(args):
-        if args.json:
-            raise RestoreError("--json reports one restored photo; a batch writes its own report (--out)")
         return batch.run(args)
     check_args(args)
     job = job_from_args(args)
