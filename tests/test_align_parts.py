@@ -18,11 +18,8 @@ from livemoments_app.core.align import (
     make_estimator,
 )
 from livemoments_app.core.align.confidence import (
-    aligned_share,
-    colour_match,
-    confidence_map,
-    forward_backward_error,
-    tolerance_factor,
+    aligned_share, colour_match, confidence_map, forward_backward_error, matching_blur, photometric_distance,
+    structure_distance, tolerance_factor,
 )
 from livemoments_app.core.align.flow import torchvision_available
 from livemoments_app.core.align.registration import transform_problem
@@ -106,6 +103,34 @@ def test_tolerance_factor_and_confidence():
     c = confidence_map(e, np.zeros(3, np.float32), valid)
     np.testing.assert_allclose(c, [1.0, 0.5, 0.0], rtol=1e-5)
     assert aligned_share(np.array([0.2, 0.5, 0.9, 0.1])) == 0.5
+
+
+def test_matching_blur_finds_how_much_softer_the_frame_is():
+    rng = np.random.default_rng(4)
+    sharp = cv2.resize(rng.uniform(0, 1, (60, 80, 3)).astype(np.float32), (320, 240), interpolation=cv2.INTER_CUBIC)
+    soft = cv2.GaussianBlur(sharp, (0, 0), 1.5)
+    everywhere = np.ones((240, 320), bool)
+    assert matching_blur(sharp, soft, everywhere) == pytest.approx(1.5)
+    assert matching_blur(sharp, sharp, everywhere) == 0.0
+    assert matching_blur(sharp, soft, np.zeros_like(everywhere)) == 0.0     # nothing to tell it by
+
+
+def test_structure_distance_sees_moved_or_missing_detail_not_softness_or_darkness():
+    rng = np.random.default_rng(5)
+    base = np.full((120, 160, 3), 0.5, np.float32)
+    detail = base + cv2.GaussianBlur(rng.normal(0, 0.15, (120, 160, 3)).astype(np.float32), (0, 0), 0.8)
+    softer = 0.5 + (detail - 0.5) * 0.5                       # the same detail at half the contrast
+    moved = np.roll(detail, 3, axis=1)                        # the same kind of detail, elsewhere
+    dark = 0.08 + (detail - 0.5) * 0.25                       # detail in the dark, at a quarter of the contrast
+    dark_moved = np.roll(dark, 3, axis=1)
+    inner = (slice(10, -10), slice(10, -10))
+    assert structure_distance(detail, detail)[inner].max() < 0.01
+    assert structure_distance(base, base)[inner].max() < 0.01              # flat against flat: no disagreement
+    assert structure_distance(softer, detail)[inner].mean() < 0.3
+    assert structure_distance(moved, detail)[inner].mean() > 0.8
+    assert structure_distance(base, detail)[inner].mean() > 0.8            # detail only in one of them
+    assert structure_distance(dark_moved, dark)[inner].mean() > 0.5       # a colour distance misses this one
+    assert photometric_distance(dark_moved, dark)[inner].mean() < 0.02
 
 
 def test_colour_match_undoes_a_gain_and_offset():

@@ -189,6 +189,32 @@ def test_colour_map_ignores_a_changed_region():
     assert np.abs(cmap.apply(frame)[30:, 30:] - still[30:, 30:]).mean() < 0.01
 
 
+def test_colour_map_support_covers_what_the_fit_saw_and_the_anchors_only():
+    rng = np.random.default_rng(3)
+    still = cv2.GaussianBlur(rng.uniform(0.1, 0.35, (120, 160, 3)).astype(np.float32), (0, 0), 2)  # a dark scene
+    frame = np.clip(still ** 1.1, 0, 1)
+    cmap = fit_colour_map(frame, still, np.ones((120, 160), np.float32))
+    levels = np.array([[[0, 0, 0], [int(frame.mean() * 255)] * 3, [200, 200, 200], [255, 255, 255],
+                        [240, 240, 240]]], np.uint8)
+    support = cmap.support_u8(levels)[0]
+    assert support[0] == pytest.approx(1.0) and support[3] == pytest.approx(1.0)    # black and white: anchored
+    assert support[4] < 0.2                                                           # near white: hardly
+    assert support[1] > 0.99                                                          # seen plenty
+    assert support[2] < 0.05                                                          # a bright coat: never seen
+
+
+def test_a_colour_the_map_never_saw_keeps_the_frames_own_rendering():
+    still, frame, alignment = _pair()
+    dark_still, dark_frame = (still // 4).astype(np.uint8), (frame // 4).astype(np.uint8)
+    dark_frame[30:60, 40:80] = (250, 240, 60)                 # something bright walked into the dark scene
+    confidence = alignment.confidence.copy()
+    confidence[26:64, 36:84] = 0.0                            # ... where the alignment cannot vouch for anything
+    result = _restore(dark_still, dark_frame, replace(alignment, confidence=confidence)).pixels
+    bicubic = cv2.resize(dark_frame, (still.shape[1], still.shape[0]), interpolation=cv2.INTER_CUBIC)
+    inside = (slice(70, 110), slice(90, 150))
+    assert np.abs(result[inside].astype(int) - bicubic[inside]).mean() < 3
+
+
 def test_fusion_takes_coarse_scales_from_the_base_and_fine_ones_from_the_detail_by_weight():
     rng = np.random.default_rng(2)
     detail = rng.uniform(0, 1, (64, 64, 3)).astype(np.float32)

@@ -119,7 +119,7 @@ def structure_distance(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = N
     luma band above ``band_sigma``): ``|A - B|^2 / (|A|^2 + |B|^2 + floor)`` over a Gaussian window, with A and B
     the bands. ~0 where both show the same detail (or none: the floor keeps flat areas at 0), ~1 where the detail
     differs or only one image has any (text that moved, a limb that is not there any more), up to 2 where it is
-    reversed. Unlike a colour distance, it does not fade where the images are dark or their contrast is low.
+    reversed. It fades far less than a colour distance where the images are dark or low in contrast.
     The floor is four times the median band difference where ``mask`` holds (noise and compression of the pair
     at hand; at least 1.5 levels in 8 bits)."""
     la, lb = _luma01(a), _luma01(b)

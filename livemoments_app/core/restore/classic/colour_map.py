@@ -31,7 +31,8 @@ _ANCHOR_WEIGHT = 0.002      # share of the total sample weight given to each of 
 _SMOOTHNESS = 0.02          # curvature penalty relative to the total sample weight
 _SUPPORT_SAMPLES = 50.0     # fitted samples (weight) near an input level for the map to apply there fully
 _SUPPORT_SIGMA = 0.03       # "near": Gaussian reach of a sample along its channel's levels (0..1 units)
-_ANCHOR_REACH = 0.06        # the black and white anchors vouch for levels this close to them
+_ANCHOR_REACH = 0.06        # the black anchor vouches for levels this close to it ...
+_WHITE_REACH = 0.02         # ... the white one for these (see fit_colour_map)
 _LEVELS8 = np.arange(256, dtype=np.float64) / 255.0
 
 
@@ -210,7 +211,11 @@ def fit_colour_map(frame01: np.ndarray, still01: np.ndarray, weight: np.ndarray,
         cross[c, others] = params[c, k:]
     # Support: the samples that carried the fit (their final weights), spread over nearby levels per channel.
     support = np.empty((3, 256))
-    anchors_near = np.maximum(np.exp(-(_LEVELS8 / _ANCHOR_REACH) ** 2), np.exp(-((1.0 - _LEVELS8) / _ANCHOR_REACH) ** 2))
+    # Black stays black in both pipelines and the curve is pinned there; white is less safe (the video clips
+    # highlights the photo keeps, and a dark scene's curve reaches the white anchor only by extrapolation), so
+    # it vouches only for the last few levels.
+    anchors_near = np.maximum(np.exp(-(_LEVELS8 / _ANCHOR_REACH) ** 2),
+                              np.exp(-((1.0 - _LEVELS8) / _WHITE_REACH) ** 2))
     for c in range(3):
         w = base_w[:n_data] * robust_w[:n_data, c]
         hist = np.bincount(np.clip(np.rint(x[:n_data, c] * 255.0), 0, 255).astype(np.int64), w, 256)

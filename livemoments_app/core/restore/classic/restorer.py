@@ -110,20 +110,20 @@ class ClassicRestorer:
         else:
             cmap = ColourMap.identity()
         mapped = cmap.apply_u8(frame)
-        progress.set(0.08, "Checking where the key photo agrees")
-
-        # 2. Trust: alignment confidence x photometric agreement, grown at the borders of what disagrees.
-        trust, frame_blur = _trust_map(mapped, still_small01, alignment, valid_small, opts)
-        if not opts.transfer_detail:
-            trust[:] = 0.0
         # The frame's colours are mapped only as far as the colour map's fit saw such colours around there, else
         # the frame's own colours win (issue #13: a map fitted on a dark scene made a bright passer-by 0.8 dB
-        # worse). Everywhere alike, trusted or not: a colour that depended on the trust map would show its
-        # patches wherever the trust is patchy.
+        # worse; where it extrapolates, the map may even land on the still's colour and fool the checks below).
+        # Everywhere alike, trusted or not: a colour that depended on the trust map would show its patches.
         support = cmap.support_u8(frame)
         if opts.support_smooth_px > 0:
             support = cv2.GaussianBlur(support, (0, 0), opts.support_smooth_px)
         _keep_unsupported_colours(mapped, frame, support)
+        progress.set(0.08, "Checking where the key photo agrees")
+
+        # 2. Trust: flow consistency x colour and structure agreement, grown at the borders of what disagrees.
+        trust, frame_blur = _trust_map(mapped, still_small01, alignment, valid_small, opts)
+        if not opts.transfer_detail:
+            trust[:] = 0.0
         levels = _pyramid_levels(scale, opts.coarse_frame_px)
         # What the still adds to the frame, continued from trusted pixels into distrusted ones at frame
         # resolution: the coarse bands of the fusion see no distrusted content (no halo around moving objects).
