@@ -14,7 +14,7 @@ from livemoments_app.ui.widgets.canvas import ImageCanvas
 
 BEFORE = "Before · frame upscaled"
 AFTER = "After · restored"
-KEY_USE = "Show where the key photo was used"
+KEY_USE = "Where the key photo was used"
 AFTER_HDR = "After · HDR boost"
 HDR_HELP = ("Show where an HDR screen brightens the restored photo: its gain map in colour over the photo in grey, "
             "from dark violet (no boost) to pale yellow (the full headroom).")
