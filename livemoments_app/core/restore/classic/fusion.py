@@ -62,26 +62,29 @@ def fill_untrusted(values: np.ndarray, weight: np.ndarray, levels: int) -> np.nd
     return _up(est, values).astype(np.float32, copy=False)
 
 
-def fuse(base: np.ndarray, detail: np.ndarray, weight: np.ndarray, levels: int,
-         fill: np.ndarray | None = None) -> np.ndarray:
+def continue_difference(detail: np.ndarray, base: np.ndarray, weight: np.ndarray, fill: np.ndarray) -> None:
+    """``detail`` <- ``base + fill + w * (detail - base - fill)`` in place, ``w = min(1, 4 * weight)``: where the
+    weight is (almost) zero the still's difference to the frame is the one continued from trusted pixels
+    (:func:`fill_untrusted`), so the bands :func:`fuse` takes of the difference carry nothing of what the still
+    does not show. Without it, an object the still does not show leaks into the coarse bands of the trusted
+    pixels around it: their low frequencies become ``still + blur(frame - still)`` with the object inside the
+    blur, a soft halo of its colour as wide as the coarsest band (~30 output pixels at 12 MP)."""
+    own = np.clip(weight * 4.0, 0.0, 1.0)
+    detail -= base
+    detail -= fill
+    detail *= own[..., None] if detail.ndim == 3 else own
+    detail += fill
+    detail += base
+
+
+def fuse(base: np.ndarray, detail: np.ndarray, weight: np.ndarray, levels: int) -> np.ndarray:
     """Float32 H x W x C images ``base`` (the frame, upscaled) and ``detail`` (the warped still) and an H x W
     weight in [0, 1] -> the fused image. Bands finer than ``levels`` octaves mix by the weight at their scale;
     the coarsest residual (light, colour, what changed) always comes from ``base``.
 
     Laplacian bands are linear, so mixing the bands of both images equals adding the weighted bands of their
-    difference to ``base``: one pyramid instead of two. ``base`` and ``detail`` are used as work buffers.
-
-    ``fill`` (the difference ``detail - base`` continued from trusted pixels into distrusted ones, see
-    :func:`fill_untrusted`) replaces the difference where the weight is (almost) zero before the bands are
-    taken. Without it, an object the still does not show leaks into the coarse bands of the trusted pixels
-    around it: their low frequencies become ``still + blur(frame - still)`` with the object inside the blur, a
-    soft halo of the object's colour as wide as the coarsest band (~30 output pixels at 12 MP)."""
+    difference to ``base``: one pyramid instead of two. ``base`` and ``detail`` are used as work buffers."""
     diff = np.subtract(detail, base, out=detail)     # the caller's detail buffer is not needed afterwards
-    if fill is not None and levels > 0:
-        own = np.clip(weight * 4.0, 0.0, 1.0)[..., None] if base.ndim == 3 else np.clip(weight * 4.0, 0.0, 1.0)
-        diff -= fill
-        diff *= own
-        diff += fill
     if levels <= 0:
         w = weight[..., None] if base.ndim == 3 else weight
         diff *= w

@@ -33,7 +33,8 @@ from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
 from livemoments_app.core.restore.classic.colour_map import ColourMap, fit_colour_map
-from livemoments_app.core.restore.classic.fusion import fill_untrusted, fuse, pyramid_margin
+from livemoments_app.core.restore.classic.fusion import (continue_difference, fill_untrusted, fuse,
+                                                          pyramid_margin)
 
 
 _WORKERS = 2
@@ -115,9 +116,10 @@ class ClassicRestorer:
         # worse; where it extrapolates, the map may even land on the still's colour and fool the checks below).
         # Everywhere alike, trusted or not: a colour that depended on the trust map would show its patches.
         support = cmap.support_u8(frame)
-        if opts.support_smooth_px > 0:
-            support = cv2.GaussianBlur(support, (0, 0), opts.support_smooth_px)
-        _keep_unsupported_colours(mapped, frame, support)
+        if float(support.min()) < 0.999:
+            if opts.support_smooth_px > 0:
+                support = cv2.GaussianBlur(support, (0, 0), opts.support_smooth_px)
+            _keep_unsupported_colours(mapped, frame, support)
         progress.set(0.08, "Checking where the key photo agrees")
 
         # 2. Trust: flow consistency x colour and structure agreement, grown at the borders of what disagrees.
@@ -162,9 +164,20 @@ class ClassicRestorer:
             warped, valid = remap_image(source, smap[..., 0], smap[..., 1], interpolation=cv2.INTER_CUBIC)
             del smap
             weight *= valid
-            # only tiles that hold distrusted pixels need the filled difference (most tiles do not)
-            fill_tile = sample(fill, cv2.INTER_LINEAR) if float(weight.min()) < 0.25 else None
-            fused = fuse(base, to_float01(warped), weight, levels, fill_tile)
+            detail = to_float01(warped)
+            del warped
+            # The still's difference continued into distrusted pixels: only in the box that holds them.
+            low = weight < 0.25
+            if low.any():
+                rows, cols = np.flatnonzero(low.any(axis=1)), np.flatnonzero(low.any(axis=0))
+                r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+                box = to_frame.copy()
+                box[:, 2] += box[:, 0] * c0 + box[:, 1] * r0
+                fill_box = cv2.warpAffine(fill, box, (int(c1 - c0), int(r1 - r0)),
+                                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                          borderMode=cv2.BORDER_REPLICATE)
+                continue_difference(detail[r0:r1, c0:c1], base[r0:r1, c0:c1], weight[r0:r1, c0:c1], fill_box)
+            fused = fuse(base, detail, weight, levels)
             inner = fused[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0]
             out[y0:y1, x0:x1] = np.clip(inner * peak + 0.5, 0, peak).astype(out_dtype)
 
