@@ -15,7 +15,43 @@ DIFFUSION_MODULES = ("torch", "torchvision", "torchaudio", "diffusers", "transfo
 # Development tools that share the virtualenv but are never imported by the app; scikit-image only supplies
 # benchmark photos (tests/support/synthlive.py, optional) and would drag in scipy (~75 MB).
 NEVER_NEEDED = ("tkinter", "_tkinter", "pytest", "_pytest", "pytestqt", "hypothesis", "importlinter", "grimp",
-                "IPython", "matplotlib", "PyInstaller", "setuptools", "pip", "build", "twine", "skimage")
+                "IPython", "matplotlib", "PyInstaller", "setuptools", "pip", "build", "twine", "skimage",
+                # 14 MB: only urllib3's opt-in pyOpenSSL support imports it; Python's own ssl does HTTPS.
+                "cryptography",
+                # numpy.__config__.show() prints with it if present; nothing else in the app imports it.
+                "yaml",
+                # The app uses QtCore, QtGui, QtWidgets and QtSvg; these two come only with PySide6's hook.
+                "PySide6.QtNetwork", "PySide6.QtDBus")
+# The HTTP client stack is reached only from `livemoments models download` (huggingface_hub), and
+# manage.py asks `requests` for its ConnectionError class: without the diffusion stack nothing can download.
+HTTP_MODULES = ("requests", "urllib3", "charset_normalizer", "idna", "certifi")
+
+# Files the app never loads, as globs over destinations in the bundle (PySide6/Qt/... on Linux and macOS,
+# PySide6/... on Windows). Libraries that were there only for them (GTK's cairo, pango, ... for the GTK3 theme
+# plugin) go with them (packaging/slim.py: prune).
+UNUSED_FILES = (
+    # No QTranslator is installed: Qt's own dialogs are in English, like the rest of the app.
+    "PySide6/*translations/*",
+    # Platforms: xcb, wayland and offscreen (Linux), cocoa, windows stay; these are for kiosks and embedded
+    # boards (framebuffer, EGLFS, VNC, Vulkan display) and for tests (minimal).
+    "PySide6/*plugins/platforms/*qeglfs*", "PySide6/*plugins/platforms/*qlinuxfb*",
+    "PySide6/*plugins/platforms/*qvnc*", "PySide6/*plugins/platforms/*qvkkhrdisplay*",
+    "PySide6/*plugins/platforms/*qminimal*", "PySide6/*plugins/platforms/*qdirect2d*",
+    "PySide6/*plugins/egldeviceintegrations/*",
+    "*libQt6EglFSDeviceIntegration*", "*libQt6EglFsKmsSupport*",
+    # evdev/tslib input for EGLFS without a window system.
+    "PySide6/*plugins/generic/*",
+    # The GTK3 theme needs the system's GTK with the bundle's copies of cairo/pango/glib: a crash risk for no
+    # gain (the xdg-desktop-portal theme stays for native file dialogs).
+    "PySide6/*plugins/platformthemes/*qgtk3*",
+    # Image formats: the app decodes photos with Pillow / pillow-heif / PyAV, and Qt reads only its SVG icons
+    # (PNG is built into QtGui).
+    "PySide6/*plugins/imageformats/*",
+    # QtNetwork's plugins (left out with the module).
+    "PySide6/*plugins/networkinformation/*", "PySide6/*plugins/tls/*",
+)
+# Exceptions to UNUSED_FILES: the SVG reader draws the app's icons.
+KEPT_FILES = ("PySide6/*plugins/imageformats/*qsvg*",)
 
 # (name, uniform type identifiers, extensions) of the files macOS offers to open with the app.
 DOCUMENT_TYPES = (
@@ -26,7 +62,7 @@ DOCUMENT_TYPES = (
 
 
 def excluded_modules(with_diffusion: bool) -> list[str]:
-    return list(NEVER_NEEDED) + ([] if with_diffusion else list(DIFFUSION_MODULES))
+    return list(NEVER_NEEDED) + ([] if with_diffusion else list(DIFFUSION_MODULES) + list(HTTP_MODULES))
 
 
 def macos_info_plist(version: str) -> dict:
