@@ -1,8 +1,10 @@
 """Entry script of the bundled `livemoments` command, shipped next to the app in the same folder."""
 
+import multiprocessing
 import sys
 
-from livemoments_app.cli import main
-
 if __name__ == "__main__":
+    multiprocessing.freeze_support()   # the HEIC encoder's child process is this executable (see launch_app.py)
+    from livemoments_app.cli import main
+
     sys.exit(main())

@@ -20,8 +20,9 @@ import numpy as np
 
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.export import exif_edit, files, xmp_edit
+from livemoments_app.core.export.encoder_process import run_encoder
 from livemoments_app.core.hdr.model import GainMap
-from livemoments_app.core.jobs import Progress, no_progress
+from livemoments_app.core.jobs import Cancelled, Progress, no_progress
 from livemoments_app.core.livephoto.tiff import strip_exif_prefix
 
 FORMATS = ("jpeg", "heic", "png")
@@ -177,12 +178,19 @@ def _encode_jpeg(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
 
 
 def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp: bytes | None,
-                 options: ExportOptions) -> bytes:
-    import pillow_heif
-
+                 options: ExportOptions, progress: Progress | None = None) -> bytes:
     params = dict(HEIC_SMALL if options.smaller_file else HEIC_FAST)
     if options.quality is not None:
         params["quality"] = int(options.quality)
+    return run_encoder(heic_bytes, pixels, params["quality"], {"preset": params["preset"]}, exif, xmp, icc,
+                       progress=progress, name="HEIC")
+
+
+def heic_bytes(pixels: np.ndarray, quality: int, enc_params: dict[str, str], exif: bytes | None,
+               xmp: bytes | None, icc: bytes | None) -> bytes:
+    """The HEIC file of ``pixels`` (RGB 8 bits, 16 bits stored as 10, or grey); runs in the encoder process."""
+    import pillow_heif
+
     if pixels.ndim == 2:
         mode = "L"       # a gain map: coded monochrome (HEVC Range Extensions 4:0:0), as iPhones code theirs
     elif pixels.dtype == np.uint16:
@@ -190,7 +198,7 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
     else:
         mode = "RGB"
     heif = pillow_heif.from_bytes(mode, (pixels.shape[1], pixels.shape[0]), pixels.tobytes())
-    kwargs: dict[str, Any] = {"quality": params["quality"], "enc_params": {"preset": params["preset"]}}
+    kwargs: dict[str, Any] = {"quality": quality, "enc_params": enc_params}
     if exif:
         kwargs["exif"] = exif
     if xmp:
@@ -203,9 +211,9 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
     return out.getvalue()
 
 
-def encode_heic_image(pixels: np.ndarray, options: ExportOptions) -> bytes:
+def encode_heic_image(pixels: np.ndarray, options: ExportOptions, progress: Progress | None = None) -> bytes:
     """A bare HEIC of ``pixels`` (uint8 grey or RGB) with the encoder and settings of exported pictures."""
-    return _encode_heic(np.ascontiguousarray(pixels), None, None, None, options)
+    return _encode_heic(np.ascontiguousarray(pixels), None, None, None, options, progress)
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -233,11 +241,13 @@ def _encode_png(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp: 
 
 def encode(image: Any, source: Any = None, options: ExportOptions | None = None, *, fmt: str | None = None,
            exif_override: bytes | None = None, xmp_motion: xmp_edit.MotionFields | None = None,
-           xmp_padding: int = xmp_edit.PACKET_PADDING, gain_map: GainMap | None = None) -> Encoded:
+           xmp_padding: int = xmp_edit.PACKET_PADDING, gain_map: GainMap | None = None,
+           progress: Progress | None = None) -> Encoded:
     """The exported file's bytes, in memory (write-back patches and appends to them before writing).
 
     With a ``gain_map`` (and ``options.hdr``) the file also carries it (core/export/gainmap_write); a Motion Photo
-    directory in ``xmp_motion`` then gets the gain-map image listed after the Primary.
+    directory in ``xmp_motion`` then gets the gain-map image listed after the Primary. ``progress`` is only
+    checked for cancellation while the encoder runs.
     """
     options = options or ExportOptions()
     meta = StillMetadata.of(source)
@@ -267,15 +277,16 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
             data = _encode_jpeg(pixels, exif, icc, xmp, options, skipped)
             bit_depth = 8
         elif fmt == "heic":
-            data = _encode_heic(pixels, exif, icc, xmp, options)
+            data = _encode_heic(pixels, exif, icc, xmp, options, progress)
             bit_depth = 10 if pixels.dtype == np.uint16 else 8
         else:
             data = _encode_png(pixels, exif, icc, xmp)
             bit_depth = 16 if pixels.dtype == np.uint16 else 8
         if hdr is not None and hdr.writes:
-            data = hdr.finish(data, lambda px, quality: encode_heic_image(px, replace(options, quality=quality)),
+            data = hdr.finish(data, lambda px, quality: encode_heic_image(px, replace(options, quality=quality),
+                                                                          progress),
                               options.smaller_file)
-    except ExportError:
+    except (ExportError, Cancelled):
         raise
     except Exception as exc:  # noqa: BLE001 - an encoder failure is an export failure, with its reason
         raise ExportError(f"the {fmt.upper()} encoder failed: {exc}") from exc
@@ -310,7 +321,7 @@ def export_still(image: Any, live_photo_or_metadata: Any, target: str | Path,
         if named.exists() and not options.overwrite:
             raise ExportError("a file of that name already exists (allow overwriting, or pick another name)", named)
     progress.set(0.05, f"Encoding {fmt.upper()}")
-    encoded = encode(pixels, meta, options, fmt=fmt, gain_map=gain_map)
+    encoded = encode(pixels, meta, options, fmt=fmt, gain_map=gain_map, progress=progress)
     progress.set(0.9, "Writing")
     if to_folder:
         # The name is picked after encoding, so parallel exports of same-named photos cannot collide.
