@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the one-folder app with PyInstaller: dist/LiveMoments/ (and dist/LiveMoments.app on macOS).
-#   packaging/build.sh                                   classic restorer only (no torch, ~300 MB)
+#   packaging/build.sh                                   classic restorer only (no torch, ~450 MB)
 #   LIVEMOMENTS_BUNDLE_DIFFUSION=1 packaging/build.sh    also bundles torch + diffusers from the venv
 # Run it on the platform you are building for (PyInstaller does not cross-compile). Uses .venv unless PYTHON is set;
 # DIST_DIR / WORK_DIR move the output (default dist/) and PyInstaller's work folder (default build/pyinstaller/).
