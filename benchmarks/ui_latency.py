@@ -179,7 +179,8 @@ def latency(photo: str | None) -> dict:
     phase("export (HEIC)", export)
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
-    return {"exported": exported.get("size"), "rows": [{"phase": name, "secs": secs, "ticks": len(probe.lateness_ms), "median": probe.median_ms,
+    return {"exported": exported.get("size"),
+            "rows": [{"phase": name, "secs": secs, "ticks": len(probe.lateness_ms), "median": probe.median_ms,
                       "p99": probe.percentile_ms(99), "max": probe.max_ms, "over": probe.over(LIMIT_MS)}
                      for name, secs, probe in rows],
             "errors": errors, "load": os.getloadavg()[0]}
