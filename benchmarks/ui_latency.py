@@ -1,7 +1,7 @@
 """UI responsiveness: event-loop latency while the app works, and how soon the window is shown after launch.
 
     QT_QPA_PLATFORM=offscreen python -m benchmarks.ui_latency [--photo PATH] [--runs 5] [--launches 3]
-    QT_QPA_PLATFORM=offscreen python -m benchmarks.ui_latency --compare-encoders [--runs 5]
+                                                              [--encoders process,in-process,...]
 
 1. A 10 ms QTimer (``livemoments_app.ui.latency.LatencyProbe``) records how late each tick comes while the app
    opens a photo and fills the filmstrip, scrubs and plays, aligns and renders every overlay, restores (classic
@@ -9,10 +9,10 @@
    over the runs and the worst tick of all of them. Baseline: the same probe with the app idle, in the same run —
    on a shared machine the OS scheduler alone makes ticks late, and the ratio shows what the app adds. Target: no
    tick later than 50 ms in any run.
-2. ``--compare-encoders``: the same runs once per way of running the HEIC encoder (x265), to show which keeps
-   the export phase responsive: in the app's process as before (on its worker thread, niceness +5), with one
-   x265 thread, on a thread at the lowest priority, and in a child process (what the app does,
-   core/export/encoder_process.py) at niceness 10 and at normal priority.
+2. The same runs once per way of running the HEIC encoder (x265), interleaved: in a child process as the app
+   does (core/export/encoder_process.py) at niceness 10 and at normal priority, and in the app's process as
+   before (on its worker thread at niceness +5), with one x265 thread, or on a thread of its own at niceness 19.
+   The export phase of each is compared. ``--encoders process`` runs the app's way only (a fifth of the time).
 3. Window shown: wall time from starting ``python -m livemoments_app.ui.app --quit-after-shown`` to the window
    being shown (reported by the child), median of N launches; baseline: a bare PySide6 window in a child process.
    Target: ≤ 1.5 s.
@@ -270,37 +270,42 @@ def _table(runs: list[dict]) -> float:
     return max(worst_per_run)
 
 
-def latency_runs(photo: str | None, runs: int) -> None:
-    results = [_one_run(photo, "process") for _ in range(runs)]
-    size = results[0]["exported"]
+def latency_table(photo: str | None, runs: list[dict]) -> None:
+    size = runs[0]["exported"]
     print(f"Event-loop latency, 10 ms probe ({'demo photo' if not photo else os.path.basename(photo)}, exported "
-          f"{f'{size[1]}x{size[0]}' if size else 'nothing'}); median of {runs} runs, max = worst of all runs")
-    worst = _table(results)
-    print(f"  worst tick {worst:.0f} ms over {runs} runs; target: none over {LIMIT_MS:.0f} ms -> "
+          f"{f'{size[1]}x{size[0]}' if size else 'nothing'}); median of {len(runs)} runs, max = worst of all runs")
+    worst = _table(runs)
+    print(f"  worst tick {worst:.0f} ms over {len(runs)} runs; target: none over {LIMIT_MS:.0f} ms -> "
           f"{'OK' if worst <= LIMIT_MS else 'MISSED (see the idle baseline: the machine is shared)'}")
 
 
-def compare_encoders(photo: str | None, runs: int) -> None:
-    print(f"Export phase (12 MP HEIC) by way of running the encoder, {runs} runs each "
-          f"(p99: median over runs; max: worst of all runs)")
-    print(f"  {'encoder':42s} {'export s':>9s} {'p99':>7s} {'max':>7s} {'>50ms':>6s}  worst tick per run (ms)")
+def encoder_table(results: dict[str, list[dict]]) -> None:
+    runs = len(next(iter(results.values())))
+    print(f"\nExport phase (12 MP HEIC) by way of running the encoder, {runs} runs each, interleaved so that other "
+          f"load hits every way alike\n(p99: median over runs; max: worst of all runs; idle: median of the runs' "
+          f"idle-baseline worst tick)")
+    print(f"  {'encoder':42s} {'export s':>9s} {'p99':>7s} {'max':>7s} {'>50ms':>6s} {'idle':>6s}  "
+          f"worst tick per run (ms)")
     for mode, label in ENCODERS.items():
-        results = [_one_run(photo, mode) for _ in range(runs)]
-        export = [r["rows"][-1] for r in results]
-        loads = statistics.median(r["load"] for r in results)
+        if mode not in results:
+            continue
+        export = [r["rows"][-1] for r in results[mode]]
+        idle = statistics.median(r["rows"][0]["max"] for r in results[mode])
         per_run = ", ".join(f"{x['max']:.0f}" for x in export)
         print(f"  {label:42s} {statistics.median(x['secs'] for x in export):8.2f}  "
               f"{statistics.median(x['p99'] for x in export):6.1f}  {max(x['max'] for x in export):6.1f}  "
-              f"{sum(x['over'] for x in export):5d}  {per_run}  (load {loads:.1f})")
+              f"{sum(x['over'] for x in export):5d}  {idle:5.0f}  {per_run}  "
+              f"(load {statistics.median(r['load'] for r in results[mode]):.1f})")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ui_latency", description=__doc__.splitlines()[0])
-    parser.add_argument("--photo", help="open this photo instead of the demo (the real iPhone Live Photo in resources/demo)")
-    parser.add_argument("--runs", type=int, default=5, help="latency runs, each a fresh app (default 5)")
+    parser.add_argument("--photo", help="open this photo instead of the demo (the real iPhone Live Photo in "
+                                        "resources/demo)")
+    parser.add_argument("--runs", type=int, default=5, help="latency runs per encoder, each a fresh app (default 5)")
     parser.add_argument("--launches", type=int, default=3)
-    parser.add_argument("--compare-encoders", action="store_true",
-                        help="only the latency runs, once per way of running the HEIC encoder")
+    parser.add_argument("--encoders", default=",".join(ENCODERS),
+                        help="ways of running the HEIC encoder to compare (default: all; 'process' is the app's)")
     parser.add_argument("--encoder", default="process", choices=list(ENCODERS), help=argparse.SUPPRESS)
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -309,10 +314,17 @@ def main(argv: list[str] | None = None) -> int:
         use_encoder(args.encoder)
         print("RESULT " + json.dumps(latency(args.photo)), flush=True)
         return 0
-    if args.compare_encoders:
-        compare_encoders(args.photo, args.runs)
-        return 0
-    latency_runs(args.photo, args.runs)
+    modes = [m for m in args.encoders.split(",") if m]
+    unknown = set(modes) - set(ENCODERS)
+    if unknown or "process" not in modes:
+        parser.error(f"--encoders: a list of {', '.join(ENCODERS)} that includes 'process'")
+    results: dict[str, list[dict]] = {mode: [] for mode in modes}
+    for _ in range(args.runs):
+        for mode in modes:
+            results[mode].append(_one_run(args.photo, mode))
+    latency_table(args.photo, results["process"])
+    if len(modes) > 1:
+        encoder_table(results)
     if args.launches > 0:
         startup(args.launches)
     print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

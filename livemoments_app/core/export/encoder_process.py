@@ -91,6 +91,8 @@ def run_encoder(work: Callable[..., bytes], *args: Any, progress: Progress | Non
     try:
         child.start()
     except OSError as exc:
+        inbox.close()
+        outbox.close()
         raise ExportError(f"the {name} encoder could not be started ({exc.strerror or exc})") from None
     finally:
         child_inbox.close()
