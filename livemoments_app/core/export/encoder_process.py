@@ -22,17 +22,26 @@ from typing import Any, Callable
 from livemoments_app.core.errors import ExportError
 from livemoments_app.core.jobs import Progress
 
-# Niceness of the encoder process (Unix; "below normal" on Windows). The app's worker threads run at +5 (ui/workers),
-# so the encoder yields to them as well as to the UI thread.
+# How many steps of niceness the encoder process runs below the app's main thread (Unix; "below normal" on
+# Windows). The app's worker threads run 5 steps below it (ui/workers), so the encoder yields to them as well.
 ENCODER_NICENESS = 10
 # How often the parent looks at the cancel button while the child encodes.
 _POLL_S = 0.05
 
 
-def _lower_priority() -> None:
-    if hasattr(os, "setpriority"):
+def _app_niceness() -> int | None:
+    """The niceness of the app's main thread (on Linux a thread's niceness is its own; the encoder is started
+    from a worker thread that already runs lower)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, os.getpid())
+    except (AttributeError, OSError):
+        return None
+
+
+def _lower_priority(niceness: int | None) -> None:
+    if niceness is not None:
         try:
-            os.setpriority(os.PRIO_PROCESS, 0, max(ENCODER_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)))
+            os.setpriority(os.PRIO_PROCESS, 0, min(19, max(niceness, os.getpriority(os.PRIO_PROCESS, 0))))
         except OSError:
             pass
     elif sys.platform == "win32":
@@ -43,8 +52,8 @@ def _lower_priority() -> None:
         kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), below_normal)
 
 
-def _child(inbox, outbox) -> None:
-    _lower_priority()
+def _child(inbox, outbox, niceness: int | None) -> None:
+    _lower_priority(niceness)
     try:
         head = inbox.recv_bytes()
         buffers = [inbox.recv_bytes() for _ in range(pickle.loads(inbox.recv_bytes()))]
@@ -86,7 +95,9 @@ def run_encoder(work: Callable[..., bytes], *args: Any, progress: Progress | Non
     context = multiprocessing.get_context("spawn")    # fork would copy the UI's threads' locks mid-use
     child_inbox, inbox = context.Pipe(duplex=False)
     outbox, child_outbox = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(child_inbox, child_outbox), daemon=True,
+    app = _app_niceness()
+    niceness = None if app is None else app + ENCODER_NICENESS
+    child = context.Process(target=_child, args=(child_inbox, child_outbox, niceness), daemon=True,
                             name=f"livemoments-{name.lower()}-encoder")
     try:
         child.start()
