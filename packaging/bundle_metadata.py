@@ -21,7 +21,11 @@ NEVER_NEEDED = ("tkinter", "_tkinter", "pytest", "_pytest", "pytestqt", "hypothe
                 # numpy.__config__.show() prints with it if present; nothing else in the app imports it.
                 "yaml",
                 # The app uses QtCore, QtGui, QtWidgets and QtSvg; these two come only with PySide6's hook.
-                "PySide6.QtNetwork", "PySide6.QtDBus")
+                "PySide6.QtNetwork", "PySide6.QtDBus",
+                # The batch's cluster engine (the `cluster` extra, `restore --engine ray`): Ray starts its own
+                # Python workers, which a frozen app cannot provide, and it brings ~150 MB (scipy, pydantic,
+                # grpc, ...). Without it the bundled CLI says to install the extra.
+                "ray")
 # The HTTP client stack is reached only from `livemoments models download` (huggingface_hub), and
 # manage.py asks `requests` for its ConnectionError class: without the diffusion stack nothing can download.
 HTTP_MODULES = ("requests", "urllib3", "charset_normalizer", "idna", "certifi")
