@@ -34,10 +34,12 @@ def fixture_dir() -> Path:
     return FIXTURE
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_instance():
-    """One local Ray instance for the whole test session (starting one takes seconds); skipped without Ray (the
-    optional 'cluster' extra). Its workers inherit this process's environment, PYTHONPATH included."""
+    """One local Ray instance for the Ray tests (starting one takes seconds; they all live in one module), shut
+    down after them: left running, its raylet and idle workers keep taking CPU from every later test (a 300-job
+    Qt lane test timed out behind them). Skipped without Ray (the optional 'cluster' extra). Its workers inherit
+    this process's environment, PYTHONPATH included."""
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False)
