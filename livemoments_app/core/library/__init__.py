@@ -4,8 +4,8 @@ steps from ui/viewmodels/library.py, the command line from cli/suggest.py."""
 
 from livemoments_app.core.library.cache import LibraryCache, default_cache_dir
 from livemoments_app.core.library.entry import BestMoment, FileKey, LibraryEntry
-from livemoments_app.core.library.scan import Found, Summary, describe, scan, summarize
+from livemoments_app.core.library.scan import Found, Summary, describe, read_listing, summarize
 from livemoments_app.core.library.walk import Candidate, Listing, list_folder
 
 __all__ = ["BestMoment", "Candidate", "FileKey", "Found", "LibraryCache", "LibraryEntry", "Listing", "Summary",
-           "default_cache_dir", "describe", "list_folder", "scan", "summarize"]
+           "default_cache_dir", "describe", "list_folder", "read_listing", "summarize"]

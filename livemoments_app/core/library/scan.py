@@ -3,7 +3,7 @@ valid, else read: the reader's inspect_live_photo for the format and pairing, th
 picture and date), or is counted as a still without a clip.
 
 The steps are separate functions so that a driver can spread them over threads and cancel between them (the
-app's coroutine in ui/viewmodels/library.py); :func:`scan` runs them in order for the command line and tests.
+app's coroutine in ui/viewmodels/library.py); :func:`read_listing` runs them in order for the command line and tests.
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ def describe(candidate: Candidate) -> Found:
     from livemoments_app.core.livephoto.open import inspect_live_photo
 
     path = candidate.path
-    entry = LibraryEntry(path, still_type=_still_type(path))
+    # Until the reader says otherwise, the video beside it by name is its partner (a broken pair keeps its video
+    # out of the "videos without a photo" count).
+    entry = LibraryEntry(path, partner=candidate.partner.path if candidate.partner else None,
+                         still_type=_still_type(path))
     try:
         parse = inspect_live_photo(path, listing=candidate.listing)
     except NotALivePhotoError:
@@ -101,7 +104,7 @@ def lone_videos(listing: Listing, found: list[Found]) -> int:
     return len(listing.videos - used)
 
 
-def scan(listing: Listing, cache: LibraryCache | None = None, progress: Progress | None = None) -> Iterator[Found]:
+def read_listing(listing: Listing, cache: LibraryCache | None = None, progress: Progress | None = None) -> Iterator[Found]:
     """Every candidate of ``listing`` (see walk.list_folder) in display order, read or taken from ``cache``."""
     progress = progress or Progress()
     cached = from_cache(listing, cache) if cache is not None else {}
