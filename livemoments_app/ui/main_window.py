@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
 
             self.library = LibraryModel(self)
             self.queue = RestoreQueueModel(self)
+            self.queue.stateChanged.connect(lambda: self.library.hold_scoring("queue", self.queue.active))
             self.library_page = LibraryPage(self.library, self.queue, self.settings, self)
             self.library_page.openRequested.connect(self.open_path)
             self.library.folderChanged.connect(lambda folder: self.actions.library.setVisible(bool(folder)))
@@ -224,8 +225,9 @@ class MainWindow(QMainWindow):
     def _on_page(self, _index: int) -> None:
         # The editor's views and zoom mean nothing over the grid.
         in_library = self.pages.currentWidget() is self.library_page
-        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual):
+        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest):
             action.setVisible(not in_library)
+        self.library.hold_scoring("editor", not in_library)
 
     def _library_open(self) -> bool:
         return self.library_page is not None and self.library.is_open

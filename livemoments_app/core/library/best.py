@@ -6,7 +6,10 @@ after the thumbnails are shown, and a photo that has not been scored shows that 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+from functools import lru_cache
+from pathlib import Path
 
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.library.cache import LibraryCache
@@ -20,11 +23,16 @@ def unavailable() -> str | None:
     return None
 
 
-def scorer_version() -> str:
-    """Stored with the scores: a cache written by another scorer is scored again."""
+@lru_cache(maxsize=None)
+def scorer_version(faces: bool = True) -> str:
+    """Stored with the scores: rankings made by another scorer (its code or weights changed, or faces were left
+    out) are made again. A digest of core.moments' source: any edit to the scorer counts."""
     from livemoments_app.core import moments
 
-    return str(getattr(moments, "VERSION", getattr(moments, "__version__", "1")))
+    digest = hashlib.sha256()
+    for path in sorted(Path(moments.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16] + ("" if faces else "-nofaces")
 
 
 def best_from_scores(scores: dict | None) -> BestMoment | None:
@@ -38,36 +46,60 @@ def best_from_scores(scores: dict | None) -> BestMoment | None:
     try:
         time_s = float(top["time_s"])
         key_time_s = scores.get("key_time_s")
-        return BestMoment(index=int(top["index"]), time_s=time_s, score=float(top["score"]),
-                          offset_s=time_s - float(key_time_s) if key_time_s is not None else 0.0,
+        offset = time_s - float(key_time_s) if key_time_s is not None else 0.0
+        if top.get("is_key"):
+            offset = 0.0            # the key photo's own frame, whatever rounding says
+        return BestMoment(index=int(top["index"]), time_s=time_s, score=float(top["score"]), offset_s=offset,
                           reasons=tuple(str(r) for r in top.get("reasons") or ()))
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def score_photo(live, progress: Progress | None = None) -> dict:
+def score_photo(live, progress: Progress | None = None, faces: bool = True) -> dict:
     """The stored form of core.moments' ranking of an open LivePhoto: the ranking's JSON (sorted best first)
     and the key photo's time in the clip (so the best moment can be told as an offset from it)."""
     from livemoments_app.core.moments import suggest
+    from livemoments_app.core.moments.scoring import MomentOptions
 
-    return {"key_time_s": float(live.key_time_s), "ranking": suggest(live, progress).to_json()}
+    ranking = suggest(live, progress, options=MomentOptions(faces=faces)).to_json()
+    return {"key_time_s": float(live.key_time_s), "ranking": ranking}
 
 
-def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None) -> dict:
-    """Scores ``entry``'s photo (opening it), stores the ranking in ``cache`` and on the entry, and returns it."""
+def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,
+                faces: bool = True) -> dict:
+    """Scores ``entry``'s photo (opening it), stores the ranking in ``cache`` and on the entry, and returns it.
+    A ranking the cache already holds for the unchanged file is taken from there."""
     from livemoments_app.core.livephoto import open_live_photo
 
     progress = progress or Progress()
     key = FileKey.of(entry.path)
-    progress.set(0.0, f"Scoring {entry.name}")
-    with open_live_photo(entry.path) as live:
-        scores = score_photo(live, progress.sub(0.05, 0.95))
-    version = scorer_version()
-    if cache is not None:
-        cache.store_scores(key, scores, version)
+    version = scorer_version(faces)
+    scores = cache.scores(key, version) if cache is not None else None
+    if scores is None:
+        progress.set(0.0, f"Scoring {entry.name}")
+        with open_live_photo(entry.path) as live:
+            scores = score_photo(live, progress.sub(0.05, 0.95), faces)
+        if cache is not None:
+            cache.store_scores(key, scores, version)
     entry.scores, entry.scores_version = scores, version
     entry.best = best_from_scores(scores)
     return scores
+
+
+def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,
+                  faces: bool = True) -> dict:
+    """One photo of a folder as ``livemoments suggest DIR --json`` prints it: ``{"path", "frames" (best first),
+    "notes", "key_index", "frame_count", "key_time_s"}``, or ``{"path", "error", "frames": []}`` for a photo that
+    cannot be read or scored."""
+    from livemoments_app.core.errors import LivePhotoError
+
+    if entry.error:
+        return {"path": str(entry.path), "error": entry.error, "frames": []}
+    try:
+        scores = score_entry(entry, cache, progress, faces=faces)
+    except LivePhotoError as exc:
+        return {"path": str(entry.path), "error": str(exc), "frames": []}
+    return {"path": str(entry.path), **scores["ranking"], "key_time_s": scores["key_time_s"]}
 
 
 def attach_best(entry: LibraryEntry) -> None:

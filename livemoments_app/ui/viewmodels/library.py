@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QSize, QStandardPaths, Qt, Signal
+from PySide6.QtCore import (QAbstractListModel, QBuffer, QByteArray, QIODevice, QModelIndex, QSize, QStandardPaths, Qt,
+                            Signal)
 from PySide6.QtGui import QImage, QImageReader
-from PySide6.QtCore import QBuffer, QIODevice
 
-from livemoments_app.core.jobs import CancelToken
+from livemoments_app.core.jobs import CancelToken, Progress
 from livemoments_app.ui import aio
 
 SCAN_THREADS = 2         # reading stills is mostly decoding: one thread per core of a small laptop
@@ -27,11 +28,25 @@ DECODED_TILES = 400      # thumbnails kept decoded at tile size (≈ 130 KB each
 EntryRole = Qt.ItemDataRole.UserRole + 1
 
 
-def cache_file() -> Path:
+def cache_folder() -> Path:
     """Where the app keeps its library cache: Qt's cache location for this application."""
-    from livemoments_app.core.library.cache import FILE_NAME
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation))
 
-    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)) / FILE_NAME
+
+def _prepare(cache, cache_path: Path | None, folder: Path):
+    """The first step of a scan, on a worker: imports the core (numpy, Pillow, the readers: a few hundred ms the
+    first time, which must not stall the window) and opens the cache unless the one given is the right one."""
+    from livemoments_app.core.library import best, scan  # noqa: F401  (imported here, off the UI thread)
+    from livemoments_app.core.library.cache import FILE_NAME, LibraryCache
+
+    path = cache_path or folder / FILE_NAME
+    if best.unavailable() is None:
+        best.scorer_version()
+    if cache is not None and cache.path == str(path):
+        return cache
+    if cache is not None:
+        cache.close()
+    return LibraryCache(path)
 
 
 class LibraryModel(QAbstractListModel):
@@ -43,22 +58,27 @@ class LibraryModel(QAbstractListModel):
         super().__init__(parent)
         self.entries: list = []        # core.library.LibraryEntry, in folder order
         self.root: Path | None = None
-        self.cache_path: Path | None = None      # None: cache_file()
+        self.cache_path: Path | None = None      # None: library.sqlite3 in cache_folder()
         self.cache = None              # core.library.LibraryCache of the open folder
         self.summary = None            # core.library.Summary, counted as the scan goes
         self.scanning = False
         self.scoring = False
         self.fraction = 0.0
         self.status = ""
-        self.scores_note = ""          # why best moments are not shown, when they cannot be computed
+        self.scores_status = ""        # how finding best moments goes (or why they cannot be found)
         self.cancelled = False
         self.first_shown_s: float | None = None  # seconds from open_folder to the first tile (benchmarks, tests)
         self._task: asyncio.Task | None = None
+        self._generation = 0           # which opening a running task belongs to (a stopped one may still unwind)
         self._token: CancelToken | None = None
         self._io = None
         self._scorer = None
         self._tiles: OrderedDict = OrderedDict()
         self._rows: dict[Path, int] = {}
+        self.scoring_path: Path | None = None     # the photo being scored now
+        self.score_errors: dict[Path, str] = {}   # photos that could not be scored, and why
+        self._holds: set[str] = set()             # why scoring waits ('editor', 'queue')
+        self._resume: asyncio.Event | None = None
 
     # Model --------------------------------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt)
@@ -73,7 +93,7 @@ class LibraryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return entry.name
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip(entry)
+            return tooltip(entry, self.score_errors.get(entry.path, ""))
         return None
 
     def flags(self, index: QModelIndex):
@@ -106,21 +126,30 @@ class LibraryModel(QAbstractListModel):
 
     # Opening ------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike) -> None:
-        import time
-
         self.close()
         self.root = Path(folder)
         self.cancelled = False
-        self.scores_note = ""
+        self.scores_status = ""
         self.first_shown_s = None
         self._opened_at = time.perf_counter()
-        from livemoments_app.core.library.scan import Summary
-
-        self.summary = Summary()
+        self.summary = None            # made by the task: importing the core here would stall the window
         self._token = CancelToken()
         self._set_state(scanning=True, fraction=0.0, status=f"Looking for Live Photos in {self.root.name}…")
         self.folderChanged.emit(str(self.root))
-        self._task = aio.spawn(self._run(self.root, self._token), f"Reading the folder {self.root.name}")
+        self._task = aio.spawn(self._run(self.root, self._token, self._generation),
+                               f"Reading the folder {self.root.name}")
+
+    def hold_scoring(self, reason: str, hold: bool) -> None:
+        """Scoring waits between photos while any reason holds (the editor is shown, a restore runs): they
+        need the CPU more than a background ranking does."""
+        (self._holds.add if hold else self._holds.discard)(reason)
+        if self._resume is not None:
+            self._resume.clear() if self._holds else self._resume.set()
+        self.stateChanged.emit()
+
+    @property
+    def scoring_held(self) -> bool:
+        return bool(self._holds) and self.scoring
 
     def cancel(self) -> None:
         """Stops the scan (the tiles shown stay) or the scoring after it."""
@@ -131,10 +160,12 @@ class LibraryModel(QAbstractListModel):
     def close(self) -> None:
         self.cancel()
         self._task = None
+        self._generation += 1
         self.beginResetModel()
         self.entries = []
         self._rows = {}
         self._tiles.clear()
+        self.score_errors = {}
         self.endResetModel()
         was_open = self.root is not None
         self.root = None
@@ -167,28 +198,26 @@ class LibraryModel(QAbstractListModel):
             self._scorer = aio.executor("library-score", 1)
         return self._io, self._scorer
 
-    async def _open_cache(self):
-        from livemoments_app.core.library.cache import LibraryCache
-
-        path = self.cache_path or cache_file()
-        if self.cache is None or self.cache.path != str(path):
-            if self.cache is not None:
-                self.cache.close()
-            io_pool, _ = self._pools()
-            self.cache = await aio.in_thread(io_pool, LibraryCache, path)
-        return self.cache
-
-    async def _run(self, root: Path, token: CancelToken) -> None:
-        from livemoments_app.core.library.scan import describe_cached, from_cache, lone_videos
-        from livemoments_app.core.library.walk import list_folder
-
+    async def _run(self, root: Path, token: CancelToken, generation: int) -> None:
         io_pool, _ = self._pools()
+
+        def still_current() -> None:
+            # A task stopped by a newer opening unwinds on a later turn of the loop: it must not touch the model.
+            if generation != self._generation:
+                raise asyncio.CancelledError()
+
         try:
-            cache = await self._open_cache()
-            listing = await aio.in_thread(io_pool, list_folder, root, None, token=token)
-            self.summary.folders = listing.folders
-            self.summary.folder_problems = list(listing.problems)
+            self.cache = cache = await aio.in_thread(io_pool, _prepare, self.cache, self.cache_path, cache_folder())
+            from livemoments_app.core.library.scan import Summary, describe_cached, from_cache, lone_videos
+            from livemoments_app.core.library.walk import list_folder
+
+            still_current()
+            self.summary = summary = Summary()
+            listing = await aio.in_thread(io_pool, list_folder, root, Progress(token=token), token=token)
+            summary.folders = listing.folders
+            summary.folder_problems = list(listing.problems)
             found = await aio.in_thread(io_pool, from_cache, listing, cache, token=token)
+            still_current()
             candidates = listing.candidates
             results: dict[int, object] = {}
             for k, candidate in enumerate(candidates):
@@ -199,12 +228,13 @@ class LibraryModel(QAbstractListModel):
             done: list = []
 
             def flush() -> None:
+                still_current()
                 batch = []
                 while shown[0] in results:
                     item = results.pop(shown[0])
                     shown[0] += 1
                     done.append(item)
-                    self.summary.add(item)
+                    summary.add(item)
                     if item.entry is not None:
                         batch.append(item.entry)
                 self._append(batch)
@@ -221,18 +251,22 @@ class LibraryModel(QAbstractListModel):
                     flush()
 
             await asyncio.gather(*(worker() for _ in range(SCAN_THREADS)))
-            self.summary.videos_without_still = lone_videos(listing, done)
+            still_current()
+            summary.videos_without_still = lone_videos(listing, done)
             self._set_state(scanning=False, fraction=1.0, status=self.summary_text())
             self.scanFinished.emit()
-            await self._score_all(cache, token)
+            await self._score_all(cache, token, still_current)
         except asyncio.CancelledError:
+            if generation != self._generation:
+                raise
             was_scanning = self.scanning
-            self._set_state(scanning=False, scoring=False, status=self.summary_text(cancelled=was_scanning))
+            self._set_state(scanning=False, scoring=False, status=self.summary_text(cancelled=was_scanning),
+                            scores_status="" if was_scanning else "Finding best moments: stopped")
             if was_scanning:
                 self.scanFinished.emit()
             raise
         finally:
-            if self.scanning or self.scoring:
+            if generation == self._generation and (self.scanning or self.scoring):
                 self._set_state(scanning=False, scoring=False)
 
     def _append(self, entries: list) -> None:
@@ -249,31 +283,47 @@ class LibraryModel(QAbstractListModel):
         self.entries.extend(entries)
         self.endInsertRows()
         if self.first_shown_s is None:
-            import time
-
             self.first_shown_s = time.perf_counter() - self._opened_at
 
-    async def _score_all(self, cache, token: CancelToken) -> None:
+    async def _score_all(self, cache, token: CancelToken, still_current) -> None:
         from livemoments_app.core.library.best import score_entry, unavailable
 
         why = unavailable()
         if why is not None:
-            self.scores_note = "Best moments not computed: " + why
-            self.stateChanged.emit()
+            self._set_state(scores_status="Best moments not computed: " + why)
             return
         _, pool = self._pools()
         todo = [e for e in self.entries if e.ok and e.best is None]
+        if self._resume is None:
+            self._resume = asyncio.Event()
+        if not self._holds:
+            self._resume.set()
         self._set_state(scoring=bool(todo))
         for k, entry in enumerate(todo):
-            self._set_state(fraction=k / len(todo), status=f"Finding best moments: {k + 1} of {len(todo)}…")
+            if not self._resume.is_set():
+                self._set_state(scores_status=f"Finding best moments: paused at {k} of {len(todo)} while the "
+                                              f"editor or a restore needs the processor")
+                await self._resume.wait()
+            still_current()
+            self._set_state(fraction=k / len(todo), scores_status=f"Finding best moments: {k + 1} of {len(todo)}…")
+            self.scoring_path = entry.path
+            self.refresh(entry.path)
             try:
-                await aio.in_thread(pool, score_entry, entry, cache, None, token=token)
+                await aio.in_thread(pool, score_entry, entry, cache, Progress(token=token), token=token)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a photo that cannot be scored keeps its tile; say why
-                entry.thumbnail_note = entry.thumbnail_note or f"not scored: {exc}"
-            self.refresh(entry.path)
-        self._set_state(scoring=False, fraction=1.0, status=self.summary_text())
+                from livemoments_app.ui.errors import describe
+
+                self.score_errors[entry.path] = describe(exc)
+            finally:
+                if self.scoring_path == entry.path:
+                    self.scoring_path = None
+                    self.refresh(entry.path)
+        failed = len([e for e in todo if e.path in self.score_errors])
+        self._set_state(scoring=False, fraction=1.0,
+                        scores_status=f"Best moments of {len(todo) - failed} photos found"
+                        + (f"; {failed} could not be scored (see their tooltips)" if failed else "") if todo else "")
 
     def refresh(self, path: Path) -> None:
         row = self.row_of(path)
@@ -307,7 +357,7 @@ class LibraryModel(QAbstractListModel):
         return f"Stopped: {text} so far" if cancelled else text
 
 
-def tooltip(entry) -> str:
+def tooltip(entry, score_error: str = "") -> str:
     lines = [str(entry.path)]
     if entry.error:
         lines.append(entry.error)
@@ -323,6 +373,8 @@ def tooltip(entry) -> str:
     if entry.best is not None:
         lines.append(best_text(entry.best, long=True))
         lines += [f"  · {reason}" for reason in entry.best.reasons[:4]]
+    if score_error:
+        lines.append(f"Best moment not found: {score_error}")
     if entry.thumbnail_note:
         lines.append(entry.thumbnail_note)
     return "\n".join(lines)

@@ -80,6 +80,8 @@ class RestoreQueueModel(QAbstractListModel):
             self.items.append(item)
             self.endInsertRows()
             item.task = aio.spawn(self._run(item, settings), f"Restoring {entry.name}")
+            # A task cancelled before its first step never runs its body: its item is finished here.
+            item.task.add_done_callback(lambda task, i=item: self._on_task_done(i, task))
             added.append(item)
         self.stateChanged.emit()
         return added
@@ -142,6 +144,11 @@ class RestoreQueueModel(QAbstractListModel):
                 names = ", ".join(p.name for p in result.written)
                 self._update(item, state=DONE, text=f"Saved {names}", result=result, fraction=1.0)
         self.itemFinished.emit(item)
+
+    def _on_task_done(self, item: QueueItem, task: asyncio.Task) -> None:
+        if task.cancelled() and not item.finished:
+            self._update(item, state=CANCELLED, text="Cancelled")
+            self.itemFinished.emit(item)
 
     def _progress(self, item: QueueItem, fraction: float, text: str) -> None:
         if item.state == RUNNING:

@@ -9,8 +9,9 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemD
 
 from livemoments_app.ui import theme
 from livemoments_app.ui.viewmodels.library import EntryRole, LibraryModel, best_text, format_date
+from livemoments_app.ui.widgets.filmstrip import SUGGESTION_COLOUR
 
-BEST_COLOUR = QColor(48, 178, 96)        # a suggested moment (key photo: orange, chosen frame: blue elsewhere)
+BEST_COLOUR = SUGGESTION_COLOUR          # the filmstrip's colour for suggested moments
 MIN_TILE, MAX_TILE, DEFAULT_TILE = 120, 320, 184
 _GAP = 14                                 # between tiles
 _TEXT_H = 38                              # two lines under the thumbnail
@@ -123,8 +124,13 @@ class TileDelegate(QStyledItemDelegate):
         font.setPointSizeF(8)
         font.setBold(entry.best is not None)
         metrics = QFontMetrics(font)
+        library = self.view.library
         if entry.best is not None:
             text, fill, colour = "★ " + best_text(entry.best), BEST_COLOUR, QColor("white")
+        elif library.scoring_path == entry.path:
+            text, fill, colour = "finding best moment…", QColor(0, 0, 0, 150), QColor("white")
+        elif entry.path in library.score_errors:
+            text, fill, colour = "can't score", QColor(120, 40, 40, 190), QColor(255, 225, 225)
         else:
             text, fill, colour = "not scored", QColor(0, 0, 0, 120), QColor(235, 235, 235, 200)
         w = metrics.horizontalAdvance(text) + 14

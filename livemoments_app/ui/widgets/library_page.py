@@ -42,7 +42,7 @@ class LibraryPage(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setFixedSize(160, 6)
         self.cancel_button = QPushButton("Stop", self)
-        self.cancel_button.setToolTip("Stop reading the folder (the photos found so far stay)")
+        self.cancel_button.setToolTip("Stop reading the folder or finding best moments (what is shown stays)")
         self.size_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.size_slider.setRange(MIN_TILE, MAX_TILE)
         self.size_slider.setValue(DEFAULT_TILE)
@@ -120,13 +120,13 @@ class LibraryPage(QWidget):
         lib = self.library
         self.title.setText(lib.root.name or str(lib.root) if lib.root is not None else "")
         self.title.setToolTip(str(lib.root) if lib.root is not None else "")
-        busy = lib.scanning or lib.scoring
+        busy = lib.scanning or (lib.scoring and not lib.scoring_held)
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.progress.setValue(int(lib.fraction * 1000))
         self.summary.setText(lib.status)
-        self.scores_note.setText(lib.scores_note)
-        self.scores_note.setVisible(bool(lib.scores_note))
+        self.scores_note.setText(lib.scores_status)
+        self.scores_note.setVisible(bool(lib.scores_status))
         self._update_body()
         self._update_buttons()
 

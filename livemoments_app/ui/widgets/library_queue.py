@@ -14,6 +14,7 @@ from livemoments_app.ui import theme
 from livemoments_app.ui.viewmodels.library import square_tile
 from livemoments_app.ui.viewmodels.library_queue import (CANCELLED, DONE, FAILED, RUNNING, SKIPPED, WAITING,
                                                          QueueItem, RestoreQueueModel)
+from livemoments_app.ui.widgets.elided_label import ElidedLabel
 
 _THUMB = 56
 
@@ -27,7 +28,8 @@ class QueueRow(QFrame):
         self.setObjectName("QueueRow")
         self.thumb = QLabel(self)
         self.thumb.setFixedSize(_THUMB, _THUMB)
-        self.name = QLabel(item.entry.name, self)
+        self.name = ElidedLabel(self)
+        self.name.set_full_text(item.entry.name, str(item.entry.path))
         self.name.setObjectName("Readout")
         self.status = QLabel(self)
         self.status.setObjectName("Help")
@@ -125,6 +127,7 @@ class QueuePanel(QFrame):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.rows_box)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
         self.scroll = scroll
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 6, 8)
