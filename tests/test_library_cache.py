@@ -170,3 +170,25 @@ def test_scores_are_kept_while_the_file_is_unchanged(folder, tmp_path):
     st = paths["top_heic"].stat()
     os.utime(paths["top_heic"], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert cache.scores(FileKey.of(paths["top_heic"]), "v1") is None
+
+
+def test_a_closed_or_busy_cache_skips_the_step_and_keeps_the_file(folder, tmp_path):
+    """Only damage rebuilds the file: a worker finishing after the window closed the cache, or another process
+    holding the write lock, must not cost the user their cache."""
+    root, paths = folder
+    path = tmp_path / "library.sqlite3"
+    cache = LibraryCache(path)
+    listing, _ = _scan(root, cache)
+    cache.close()
+    cache.store(listing.candidates[0], "still", None)             # after close: nothing happens
+    assert cache.rebuilt is None
+    busy = LibraryCache(path)
+    busy._db.close()                                               # the same file, waiting 0.1 s for locks
+    busy._db = sqlite3.connect(path, timeout=0.1, check_same_thread=False, isolation_level=None)
+    other = sqlite3.connect(path, timeout=0)
+    other.execute("BEGIN EXCLUSIVE")                               # another process writing
+    assert busy.lookup(listing.candidates) == {}                   # skipped, not "damaged"
+    assert busy.rebuilt is None
+    other.rollback()
+    other.close()
+    assert len(LibraryCache(path).lookup(listing.candidates)) == len(listing.candidates)

@@ -46,6 +46,19 @@ CREATE TABLE IF NOT EXISTS files (
 """
 
 
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Whether ``exc`` says the file itself is unusable (not a database, malformed, tables missing) rather than
+    that this step could not run (locked by another process, disk full, read-only, the cache already closed)."""
+    if isinstance(exc, (sqlite3.ProgrammingError, sqlite3.InterfaceError, sqlite3.IntegrityError,
+                        sqlite3.DataError, sqlite3.NotSupportedError)):
+        return False
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return not any(word in text for word in ("locked", "busy", "disk", "full", "readonly", "read-only",
+                                                 "interrupted", "unable to open"))
+    return True
+
+
 def default_cache_dir() -> Path:
     """The platform's user cache folder for the app (platformdirs; the UI passes Qt's own location instead)."""
     from platformdirs import user_cache_dir
@@ -78,11 +91,9 @@ class LibraryCache:
                 return self._in_memory(f"cannot create {Path(self.path).parent}: {exc.strerror or exc}")
         try:
             return self._open_checked()
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                return self._in_memory(f"the cache is in use by another process ({exc})")
-            return self._rebuild(exc)
         except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                return self._in_memory(f"the cache cannot be used now ({exc})")
             return self._rebuild(exc)
 
     def _open_checked(self) -> sqlite3.Connection:
@@ -127,19 +138,23 @@ class LibraryCache:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
+
+    _closed = False
 
     def _run(self, fn, default=None):
         """Runs ``fn(db)`` under the lock. A damaged file found now is rebuilt (the step's data is lost, not
-        trusted); a lock held by another process skips the step."""
+        trusted); a step that cannot run now (another process holds a lock, the disk is full, the cache was
+        closed while a worker still finished) is skipped."""
         with self._lock:
+            if self._closed:
+                return default
             try:
                 return fn(self._db)
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    return default
-                reason = exc
             except sqlite3.DatabaseError as exc:
+                if not _damaged(exc):
+                    return default
                 reason = exc
             self._db.close()
             self._db = self._rebuild(reason)

@@ -383,7 +383,8 @@ def tooltip(entry, score_error: str = "") -> str:
 def best_text(best, long: bool = False) -> str:
     if best.is_key_photo:
         return "Best moment: the key photo" if long else "Key photo"
-    text = f"{best.offset_s:+.1f} s"
+    # A frame or two from the key photo needs the second decimal ("-0.0 s" would read as the key photo itself).
+    text = f"{best.offset_s:+.2f} s" if abs(best.offset_s) < 0.095 else f"{best.offset_s:+.1f} s"
     return f"Best moment: {text} from the key photo (score {best.score:.2f})" if long else text
 
 

@@ -59,7 +59,7 @@ class QueueRow(QFrame):
         item = self.item
         self.status.setText(item.text)
         self.status.setToolTip(item.error or item.text)
-        self.bar.setVisible(item.state in (RUNNING, WAITING))
+        self.bar.setVisible(item.state == RUNNING)
         self.bar.setValue(int(item.fraction * 1000))
         self.bar.setEnabled(item.state == RUNNING)
         if item.state in (WAITING, RUNNING):
