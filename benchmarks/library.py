@@ -16,7 +16,8 @@ Measured:
   embedded thumbnail), and pairing with the reader's find_partner listing the folder for every still (before it
   took a listing).
 * app (offscreen window): Open Folder to the first tile shown and to the whole folder shown, empty cache and
-  cached; the longest the UI thread went without handling its events meanwhile (a 5 ms timer's worst gap).
+  cached; how late the UI thread handled its events meanwhile (ui/latency.py's probe, a 5 ms timer: 99th
+  percentile and worst).
   Driven two ways over the same steps: the library's qasync coroutine (ui/viewmodels/library.py) and the app's
   Lane/Job thread pool (ui/workers.py) with the same two threads and the same in-order display.
 Target: first thumbnails within 1 s.
@@ -121,27 +122,13 @@ def core_numbers(root: Path, cache_dir: Path) -> dict:
     return out
 
 
-class StallMeter:
-    """The worst gap between ticks of a 5 ms timer on the UI thread: how long events waited at most."""
+def _probe():
+    """The app's event-loop latency probe (ui/latency.py), ticking every 5 ms."""
+    from livemoments_app.ui.latency import LatencyProbe
 
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.gaps: list[float] = []
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    def stop(self) -> float:
-        self.timer.stop()
-        return max(self.gaps) if self.gaps else 0.0
+    probe = LatencyProbe(5)
+    probe.start()
+    return probe
 
 
 def _pump(app, done, timeout_s: float = 600) -> None:
@@ -162,12 +149,12 @@ def qasync_scan(app, root: Path, cache: Path) -> dict:
     model.hold_scoring("benchmark", True)      # tiles only: scoring is core.moments' benchmark
     finished = []
     model.scanFinished.connect(lambda: finished.append(time.perf_counter()))
-    meter = StallMeter()
+    probe = _probe()
     started = time.perf_counter()
     model.open_folder(root)
     _pump(app, lambda: finished)
-    stall = meter.stop()
-    result = {"first_s": model.first_shown_s, "total_s": finished[0] - started, "stall_s": stall,
+    probe.stop()
+    result = {"first_s": model.first_shown_s, "total_s": finished[0] - started, "probe": probe,
               "rows": model.rowCount()}
     model.shutdown()
     return result
@@ -201,7 +188,7 @@ def lane_scan(app, root: Path, cache_path: Path) -> dict:
     lane = Lane("bench", 2)
     rows = Rows()
     state = {"first": None, "done": None}
-    meter = StallMeter()
+    probe = _probe()
     started = time.perf_counter()
     holder = {}
 
@@ -239,10 +226,41 @@ def lane_scan(app, root: Path, cache_path: Path) -> dict:
     job = lane.run(first_steps, name="bench")
     job.succeeded.connect(after_listing)
     _pump(app, lambda: state["done"] is not None)
-    stall = meter.stop()
+    probe.stop()
     lane.shutdown()
     holder["cache"].close()
-    return {"first_s": state["first"], "total_s": state["done"], "stall_s": stall, "rows": len(rows.rows)}
+    return {"first_s": state["first"], "total_s": state["done"], "probe": probe, "rows": len(rows.rows)}
+
+
+_FRESH = """
+import sys, tempfile, time
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from livemoments_app.ui.app import create_application, create_window
+from livemoments_app.ui.viewmodels.settings import SettingsModel
+app = create_application([])
+tmp = Path(tempfile.mkdtemp())
+window = create_window(SettingsModel(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)))
+window.show()
+app.processEvents()
+window._library().cache_path = tmp / "c.sqlite3"
+window.library.hold_scoring("benchmark", True)
+window.open_folder(sys.argv[1])
+while window.library.first_shown_s is None:
+    app.processEvents()
+    time.sleep(0.001)
+print(window.library.first_shown_s)
+"""
+
+
+def fresh_first_tile(root: Path) -> float:
+    """Open Folder in a new app process: the first tile includes importing the core (numpy, Pillow, readers)."""
+    import subprocess
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", _FRESH, str(root)], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=Path(__file__).resolve().parents[1])
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -273,18 +291,23 @@ def main() -> int:
         from livemoments_app.ui.app import create_application
 
         app = create_application([])
-        print("\napp, offscreen (Open Folder -> tiles shown; worst UI-thread stall meanwhile)")
-        print(f"  {'driver':<22}{'cache':<8}{'first tile':>12}{'whole folder':>14}{'worst stall':>13}")
+        print("\napp, offscreen (Open Folder -> tiles shown; how late a 5 ms UI timer ticked meanwhile)")
+        print(f"  {'driver':<22}{'cache':<8}{'first tile':>12}{'whole folder':>14}{'timer late p99 / max':>24}")
         rows = []
         for name, fn in (("qasync coroutine", qasync_scan), ("Lane/Job thread pool", lane_scan)):
             cache = work / f"{name.split()[0]}.sqlite3"
             for state in ("empty", "warm"):
                 r = fn(app, work / "photos", cache)
                 rows.append((name, state, r))
+                p = r["probe"]
                 print(f"  {name:<22}{state:<8}{r['first_s'] * 1000:9.0f} ms{r['total_s']:12.2f} s"
-                      f"{r['stall_s'] * 1000:10.0f} ms   ({r['rows']} tiles)")
-        first = rows[0][2]["first_s"]
-        print(f"\nfirst tile (qasync, empty cache): {first * 1000:.0f} ms -- target {FIRST_TARGET_S * 1000:.0f} ms "
+                      f"{p.percentile_ms(99):12.0f} / {p.max_ms:4.0f} ms   ({r['rows']} tiles)")
+        fresh = statistics.median(fresh_first_tile(work / "photos") for _ in range(3))
+        print(f"  new app process, empty cache: first tile {fresh * 1000:.0f} ms (median of 3; the core's imports "
+              f"included)")
+        first = max(rows[0][2]["first_s"], fresh)
+        print(f"\nfirst tile (empty cache, the slower of the two above): {first * 1000:.0f} ms -- target "
+              f"{FIRST_TARGET_S * 1000:.0f} ms "
               f"{'met' if first <= FIRST_TARGET_S else 'NOT met'}; load average {os.getloadavg()}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -212,13 +212,13 @@ class LibraryGrid(QListView):
         self.verticalScrollBar().setSingleStep(24)
         self.customContextMenuRequested.connect(lambda pos: self.contextRequested.emit(self.viewport().mapToGlobal(pos)))
         self.doubleClicked.connect(lambda index: self.openRequested.emit(index.row()))
-        self.selectionModel().selectionChanged.connect(lambda *_: self.viewport().update())
+        self.marking = False             # more than one tile marked: every tile shows its check circle
+        self.selectionModel().selectionChanged.connect(self._on_selection)
         self._apply_size()
 
-    @property
-    def marking(self) -> bool:
-        """More than one tile marked: every tile shows its check circle."""
-        return len(self.selectionModel().selectedIndexes()) > 1
+    def _on_selection(self, *_args) -> None:
+        self.marking = len(self.selectionModel().selectedIndexes()) > 1
+        self.viewport().update()
 
     def _layout_width(self) -> int:
         """The width QListView lays items out in: it keeps room for a vertical scroll bar that may appear."""
