@@ -2,8 +2,11 @@
 
 A folder is put together from the real samples (symbolic links: the iPhone 15 Pro and 6s pairs, the Samsung and
 Pixel HEIC Motion Photos) and a few Apple pairs written from scikit-image's sample photos, with a subfolder, a
-still without a clip and a HEIC cut short; the app opens it as File › Open Folder does, finds every best moment,
-and three photos are marked. Then two best moments are restored through the queue.
+still without a clip and a HEIC cut short. Three of the written clips shake (motion blur) around the key photo's
+moment, as when the shutter is pressed, so their best moment lies elsewhere; on the others and on the real samples
+the key photo ranks best. The app opens the folder as File › Open Folder does, finds every best moment, and the
+photos whose best moment is not the key photo are marked; their best moments are then restored through the
+queue.
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ SAMPLE_LINKS = {"": ["apple_iphone15pro_IMG_4394.HEIC", "apple_iphone15pro_IMG_4
 SKIMAGE_PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field"]
 
 
-def _clip(image: np.ndarray, frames: int = 16) -> list[np.ndarray]:
+SHAKEN = {"astronaut", "chelsea", "rocket"}
+KEY_INDEX = 10
+
+
+def _clip(image: np.ndarray, frames: int = 16, shaken: bool = False) -> list[np.ndarray]:
     """A short pan across ``image`` (even sizes for the encoder), a little softer than the still."""
     import cv2
 
@@ -30,8 +37,14 @@ def _clip(image: np.ndarray, frames: int = 16) -> list[np.ndarray]:
     step = max(1, w // 100)
     width = w - step * (frames - 1)
     size = (min(640, width) // 2 * 2, round(min(640, width) * h / width) // 2 * 2)
-    return [cv2.GaussianBlur(cv2.resize(np.ascontiguousarray(image[:, k * step:k * step + width]), size,
-                                        interpolation=cv2.INTER_AREA), (0, 0), 0.8) for k in range(frames)]
+    out = [cv2.GaussianBlur(cv2.resize(np.ascontiguousarray(image[:, k * step:k * step + width]), size,
+                                       interpolation=cv2.INTER_AREA), (0, 0), 0.8) for k in range(frames)]
+    if shaken:
+        from tests.support.damage import motion_blur
+
+        for k in range(KEY_INDEX - 4, KEY_INDEX + 4):
+            out[k] = motion_blur(out[k], 9, 20)
+    return out
 
 
 def make_folder(root: Path, samples: Path) -> Path:
@@ -47,8 +60,8 @@ def make_folder(root: Path, samples: Path) -> Path:
     for k, name in enumerate(SKIMAGE_PHOTOS):
         image = getattr(skimage.data, name)()
         write_apple_pair(root if k % 2 == 0 else root / "2019 trip", stem=f"IMG_{2000 + k}",
-                         still_format="heic" if k % 2 == 0 else "jpeg", frames=_clip(image), still=image,
-                         key_index=10)
+                         still_format="heic" if k % 2 == 0 else "jpeg", frames=_clip(image, shaken=name in SHAKEN),
+                         still=image, key_index=KEY_INDEX)
     cut = (samples / "apple_iphone15pro_IMG_4394.HEIC").read_bytes()[:3000]
     (root / "2019 trip" / "IMG_3001.HEIC").write_bytes(cut)
     from PIL import Image
@@ -85,8 +98,9 @@ def library_screenshots(samples: Path, save_png) -> None:
 
     window.queue.cache = lib.cache
     window.queue.add(movable[:4], RestoreSettings(out_dir=work / "out", restorer="classic"))
-    _wait(app, lambda: window.queue.count("done") >= 1 and any(i.state == "running" and i.fraction > 0.4
-                                                                for i in window.queue.items), 900, "a restore")
+    # One result shown and the next one well under way (or the queue done, if it was short).
+    _wait(app, lambda: window.queue.count("done") >= 1 and (not window.queue.active or any(
+        i.state == "running" and i.fraction > 0.4 for i in window.queue.items)), 900, "a restore")
     save_png(_grab(window), "library-queue.png", max_width=1280)
     window.queue.cancel_all()
     _wait(app, lambda: not window.queue.active, 120, "the queue to stop")
