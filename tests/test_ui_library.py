@@ -78,11 +78,12 @@ def test_a_tile_opens_in_the_editor_and_the_library_comes_back(qtbot, window, fo
     assert window.workspace.document.path == str(folder / "IMG_0001.HEIC")
     assert window.pages.currentIndex() == 1
     assert lib.scoring_held or not lib.scoring                     # background scoring waits for the editor
-    window.actions.library.trigger()
+    window.actions.library.trigger()                               # Library (Ctrl+L) brings the grid back
     assert window.pages.currentWidget() is window.library_page
-    window.workspace.document.close()                              # closing the photo returns to the library
-    window.pages.setCurrentIndex(1)
-    window.workspace.document.closed.emit()
+    with qtbot.waitSignal(window.workspace.document.opened, timeout=30000):
+        grid.openRequested.emit(lib.row_of(folder / "2024" / "PXL_0001.MP.jpg"))
+    assert window.pages.currentIndex() == 1
+    window.actions.close.trigger()                                 # and so does closing the photo (Ctrl+W)
     assert window.pages.currentWidget() is window.library_page
 
 
