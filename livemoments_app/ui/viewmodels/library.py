@@ -24,7 +24,7 @@ from livemoments_app.ui import aio
 
 SCAN_THREADS = 2         # reading stills is mostly decoding: one thread per core of a small laptop
 # Steps handed to the threads at once: more than the threads, so that a thread that finishes finds the next still
-# waiting instead of idling until the UI thread has taken its result (measured: 23 s -> see docs/benchmarks.md).
+# waiting instead of idling until the UI thread has taken its result (docs/architecture.md has the measurements).
 SCAN_IN_FLIGHT = 2 * SCAN_THREADS
 DECODED_TILES = 400      # thumbnails kept decoded at tile size (≈ 130 KB each at 180 px)
 
