@@ -1,11 +1,13 @@
 """Makes the pictures in docs/images/ from a real Live Photo, with the app's own code.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_images.py [--samples ../shared/samples] [--only core|app]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_images.py [--samples ../shared/samples]
+                                                                   [--only core|app|library]
 
 core: alignment overlays and a before/after crop (core API, no Qt).
 app:  screenshots of the main window and the before/after view, rendered offscreen with QWidget.grab().
 hdr:  the restored frame's gain map and its parts, a gain map derived from an HDR clip, and the app's HDR overlay
       and export dialog.
+library: the library grid of a folder and its restore queue (docs_library_screens.py).
 Every PNG is kept under 300 KB (downscaled, then palette-quantised if still too big).
 """
 
@@ -194,7 +196,7 @@ def app_pictures(samples: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=Path, default=ROOT.parent / "shared" / "samples")
-    parser.add_argument("--only", choices=("core", "app", "hdr"))
+    parser.add_argument("--only", choices=("core", "app", "hdr", "library"))
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
@@ -208,6 +210,10 @@ def main() -> int:
 
         hdr_pictures(args.samples)
         hdr_screenshots(args.samples / SAMPLE, FRAME_TIME_S, save_png)
+    if args.only in (None, "library"):
+        from docs_library_screens import library_screenshots
+
+        library_screenshots(args.samples, save_png)
     return 0
 
 

@@ -47,6 +47,8 @@ ABOUT = {
              "photo, and the cost of resuming a finished batch (see [cluster.md](cluster.md)).",
     "key_time_estimate": "Estimating the key photo's moment when a file does not store it, checked against the "
                          "stored moment of the real samples.",
+    "library": "A folder of 1,000 Live Photos as a library: first thumbnails, the whole folder, the second time "
+               "(cache), and the folder scan driven by qasync against the app's thread-pool jobs.",
     "diffusion_speed": "The LiveMoments diffusion restorer's speed (needs a CUDA/MPS GPU for the real-size model; "
                        "on a CPU-only machine it runs the tiny configuration as a smoke test).",
     "gpu_check": "The one prepared run for a session with a GPU (parity on CUDA, memory modes under capped "

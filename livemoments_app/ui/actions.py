@@ -16,6 +16,8 @@ from livemoments_app.ui.workspace import VIEWS
 @dataclass
 class Actions:
     open: QAction
+    open_folder: QAction
+    library: QAction
     demo: QAction
     export: QAction
     close: QAction
@@ -68,6 +70,10 @@ def build(window) -> Actions:
     a = Actions(
         open=_action(window, "&Open…", [QKeySequence.StandardKey.Open], window.choose_files, "open",
                      "Open a Live Photo, a Motion Photo, or a still and a video (Ctrl+O)"),
+        open_folder=_action(window, "Open &Folder…", ["Ctrl+Shift+O"], window.choose_folder, "open",
+                            "Open a folder of Live Photos as a library (Ctrl+Shift+O)"),
+        library=_action(window, "&Library", ["Ctrl+L"], window.show_library, "library",
+                        "Back to the folder's photos (Ctrl+L)"),
         demo=_action(window, "Try the &Demo", [], window.open_demo, "demo"),
         export=_action(window, "&Export…", ["Ctrl+E"], window.show_export_dialog, "export",
                        "Save the restored photo (Ctrl+E)"),
@@ -119,6 +125,7 @@ def _menus(window, a: Actions) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(a.open)
+    file_menu.addAction(a.open_folder)
     file_menu.addMenu(a.recent_menu)
     file_menu.addAction(a.demo)
     file_menu.addSeparator()
@@ -128,6 +135,8 @@ def _menus(window, a: Actions) -> None:
     file_menu.addAction(a.settings)
     file_menu.addAction(a.quit)
     view_menu = bar.addMenu("&View")
+    view_menu.addAction(a.library)
+    view_menu.addSeparator()
     for action in a.views.values():
         view_menu.addAction(action)
     view_menu.addSeparator()

@@ -1,4 +1,4 @@
-"""The `livemoments-app` entry point: ``python -m livemoments_app.ui.app [PATH [VIDEO]] [--demo]``.
+"""The `livemoments-app` entry point: ``python -m livemoments_app.ui.app [PATH [VIDEO] | FOLDER] [--demo]``.
 
 Starting stays light: nothing here (or in what the window imports) pulls in torch or diffusers; the restorers
 are checked in the background after the window is shown.
@@ -11,6 +11,7 @@ import time
 _T0 = time.perf_counter()
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 
 APP_NAME = "LiveMoments"
@@ -20,7 +21,7 @@ ORG_NAME = "LiveMoments"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="livemoments-app", description="Pick another moment of a Live Photo.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="a Live Photo / Motion Photo, or a still and its video")
+                        help="a Live Photo / Motion Photo, a still and its video, or a folder to show as a library")
     parser.add_argument("--demo", action="store_true", help="open the demo Live Photo")
     parser.add_argument("--theme", choices=("system", "dark", "light"), help="override the theme setting")
     parser.add_argument("--quit-after-shown", action="store_true", help=argparse.SUPPRESS)
@@ -57,13 +58,19 @@ def create_window(settings=None, theme_name: str | None = None):
     return MainWindow(settings, reporter())
 
 
-def _quit_after_load(app, window) -> None:
+def _quit_after_load(app, window, path: str) -> None:
     document = window.workspace.document
 
     def finish(code: int, message: str) -> None:
         print(message, file=sys.stdout if code == 0 else sys.stderr, flush=True)
         window.close()
         app.exit(code)
+
+    if os.path.isdir(path):
+        library = window._library().library
+
+        library.scanFinished.connect(lambda: finish(0, f"opened the folder {path}: {library.summary_text()}"))
+        return
 
     document.opened.connect(lambda live: finish(
         0, f"opened {document.title}: {live.format.name}, {live.clip.frame_count} frames, "
@@ -89,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, report)
     elif args.paths or args.demo:
         if args.quit_after_load:
-            _quit_after_load(app, window)
+            _quit_after_load(app, window, args.paths[0] if args.paths else "")
         if args.paths:
             window.open_paths(args.paths[:2])
         else:

@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self.setMinimumSize(900, 600)
+        self.library_page = None     # the folder open as a library: built on first use (ui/widgets/library_page)
         self.actions = actions_mod.build(self)
         self._build_toolbar()
 
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
 
         ws = self.workspace
         self.start_screen.openRequested.connect(self.choose_files)
+        self.start_screen.folderRequested.connect(self.choose_folder)
         self.start_screen.demoRequested.connect(self.open_demo)
         self.start_screen.recentRequested.connect(self.open_path)
         self.side_panel.exportRequested.connect(self.show_export_dialog)
@@ -113,6 +115,8 @@ class MainWindow(QMainWindow):
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         a = self.actions
         bar.addAction(a.open)
+        bar.addAction(a.library)
+        a.library.setVisible(False)
         bar.addSeparator()
         for action in a.views.values():
             bar.addAction(action)
@@ -158,6 +162,9 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def open_paths(self, paths: list[str]) -> None:
+        if len(paths) == 1 and os.path.isdir(paths[0]):
+            self.open_folder(paths[0])
+            return
         still, video = split_still_and_video(paths)
         self.workspace.document.open(still, video)
 
@@ -193,10 +200,53 @@ class MainWindow(QMainWindow):
         self.viewer.frame_canvas.setFocus()
 
     def _on_closed(self) -> None:
-        self.pages.setCurrentIndex(0)
+        self.pages.setCurrentWidget(self.library_page if self._library_open() else self.start_screen)
         self.setWindowTitle("LiveMoments")
         self.zoom_label.setText("")
         self._update_enabled()
+
+    # The library ----------------------------------------------------------------------------------------------
+    def _library(self):
+        if self.library_page is None:
+            from livemoments_app.ui.viewmodels.library import LibraryModel
+            from livemoments_app.ui.viewmodels.library_queue import RestoreQueueModel
+            from livemoments_app.ui.widgets.library_page import LibraryPage
+
+            self.library = LibraryModel(self)
+            self.queue = RestoreQueueModel(self)
+            self.queue.stateChanged.connect(lambda: self.library.hold_scoring("queue", self.queue.active))
+            self.library_page = LibraryPage(self.library, self.queue, self.settings, self)
+            self.library_page.openRequested.connect(self.open_path)
+            self.library.folderChanged.connect(lambda folder: self.actions.library.setVisible(bool(folder)))
+            self.pages.addWidget(self.library_page)
+            self.pages.currentChanged.connect(self._on_page)
+        return self.library_page
+
+    def _on_page(self, _index: int) -> None:
+        # The editor's views and zoom mean nothing over the grid.
+        in_library = self.pages.currentWidget() is self.library_page
+        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest):
+            action.setVisible(not in_library)
+        self.library.hold_scoring("editor", not in_library)
+
+    def _library_open(self) -> bool:
+        return self.library_page is not None and self.library.is_open
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of Live Photos", self.settings.last_dir)
+        if folder:
+            self.settings.last_dir = folder
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str) -> None:
+        self._library().library.open_folder(folder)
+        self.show_library()
+
+    def show_library(self) -> None:
+        if self._library_open():
+            self.pages.setCurrentWidget(self.library_page)
+            self.setWindowTitle(f"{self.library.root.name or self.library.root} — LiveMoments")
+            self.library_page.grid.setFocus()
 
     def _fill_recent_menu(self) -> None:
         menu = self.actions.recent_menu
@@ -262,5 +312,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         QApplication.instance().removeEventFilter(self.file_open_filter)
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        if self.library_page is not None:
+            self.queue.shutdown()
+            self.library.shutdown()
         self.workspace.shutdown()
         super().closeEvent(event)

@@ -81,11 +81,20 @@ def sniff(path: Path) -> str:
     return "unknown"
 
 
-def find_partner(path: Path, want: str) -> Path | None:
+def folder_listing(folder: Path) -> dict[str, Path]:
+    """The files of ``folder`` by lower-case name, as :func:`find_partner` looks them up ({} if unreadable)."""
+    try:
+        return {entry.name.lower(): Path(entry.path) for entry in os.scandir(folder) if entry.is_file()}
+    except OSError:
+        return {}
+
+
+def find_partner(path: Path, want: str, listing: dict[str, Path] | None = None) -> Path | None:
     """The file beside ``path`` that completes an Apple pair: ``want`` is 'video' or 'still'.
 
     Names match case-insensitively (IMG_1.HEIC + IMG_1.mov) and Photos-library originals pair
-    ``<id>.jpeg`` with ``<id>_3.mov``.
+    ``<id>.jpeg`` with ``<id>_3.mov``. ``listing`` is :func:`folder_listing` of the folder when the caller pairs
+    many files of one folder (a folder scan): listing it for every file would cost O(files²).
     """
     stem = path.stem
     stems = [stem.lower()]
@@ -96,10 +105,7 @@ def find_partner(path: Path, want: str) -> Path | None:
         if stem.lower().endswith("_3"):
             stems.append(stem[:-2].lower())
         exts = STILL_EXTS
-    try:
-        names = {entry.name.lower(): Path(entry.path) for entry in os.scandir(path.parent) if entry.is_file()}
-    except OSError:
-        return None
+    names = folder_listing(path.parent) if listing is None else listing
     for s in stems:
         for ext in exts:
             candidate = names.get(s + ext)
@@ -388,10 +394,12 @@ def _still_and_video(meta: StillMeta, video: Path, video_kind: str) -> LiveParse
                      movie, {"pairing": "explicit"})
 
 
-def inspect_live_photo(path: str | os.PathLike, partner: str | os.PathLike | None = None) -> LiveParse:
-    """Read the containers of a Live Photo (or a still + video pair) without decoding any pixels."""
+def inspect_live_photo(path: str | os.PathLike, partner: str | os.PathLike | None = None, *,
+                       listing: dict[str, Path] | None = None) -> LiveParse:
+    """Read the containers of a Live Photo (or a still + video pair) without decoding any pixels. ``listing``:
+    see :func:`find_partner`."""
     try:
-        return _inspect(Path(path), partner)
+        return _inspect(Path(path), partner, listing)
     except LivePhotoError:
         raise
     except (struct.error, ValueError, OverflowError, IndexError, KeyError, MemoryError) as exc:
@@ -399,7 +407,7 @@ def inspect_live_photo(path: str | os.PathLike, partner: str | os.PathLike | Non
         raise CorruptFileError(one_line(f"unexpected structure ({type(exc).__name__}: {exc})"), path) from exc
 
 
-def _inspect(path: Path, partner: str | os.PathLike | None) -> LiveParse:
+def _inspect(path: Path, partner: str | os.PathLike | None, listing: dict[str, Path] | None = None) -> LiveParse:
     check_readable(path)
     kind = sniff(path)
     if partner is not None:
@@ -418,7 +426,7 @@ def _inspect(path: Path, partner: str | os.PathLike | None) -> LiveParse:
         meta = read_still_meta(path, kind)
         if meta.candidates:
             return _embedded(meta)
-        video = find_partner(path, "video")
+        video = find_partner(path, "video", listing)
         if video is not None:
             check_readable(video)
             return _apple(meta, video, explicit=False)
@@ -427,7 +435,7 @@ def _inspect(path: Path, partner: str | os.PathLike | None) -> LiveParse:
         raise NotALivePhotoError("not a Live Photo: a plain photo with no embedded clip and no .MOV beside it",
                                  path)
     if kind == "bmff_video":
-        still = find_partner(path, "still")
+        still = find_partner(path, "still", listing)
         if still is not None:
             check_readable(still)
             still_kind = sniff(still)

@@ -13,6 +13,7 @@ from livemoments_app.ui.viewmodels.settings import SettingsModel
 
 class StartScreen(QWidget):
     openRequested = Signal()
+    folderRequested = Signal()
     demoRequested = Signal()
     recentRequested = Signal(str)
 
@@ -35,17 +36,24 @@ class StartScreen(QWidget):
         self.open_button.setMinimumWidth(150)
         self.open_button.setToolTip("Open a Live Photo pair (still + MOV), a Motion Photo, or a still and a video "
                                     "(Ctrl+O)")
+        self.folder_button = QPushButton("  Open Folder…", self)
+        theme.bind_icon(self.folder_button, "library")
+        self.folder_button.setMinimumWidth(150)
+        self.folder_button.setToolTip("Show every Live Photo of a folder (and its subfolders) with its best moment "
+                                      "(Ctrl+Shift+O)")
         self.demo_button = QPushButton("  Try the demo", self)
         theme.bind_icon(self.demo_button, "demo")
         self.demo_button.setMinimumWidth(150)
         self.demo_button.setToolTip("Open a real iPhone Live Photo that comes with the app")
-        hint = QLabel("…or drop files anywhere in this window", self)
+        hint = QLabel("…or drop files or a folder anywhere in this window", self)
         hint.setObjectName("Muted")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.open_button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.folder_button)
         buttons.addSpacing(12)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
@@ -71,6 +79,7 @@ class StartScreen(QWidget):
         column.addStretch(4)
 
         self.open_button.clicked.connect(self.openRequested)
+        self.folder_button.clicked.connect(self.folderRequested)
         self.demo_button.clicked.connect(self.demoRequested)
         settings.recentChanged.connect(self.refresh_recent)
         self.refresh_recent()
