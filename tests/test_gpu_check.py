@@ -44,6 +44,10 @@ def test_tiny_cpu_smoke_runs_every_stage(tmp_path, capsys):
     (cap,) = oom["caps"]
     assert cap["auto"]["outcome"] == "result" and cap["auto"]["plan"]["tiles"] == 4
     assert cap["forced_low"]["plan"]["memory_mode"] == "low"
+    pipeline = stages["pipeline"]       # the real demo, open -> align -> restore -> gain map -> HEIC, read back
+    assert pipeline["finite"] and pipeline["frame"] < 37 and pipeline["plan"]["tiles"] >= 4
+    assert pipeline["gain_map"] is not None and pipeline["written"]["hdr"]
+    assert pipeline["written"]["size"] == pipeline["size"] and pipeline["written"]["gain_map"] is not None
     (row,) = stages["speed"]["results"]["runs"]
     assert row["tile_s"] > 0 and row["tile_finite"] and row["image_tiles"] == 6
     assert "[gpu_check] done" in capsys.readouterr().out
@@ -86,5 +90,5 @@ def test_an_exhausted_budget_skips_the_later_stages_cleanly(tmp_path):
     rc = gpu_check.main(["--out", str(tmp_path), "--tiny", "--device", "cpu", "--time-budget", "0"])
     stages = _read(tmp_path)["stages"]
     assert rc == 1 and stages["env"]["status"] == "ok"
-    for name in ("parity", "oom", "speed"):
+    for name in ("parity", "oom", "pipeline", "speed"):
         assert stages[name]["status"] == "skipped" and "budget" in stages[name]["why"]
