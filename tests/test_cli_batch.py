@@ -45,6 +45,23 @@ def test_expand_inputs_takes_folders_globs_and_pairs_once(samples_dir, tmp_path)
     assert [m.error for m in missing] == ["nothing.jpg: no such file", f"{tmp_path / '*.heic'}: no photo matches"]
 
 
+def test_expand_inputs_lists_each_folder_once(tmp_path, monkeypatch):
+    """Pairing goes through one listing per folder: listing it again for every still made a folder of 2,000
+    pairs take a minute before the first photo."""
+    from livemoments_app.core.livephoto import open as open_mod
+
+    for i in range(5):
+        (tmp_path / f"IMG_{i}.HEIC").write_bytes(b"x")
+        (tmp_path / f"IMG_{i}.MOV").write_bytes(b"x")
+    (tmp_path / "lone.MOV").write_bytes(b"x")
+    listed = []
+    real = open_mod.folder_listing
+    monkeypatch.setattr(open_mod, "folder_listing", lambda folder: listed.append(folder) or real(folder))
+    paths, missing = expand_inputs([str(tmp_path), str(tmp_path / "IMG_1.HEIC")])
+    assert [p.name for p in paths] == [f"IMG_{i}.HEIC" for i in range(5)] + ["lone.MOV"] and not missing
+    assert listed == [tmp_path]
+
+
 def test_single_photo_form_is_not_a_batch(tmp_path):
     single = _restore_args(["x.jpg", "--frame", "3", "-o", str(tmp_path / "o.jpg")])
     pair = _restore_args(["x.jpg", "x.mov", "--frame", "3", "-o", str(tmp_path / "o.jpg")])

@@ -27,15 +27,24 @@ def is_glob(text: str) -> bool:
 def expand_inputs(items: list[str]) -> tuple[list[Path], list[Unmatched]]:
     """Photos to process (files, folder contents, glob matches; Apple pairs once, by their still) and the
     inputs that name nothing."""
-    from livemoments_app.core.livephoto.open import find_partner
+    from livemoments_app.core.livephoto.open import find_partner, folder_listing
 
     media = STILL_EXTS + VIDEO_EXTS
+    # One listing per folder, for its contents and for pairing: find_partner without one lists the folder again
+    # for every still (a minute for a folder of 2,000 pairs).
+    listings: dict[Path, dict[str, Path]] = {}
+
+    def listing(folder: Path) -> dict[str, Path]:
+        if folder not in listings:
+            listings[folder] = folder_listing(folder)
+        return listings[folder]
+
     found: list[Path] = []
     missing: list[Unmatched] = []
     for item in items:
         path = Path(item).expanduser()
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in media
+            found += sorted(p for p in listing(path).values() if p.suffix.lower() in media
                             and not p.name.startswith("."))
         elif path.exists():
             found.append(path)
@@ -58,7 +67,7 @@ def expand_inputs(items: list[str]) -> tuple[list[Path], list[Unmatched]]:
     partners = set()
     for path in unique:
         if path.suffix.lower() in STILL_EXTS:
-            video = find_partner(path, "video")
+            video = find_partner(path, "video", listing(path.parent))
             if video is not None:
                 partners.add(video.resolve())
     return [p for p in unique if p.resolve() not in partners], missing
