@@ -68,6 +68,17 @@ def test_the_journal_keeps_rows_and_settings_across_opens(tmp_path):
             journal.check_identity(BatchSettings(FrameChoice("offset", -0.3), "classic").identity())
 
 
+def test_a_journal_in_a_relative_folder_opens_read_only(tmp_path, monkeypatch):
+    """A dry run over ``--out restored`` (relative) read the journal through a file URI, which a relative path
+    cannot be: a ValueError traceback instead of the plan."""
+    monkeypatch.chdir(tmp_path)
+    Path("restored").mkdir()
+    with Journal(Path("restored")) as journal:
+        journal.check_identity(CLASSIC.identity())
+    with Journal(Path("restored"), readonly=True) as journal:
+        assert journal.identity == CLASSIC.identity()
+
+
 def test_a_damaged_journal_is_a_clear_error(tmp_path):
     (tmp_path / JOURNAL_NAME).write_bytes(b"not a database, just bytes" * 100)
     with pytest.raises(JournalError, match="cannot be read"):

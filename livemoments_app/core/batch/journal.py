@@ -94,7 +94,7 @@ class Journal:
         self.path = self.folder / JOURNAL_NAME
         try:
             if readonly:
-                self._db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=30)
+                self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
             else:
                 self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
                 self._db.executescript("PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;" + _TABLES)
