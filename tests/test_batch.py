@@ -171,6 +171,8 @@ def test_other_settings_need_a_restart_which_replaces_the_outputs(photos, tmp_pa
     with pytest.raises(JournalMismatchError):
         preview_rows(out, other, photos[:2])                # a dry run says so too
     (out / "IMG_0001_LM.HEIC").write_bytes(b"the user's edit")   # no longer ours: kept
+    # A dry run of the restart names what the restart will write (the unchanged output's name is free again).
+    assert [r.name for r in preview_rows(out, other, photos[:2], restart=True)] == ["IMG_0000_LM", "IMG_0001_LM_2"]
     journal, rows = open_batch(out, other, photos[:2], restart=True)
     with journal:
         assert journal.identity == other.identity() and all(r.state == "pending" for r in rows)

@@ -128,10 +128,11 @@ def output_name(source: Path, suffix: str, write_back: bool) -> str:
     return Path(source).stem + suffix
 
 
-def names_in(folder: Path) -> set[str]:
-    """The file names (without their last extension, case-folded) already in ``folder``."""
+def names_in(folder: Path, leaving_out: set[str] = frozenset()) -> set[str]:
+    """The file names (without their last extension, case-folded) already in ``folder``, but for the files named
+    in ``leaving_out`` (about to be removed)."""
     try:
-        return {Path(entry.name).stem.casefold() for entry in os.scandir(folder)}
+        return {Path(entry.name).stem.casefold() for entry in os.scandir(folder) if entry.name not in leaving_out}
     except FileNotFoundError:
         return set()
 

@@ -60,10 +60,10 @@ def source_key(path: Path) -> str:
 # ------------------------------------------------------------------------------------------------ the plan
 
 
-def _new_entries(sources: list[Path], known: dict[str, Row], out_dir: Path,
-                 write_back: bool) -> list[tuple[Path, str, str]]:
+def _new_entries(sources: list[Path], known: dict[str, Row], out_dir: Path, write_back: bool,
+                 leaving_out: set[str] = frozenset()) -> list[tuple[Path, str, str]]:
     new = [Path(source_key(s)) for s in sources if source_key(s) not in known]
-    taken = names_in(out_dir) | {row.name.casefold() for row in known.values()}
+    taken = names_in(out_dir, leaving_out) | {row.name.casefold() for row in known.values()}
     return [(source, name, suffix) for source, (name, suffix) in zip(new, reserve_names(new, write_back, taken))]
 
 
@@ -85,15 +85,19 @@ def open_batch(out_dir: Path, settings: BatchSettings, sources: list[Path], *,
         raise
 
 
+def _as_written(journal: Journal) -> list[Path]:
+    """The journal's outputs that are still as it wrote them: what a restart removes (an edited one is the
+    user's now)."""
+    outputs = [(journal.folder / name, digest) for row in journal.rows() for name, digest in row.outputs]
+    return [path for path, digest in outputs if path.is_file() and checksum(path) == digest]
+
+
 def _discard(journal: Journal) -> Journal:
-    """Removes a journal's outputs that are still as it wrote them (an edited one is the user's now), then the
-    journal itself; returns a new, empty journal."""
+    """Removes a journal's outputs that are still as it wrote them, then the journal itself; returns a new,
+    empty journal."""
     folder = journal.folder
-    for row in journal.rows():
-        for name, digest in row.outputs:
-            path = folder / name
-            if path.is_file() and checksum(path) == digest:
-                path.unlink()
+    for path in _as_written(journal):
+        path.unlink()
     journal.close()
     (folder / JOURNAL_NAME).unlink()
     return Journal(folder)
@@ -103,13 +107,17 @@ def preview_rows(out_dir: Path, settings: BatchSettings, sources: list[Path], *,
                  restart: bool = False) -> list[Row]:
     """What :func:`open_batch` would give, read-only: nothing is created or changed (for a dry run)."""
     known: dict[str, Row] = {}
-    if Journal.exists(out_dir) and not restart:
+    removed: set[str] = set()
+    if Journal.exists(out_dir):
         with Journal(out_dir, readonly=True) as journal:
-            stored = journal.identity
-            if stored is not None and stored != settings.identity():
-                journal.check_identity(settings.identity())     # raises the mismatch, in words
-            known = {str(row.source): row for row in journal.rows()}
-    entries = _new_entries(sources, known, out_dir, settings.write_back)
+            if restart:
+                removed = {path.name for path in _as_written(journal)}      # their names are free again
+            else:
+                stored = journal.identity
+                if stored is not None and stored != settings.identity():
+                    journal.check_identity(settings.identity())     # raises the mismatch, in words
+                known = {str(row.source): row for row in journal.rows()}
+    entries = _new_entries(sources, known, out_dir, settings.write_back, removed)
     for i, (source, name, suffix) in enumerate(entries):
         known[str(source)] = Row(-1 - i, source, name, suffix)
     return [known[source_key(s)] for s in sources]
