@@ -350,6 +350,28 @@ def test_the_progress_bar_on_a_terminal_counts_photos_with_rate_and_eta():
     assert "4/5 photos" in text and "ETA" in text and "photo/s" in text and "1 failed" in text
 
 
+def test_the_progress_bar_shows_on_a_terminal_that_reports_no_size(monkeypatch):
+    """A fresh pseudo-terminal reports 0x0 (docker exec -t, some CI runners): the bar drew nothing at all there,
+    so a batch of days showed no progress."""
+    import pty
+    import sys
+
+    from livemoments_app.core.batch.item import ItemResult
+
+    master, child = pty.openpty()
+    assert os.get_terminal_size(child) == (0, 0)
+    with os.fdopen(child, "w") as stream:
+        monkeypatch.setattr(sys, "stderr", stream)         # as the command runs it: tqdm asks stderr's size
+        progress = batch.TerminalProgress(5, 2)
+        item = PlanItem(1, Path("IMG_1.HEIC"), "IMG_1_LM", "_LM")
+        progress.finished(item, ItemResult(1, item.source, ok=True))
+        progress.close()
+        stream.flush()
+    text = os.read(master, 1 << 16).decode()
+    os.close(master)
+    assert "3/5 photos" in text and "ETA" in text
+
+
 def test_changed_settings_are_refused_unless_restart(six_photos, tmp_path, capsys):
     out = tmp_path / "out"
     photo = str(six_photos / "IMG_0000.HEIC")
