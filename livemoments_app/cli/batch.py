@@ -47,7 +47,8 @@ def frame_arg(text: str) -> int | str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The batch-only options of `restore` (``--frame``/``--time``/``--offset`` live in restore.py)."""
+    """The batch-only options of `restore` (``--frame``/``--time``/``--offset`` and ``--json``, whose output
+    differs by form, live in restore.py)."""
     parser.add_argument("--out", metavar="DIR",
                         help=f"output folder for many inputs (default ./{DEFAULT_OUT}; created if missing); it "
                              f"holds the batch's journal, so the same command resumes")
@@ -70,9 +71,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--restart", action="store_true",
                         help="start the batch over: forget the journal in the output folder and replace the "
                              "outputs it recorded (needed to change the settings of a batch)")
-    if "--json" not in parser._option_string_actions:       # the single-photo form may define it: one flag serves
-        parser.add_argument("--json", action="store_true",
-                            help="batch: print a summary as JSON (counts by state, time per photo)")
 
 
 def wants_batch(args: argparse.Namespace) -> bool:
