@@ -312,6 +312,11 @@ def test_a_bad_input_is_recorded_as_failed_and_the_batch_goes_on(six_photos, tmp
     assert summary["failures"][0]["input"] == "IMG_0001.HEIC" and "IMG_0001" in summary["failures"][0]["error"]
     assert "1 of 2 failed" in captured.err
     assert _outputs(out).keys() == {"IMG_0000_LM.HEIC"}
+    # Run again: the summary line counts the failure skipped, not "0 failed" above "1 of 2 failed".
+    assert main(["restore", str(src), "--frame", "3", "--restorer", "classic", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "0 restored, 0 failed, 1 already done (outputs checked), 1 failed before (not retried)" in captured.out
+    assert "1 of 2 failed (--retry-failed tries them again)" in captured.err
 
 
 def test_json_summary_and_progress_lines(six_photos, tmp_path, capsys):
@@ -381,6 +386,7 @@ def test_changed_settings_are_refused_unless_restart(six_photos, tmp_path, capsy
     assert main(["restore", photo, "--frame", "5", "--restorer", "classic", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "frame: frame 3 -> frame 5" in err and "--restart" in err
+    assert err.startswith("livemoments: error: out: the batch in this folder was made with other settings")
     assert _outputs(out) == first
     assert main(["restore", photo, "--frame", "5", "--restorer", "classic", "--out", str(out), "--restart"]) == 0
     assert _outputs(out).keys() == first.keys() and _outputs(out) != first

@@ -341,6 +341,7 @@ def _print_run(final: list[Row], done_now: set[int], unmatched: list[Unmatched],
             for note in row.notes:
                 print(f"note: {row.source.name}: not carried over: {note}")
     skipped = f", {len(triaged.done)} already done (outputs checked)" if triaged.done else ""
+    skipped += f", {len(triaged.failed)} failed before (not retried)" if triaged.failed else ""
     retried = f", {counts.retried} retried after a lost worker" if counts.retried else ""
     print(f"{counts.restored} restored, {counts.failed + len(unmatched)} failed{skipped}{retried} in {wall:.1f} s; "
           f"journal: {journal_path}")

@@ -54,12 +54,13 @@ class JournalError(LivePhotoError):
 
 
 class JournalMismatchError(JournalError):
-    """The output folder's journal was made with other settings; ``differences`` maps each field to (old, new)."""
+    """The output folder's journal was made with other settings; ``differences`` maps each field to (old, new).
+    The message names the output folder the user gave, not the hidden journal file in it."""
 
-    def __init__(self, path: Path, differences: dict[str, tuple[str, str]]):
+    def __init__(self, folder: Path, differences: dict[str, tuple[str, str]]):
         self.differences = differences
         what = "; ".join(f"{k}: {old} -> {new}" for k, (old, new) in differences.items())
-        super().__init__(f"made for other settings ({what})", path)
+        super().__init__(f"the batch in this folder was made with other settings ({what})", folder)
 
 
 @dataclass
@@ -149,7 +150,7 @@ class Journal:
             return
         if stored != identity:
             old, new = describe_identity(stored), describe_identity(identity)
-            raise JournalMismatchError(self.path, {k: (old[k], new[k]) for k in old if old[k] != new[k]}
+            raise JournalMismatchError(self.folder, {k: (old[k], new[k]) for k in old if old[k] != new[k]}
                                        or {"settings": ("stored", "given")})
 
     # -------------------------------------------------------------------------------------------- rows
