@@ -63,7 +63,6 @@ def test_the_journal_keeps_rows_and_settings_across_opens(tmp_path):
         assert rows[0].outputs == [("a_LM.HEIC", "ab" * 32)] and rows[0].notes == ["GPS"]
         assert (rows[0].frame, rows[0].key_frame, rows[0].worker) == (3, 8, "host:1")
         assert rows[1].error == "b.heic: truncated"
-        assert journal.counts() == {"pending": 1, "running": 0, "done": 1, "failed": 1}
         with pytest.raises(JournalMismatchError, match=r"frame: frame 3 -> -0.3 s from the key photo"):
             journal.check_identity(BatchSettings(FrameChoice("offset", -0.3), "classic").identity())
 

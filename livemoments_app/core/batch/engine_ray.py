@@ -166,12 +166,11 @@ class RayEngine:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:      # raised by our code: the photo failed, not the worker
                 self._idle.append((actor, label))
-                finished.append((item, ItemResult(item.id, item.source, False, error=_reason(exc),
-                                                  worker=label)))
+                finished.append((item, ItemResult(item.id, item.source, False, worker=label,
+                                                  error=f"{Path(item.source).name}: {_reason(exc)}")))
                 continue
-            except ray.exceptions.RayError as exc:          # the worker died under the photo
+            except ray.exceptions.RayError as exc:          # the worker died under the photo (the driver says so)
                 ray.kill(actor)
-                self._notify(f"worker {label} was lost ({_reason(exc)}); starting another")
                 self._spawn()
                 finished.append((item, WorkerLost(label, _reason(exc))))
                 continue

@@ -25,7 +25,6 @@ from livemoments_app.core.errors import LivePhotoError
 JOURNAL_NAME = ".livemoments-batch.sqlite"
 LOCK_NAME = ".livemoments-batch.lock"
 SCHEMA = 1
-STATES = ("pending", "running", "done", "failed")
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -188,15 +187,6 @@ class Journal:
         self._db.execute("UPDATE items SET state = 'failed', error = ?, outputs = '[]', seconds = ?, frame = ?, "
                          "key_frame = ?, worker = COALESCE(NULLIF(?, ''), worker), updated = ? WHERE id = ?",
                          (error, seconds, frame, key_frame, worker, time.time(), row_id))
-
-    def counts(self, ids: list[int] | None = None) -> dict[str, int]:
-        """Rows per state (all of them, or those with ``ids``)."""
-        counts = dict.fromkeys(STATES, 0)
-        wanted = None if ids is None else set(ids)
-        for row in self.rows():
-            if wanted is None or row.id in wanted:
-                counts[row.state] += 1
-        return counts
 
     @contextmanager
     def _transaction(self):
