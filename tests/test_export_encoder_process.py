@@ -123,3 +123,16 @@ def test_a_cancelled_export_stays_cancelled_and_writes_nothing(tmp_path, monkeyp
     with pytest.raises(Cancelled):
         export_still(_picture(), META, tmp_path, ExportOptions(format="heic"), Progress(token=token))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_child_whose_parent_is_gone_ends_quietly(capfd):
+    """A batch killed with SIGKILL while its encoder worked: the child, finishing, found the pipe closed and printed
+    a BrokenPipeError traceback into the user's terminal."""
+    from livemoments_app.core.export.encoder_process import _child, _send
+
+    inbox, to_child = multiprocessing.Pipe(duplex=False)
+    from_child, outbox = multiprocessing.Pipe(duplex=False)
+    _send(to_child, bytes, (3,))
+    from_child.close()                                  # the parent died
+    _child(inbox, outbox, None)
+    assert capfd.readouterr().err == ""

@@ -61,7 +61,10 @@ def _child(inbox, outbox, niceness: int | None) -> None:
         result: tuple[str, Any] = ("ok", work(*args))
     except BaseException as exc:  # noqa: BLE001 - the parent reports it; the child only carries the reason
         result = ("error", f"{type(exc).__name__}: {exc}")
-    outbox.send(result)
+    try:
+        outbox.send(result)
+    except (BrokenPipeError, ConnectionResetError):
+        pass            # the parent is gone (a batch killed with SIGKILL): no one to answer, no traceback to print
     outbox.close()
 
 
