@@ -9,10 +9,9 @@ import pytest
 from livemoments_app.core.batch.engine_local import LocalEngine
 from livemoments_app.core.batch.item import checksum
 from livemoments_app.core.batch.journal import JOURNAL_NAME, FolderLock, Journal, JournalError, JournalMismatchError
-from livemoments_app.core.batch.plan import BatchSettings, FrameChoice, reserve_names, names_in
+from livemoments_app.core.batch.plan import BatchSettings, FrameChoice, describe_identity, names_in, reserve_names
 from livemoments_app.core.batch.runner import item_of, open_batch, preview_rows, run_batch, summary, triage
 from livemoments_app.core.errors import RestoreError
-from livemoments_app.core.pipeline import BEST_UNAVAILABLE
 from tests.support.batch import write_photos
 
 CLASSIC = BatchSettings(FrameChoice("index", 3), "classic")
@@ -93,9 +92,12 @@ def test_a_second_batch_is_kept_out_of_a_folder_in_use(tmp_path):
         pass
 
 
-def test_best_moment_is_refused_with_a_clear_error():
-    with pytest.raises(RestoreError, match=BEST_UNAVAILABLE):
-        FrameChoice("best")
+def test_the_best_moment_is_a_frame_choice_without_a_value():
+    best = FrameChoice("best")
+    assert best.job_fields() == {"moment": "best"} and best.describe() == "the best moment"
+    assert describe_identity(BatchSettings(best, "classic").identity())["frame"] == "the best moment"
+    with pytest.raises(RestoreError, match="takes no value"):
+        FrameChoice("best", 3)
 
 
 def test_a_batch_runs_resumes_and_redoes_what_was_damaged(photos, tmp_path):

@@ -392,12 +392,33 @@ def test_changed_settings_are_refused_unless_restart(six_photos, tmp_path, capsy
     assert _outputs(out).keys() == first.keys() and _outputs(out) != first
 
 
-def test_best_moment_is_not_available_yet(six_photos, tmp_path, capsys):
-    from livemoments_app.core.pipeline import BEST_UNAVAILABLE
+def test_frame_best_restores_the_frame_the_scorer_ranks_first(tmp_path, capsys):
+    """--frame best: each photo's top-ranked frame (core.moments) -- here not the key photo's, whose moment is
+    motion-blurred -- in a batch, in its dry run and in the single-photo form."""
+    import numpy as np
 
-    rc = main(["restore", str(six_photos), "--frame", "best", "--restorer", "classic", "--out", str(tmp_path / "o")])
-    assert rc == 1 and BEST_UNAVAILABLE in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.moments import suggest
+    from tests.support import synth
+    from tests.support.damage import motion_blur
+
+    frames = synth.pattern_frames(12, (320, 240), seed=3)
+    still = np.repeat(np.repeat(frames[8], 2, axis=0), 2, axis=1)
+    for k in (7, 8, 9):
+        frames[k] = motion_blur(frames[k], 15, 0)
+    photo, _ = synth.write_apple_pair(tmp_path / "src", stem="IMG_BLUR", frames=frames, still=still, key_index=8)
+    with open_live_photo(photo) as live:
+        best = suggest(live).best().index
+    assert best not in (7, 8, 9)
+    command = ["restore", str(photo), "--frame", "best", "--restorer", "classic"]
+    assert main([*command, "--out", str(tmp_path / "out"), "--dry-run"]) == 0
+    assert f"8->{best} " in capsys.readouterr().out
+    assert main([*command, "--out", str(tmp_path / "out")]) == 0
+    with Journal(tmp_path / "out", readonly=True) as journal:
+        assert [(r.state, r.key_frame, r.frame) for r in journal.rows()] == [("done", 8, best)]
+    capsys.readouterr()
+    assert main([*command, "-o", str(tmp_path / "one.heic"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frame_index"] == best
 
 
 def test_the_default_batch_never_imports_ray(six_photos, tmp_path):

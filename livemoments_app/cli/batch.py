@@ -4,7 +4,7 @@
                         [--engine local|ray [--ray-address auto|HOST:PORT]] [--retry-failed] [--restart]
                         [--dry-run] [--json]
 
-Each photo is opened, the frame picked (``--frame I|key``, ``--time T`` or ``--offset S`` from the key photo),
+Each photo is opened, the frame picked (``--frame I|key|best``, ``--time T`` or ``--offset S`` from the key photo),
 aligned, restored and exported -- or, with ``--write-back``, written as a new Live Photo / Motion Photo whose key
 photo is the restored frame. The batch keeps a journal in the output folder (core.batch): running the same
 command again resumes it, skipping photos already done. A photo that fails is recorded and the batch goes on;
@@ -99,7 +99,7 @@ def frame_choice(args: argparse.Namespace) -> FrameChoice:
         return FrameChoice("time", args.time)
     if args.offset is not None:
         return FrameChoice("offset", args.offset)
-    raise RestoreError("say which frame to restore: --frame I (or key), --time T or --offset S")
+    raise RestoreError("say which frame to restore: --frame I (or key or best), --time T or --offset S")
 
 
 # ------------------------------------------------------------------------------------------------ progress

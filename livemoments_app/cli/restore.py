@@ -1,6 +1,6 @@
 """`livemoments restore`: restore one frame of a Live Photo (or a plain frame) with the key photo as reference.
 
-    livemoments restore PATH (--time T | --frame I) [--restorer classic|livemoments|auto]
+    livemoments restore PATH (--time T | --frame I|key|best | --offset S) [--restorer classic|livemoments|auto]
                         [--device auto|cpu|cuda|mps] [--scale S] [--json] -o OUT
     livemoments restore --reference STILL --target FRAME [--scale S] [--json] -o OUT
 
@@ -34,7 +34,8 @@ def register(subparsers) -> None:
     when.add_argument("--time", type=float, metavar="T", help="time of the frame in the clip, seconds")
     when.add_argument("--frame", type=batch.frame_arg, metavar="I",
                       help="index of the frame in the clip, 0-based (the app counts from 1: its \"Frame 38\" is "
-                           "--frame 37); or key: the key photo's own frame")
+                           "--frame 37); key: the key photo's own frame; best: the frame `livemoments suggest` "
+                           "ranks first")
     when.add_argument("--offset", type=float, metavar="S", help="seconds from the key photo (e.g. -0.3)")
     parser.add_argument("--reference", metavar="STILL", help="plain-image mode: the high-quality reference")
     parser.add_argument("--target", metavar="FRAME", help="plain-image mode: the low-quality image to restore")

@@ -19,9 +19,9 @@ from livemoments_app.core.jobs import Progress
 
 RESTORERS = ("auto", "classic", "livemoments")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-# Frames named by what they are rather than where: the key photo's own moment, and the best suggested moment.
+# Frames named by what they are rather than where: the key photo's own moment, and the best suggested moment
+# (core.moments' top-ranked frame).
 MOMENTS = ("key", "best")
-BEST_UNAVAILABLE = "best-moment suggestions are not available in this version"
 
 
 @dataclass
@@ -62,8 +62,6 @@ class RestoreJob:
                 raise RestoreError("give one frame choice: a time, a frame index, an offset or a moment")
         if self.moment is not None and self.moment not in MOMENTS:
             raise RestoreError(f"unknown moment {self.moment!r} (known: {', '.join(MOMENTS)})")
-        if self.moment == "best":
-            raise RestoreError(BEST_UNAVAILABLE)
         if self.scale is not None and not (0.05 <= self.scale <= 16):
             raise RestoreError(f"the output scale must be between 0.05 and 16, got {self.scale}")
         if self.restorer not in RESTORERS:
@@ -155,11 +153,12 @@ def _restore_live(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
     from livemoments_app.core.livephoto import open_live_photo
 
     progress.set(0.0, "Opening")
+    start = 0.3 if job.moment == "best" else 0.05       # scoring the clip takes about as long as aligning
     with open_live_photo(job.path, job.partner) as live:
-        index = pick_frame(live, job)
+        index = pick_frame(live, job, progress.sub(0.05, start - 0.05))
         result, alignment = restore_frame(live, index, restorer, device=job.device, scale=job.scale,
                                           align_options=job.align_options, hdr=job.hdr,
-                                          progress=progress.sub(0.05, 0.95))
+                                          progress=progress.sub(start, 1.0 - start))
         info = {"frame_index": index, "time_s": float(live.clip.times[index]), "key_time_s": live.key_time_s,
                 "key_frame_index": live.key_frame_index,
                 "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
@@ -167,15 +166,21 @@ def _restore_live(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
     return RestoreOutcome(result, live, index, info)
 
 
-def pick_frame(live, job: RestoreJob) -> int:
-    """The clip frame ``job`` asks for (an index, a time, an offset from the key photo, or the key frame)."""
+def pick_frame(live, job: RestoreJob, progress: Progress | None = None) -> int:
+    """The clip frame ``job`` asks for (an index, a time, an offset from the key photo, the key frame, or the
+    best moment: the frame core.moments ranks first, which may be the key photo's own)."""
     clip = live.clip
     if job.moment == "key":
         return live.key_frame_index
     if job.moment == "best":
-        # Where the best suggested moment plugs in once frame scoring exists (core.moments: the top suggestion's
-        # frame index); RestoreJob.check and the batch's FrameChoice refuse "best" with the same words until then.
-        raise RestoreError(BEST_UNAVAILABLE, job.path)
+        from livemoments_app.core.moments import suggest
+
+        if progress is not None:
+            progress.set(0.0, "Finding the best moment")
+        best = suggest(live, progress).best()
+        if best is None:
+            raise RestoreError("the clip has no frames to rank", job.path)
+        return best.index
     if job.moment is not None:
         raise RestoreError(f"unknown moment {job.moment!r}", job.path)
     if job.frame_index is not None:

@@ -16,7 +16,7 @@ from typing import Iterable
 
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.export.files import MAX_TRIES, SUFFIX
-from livemoments_app.core.pipeline import BEST_UNAVAILABLE, RESTORERS, RestoreJob
+from livemoments_app.core.pipeline import RESTORERS, RestoreJob
 
 FRAME_KINDS = ("index", "time", "offset", "key", "best")
 
@@ -35,8 +35,6 @@ class FrameChoice:
         if (self.value is None) != (self.kind in ("key", "best")):
             raise RestoreError(f"the frame choice {self.kind!r} " + ("takes no value" if self.value is not None
                                                                       else "needs a value"))
-        if self.kind == "best":
-            raise RestoreError(BEST_UNAVAILABLE)
 
     def describe(self) -> str:
         if self.kind == "index":
@@ -99,7 +97,7 @@ def describe_identity(identity: dict) -> dict[str, str]:
     """An identity (as stored in a journal) in words, field by field."""
     frame = identity.get("frame") or {}
     try:
-        frame_text = FrameChoice(**frame).describe() if frame.get("kind") != "best" else "the best moment"
+        frame_text = FrameChoice(**frame).describe()
     except (TypeError, RestoreError):
         frame_text = str(frame)
     return {"frame": frame_text, "restorer": str(identity.get("restorer")),
