@@ -203,4 +203,4 @@ def test_summary_counts_states_and_time_per_photo(photos, tmp_path):
     assert numbers["this_run"]["skipped_failed"] == 1
     per_photo = numbers["seconds"]["per_photo"]
     assert per_photo["count"] == 2 and 0 < per_photo["p50"] <= per_photo["p90"] <= per_photo["max"]
-    assert numbers["failures"][0]["input"] == "broken.HEIC"
+    assert numbers["failures"][0]["input"] == "broken.HEIC" and numbers["failures"][0]["path"] == str(bad)

@@ -310,6 +310,7 @@ def test_a_bad_input_is_recorded_as_failed_and_the_batch_goes_on(six_photos, tmp
     summary = json.loads(captured.out)
     assert summary["states"] == {"done": 1, "failed": 1, "pending": 0, "running": 0}
     assert summary["failures"][0]["input"] == "IMG_0001.HEIC" and "IMG_0001" in summary["failures"][0]["error"]
+    assert summary["failures"][0]["path"] == str(src / "IMG_0001.HEIC")     # two folders may hold an IMG_0001
     assert "1 of 2 failed" in captured.err
     assert _outputs(out).keys() == {"IMG_0000_LM.HEIC"}
     # Run again: the summary line counts the failure skipped, not "0 failed" above "1 of 2 failed".

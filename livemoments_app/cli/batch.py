@@ -27,8 +27,8 @@ from livemoments_app.core.batch.item import ItemResult, WorkerLost, preview_item
 from livemoments_app.core.batch.journal import FolderLock, JournalMismatchError, Row
 from livemoments_app.core.batch.plan import BatchSettings, FrameChoice
 from livemoments_app.core.batch.engines import ENGINES, make_engine
-from livemoments_app.core.batch.runner import (RunCounts, item_of, open_batch, output_problem, preview_rows,
-                                               run_batch, summary, triage)
+from livemoments_app.core.batch.runner import (RunCounts, failure, item_of, open_batch, output_problem,
+                                               preview_rows, run_batch, summary, triage)
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
 from livemoments_app.core.pipeline import MOMENTS
@@ -185,11 +185,11 @@ def _table(rows: list[tuple[str, ...]], out) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5], file=out)
 
 
-def _report_failures(failures: list[tuple[str, str]], total: int, hint: str = "") -> None:
+def _report_failures(failures: list[dict], total: int, hint: str = "") -> None:
     if failures:
         print(f"\n{len(failures)} of {total} failed{hint}:", file=sys.stderr)
-        for _, error in failures:
-            print(f"  {error}", file=sys.stderr)
+        for f in failures:
+            print(f"  {f['error']}", file=sys.stderr)
 
 
 def _check_out_dir(out_dir: Path) -> str | None:
@@ -213,7 +213,7 @@ def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, setti
     except JournalMismatchError as exc:
         return _mismatch(exc)
     table = [("input", "status", "frame", "restorer", "time", "would write")]
-    failures = [(u.input.name, u.error) for u in unmatched]
+    failures = [failure(u.input, u.error) for u in unmatched]
     table += [(u.input.name, "FAILED", "", "", "", u.error) for u in unmatched]
 
     def look(row: Row) -> tuple[Row, str, ItemResult | None]:
@@ -237,13 +237,13 @@ def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, setti
         else:
             table.append((row.source.name, "FAILED", "", settings.restorer, f"{preview.seconds:.1f}s",
                           preview.error))
-            failures.append((row.source.name, preview.error))
+            failures.append(failure(row.source, preview.error))
     if args.json:
         statuses = [row[1] for row in table[1:]]
         counts = {"to_do": statuses.count("planned"), "done": statuses.count("done"),
                   "failed_before": statuses.count("failed"), "failing": statuses.count("FAILED")}
         print(json.dumps({"output_folder": str(out_dir), "dry_run": True, "photos": len(rows), "plan": counts,
-                          "failures": [{"input": n, "error": e} for n, e in failures]}, indent=2))
+                          "failures": failures}, indent=2))
     else:
         _table(table, sys.stdout)
     _report_failures(failures, len(rows) + len(unmatched))
@@ -310,11 +310,9 @@ def _run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, settings:
         done_now = {row.id for row in triaged.todo}
         mine = set(ids)
         final = [row for row in journal.rows() if row.id in mine]
-        numbers = summary(journal, ids, wall_s=wall, triaged=triaged, counts=counts, unmatched=len(unmatched))
-    failures = [(u.input.name, u.error) for u in unmatched] + [(r.source.name, r.error) for r in final
-                                                                if r.state == "failed"]
+        numbers = summary(journal, ids, wall_s=wall, triaged=triaged, counts=counts, unmatched=unmatched)
+    failures = numbers["failures"]
     if args.json:
-        numbers["failures"] = [{"input": n, "error": e} for n, e in failures]
         print(json.dumps(numbers, indent=2))
     else:
         _print_run(final, done_now, unmatched, out_dir, triaged, counts, wall, numbers["journal"])

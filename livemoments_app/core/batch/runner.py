@@ -262,10 +262,17 @@ def percentiles(values: list[float]) -> dict[str, float] | None:
             "p90": round(float(p90), 3), "p99": round(float(p99), 3), "max": round(float(max(values)), 3)}
 
 
+def failure(path: Path, error: str) -> dict:
+    """A failure as the JSON summaries list it: the file's name (as the error names it), its path (two folders may
+    hold photos of one name) and the one-line error."""
+    return {"input": Path(path).name, "path": str(path), "error": error}
+
+
 def summary(journal: Journal, ids: list[int], *, wall_s: float, triaged: Triage, counts: RunCounts,
-            unmatched: int = 0) -> dict:
-    """The batch in numbers: states of this batch's photos, what this run did, and the time per photo
-    (``per_photo``: each done photo's time on its worker, in this run or an earlier one)."""
+            unmatched: list = ()) -> dict:
+    """The batch in numbers: states of this batch's photos, what this run did, the time per photo
+    (``per_photo``: each done photo's time on its worker, in this run or an earlier one) and the failures:
+    ``unmatched`` inputs (core.batch.inputs.Unmatched) first, then the photos recorded as failed."""
     mine = set(ids)
     rows = [row for row in journal.rows() if row.id in mine]
     states = Counter(row.state for row in rows)
@@ -276,8 +283,9 @@ def summary(journal: Journal, ids: list[int], *, wall_s: float, triaged: Triage,
         "states": {state: states.get(state, 0) for state in ("done", "failed", "pending", "running")},
         "this_run": {"restored": counts.restored, "failed": counts.failed, "skipped_done": len(triaged.done),
                      "skipped_failed": len(triaged.failed), "redone": len(triaged.redo),
-                     "worker_losses_retried": counts.retried, "unmatched_inputs": unmatched},
+                     "worker_losses_retried": counts.retried, "unmatched_inputs": len(unmatched)},
         "seconds": {"wall": round(wall_s, 3), "per_photo": percentiles(times)},
         "photos_per_minute": round(counts.restored / wall_s * 60, 2) if wall_s > 0 else 0.0,
-        "failures": [{"input": row.source.name, "error": row.error} for row in rows if row.state == "failed"],
+        "failures": [failure(u.input, u.error) for u in unmatched]
+                    + [failure(row.source, row.error) for row in rows if row.state == "failed"],
     }
