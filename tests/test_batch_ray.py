@@ -81,6 +81,32 @@ def test_a_worker_killed_under_a_photo_costs_only_that_attempt(ray_instance, pho
     assert not list((tmp_path / "ray").glob(".*.part"))
 
 
+class _KillEveryTry(SilentReporter):
+    """Kills the worker of one photo every time the photo is handed over: a photo that crashes its worker."""
+
+    def __init__(self, victim: str):
+        self.victim, self.tries = victim, 0
+
+    def started(self, item, worker):
+        if item.source.name == self.victim:
+            self.tries += 1
+            os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+
+
+def test_a_photo_that_keeps_losing_its_worker_fails_after_a_bounded_number_of_tries(ray_instance, photos,
+                                                                                     tmp_path):
+    from livemoments_app.core.batch.runner import MAX_ATTEMPTS
+
+    reporter = _KillEveryTry(photos[1].name)
+    counts, rows = _run(tmp_path / "ray", photos[:2], _ray_engine(workers=1), reporter)
+    assert reporter.tries == MAX_ATTEMPTS
+    assert (counts.restored, counts.failed, counts.retried) == (1, 1, MAX_ATTEMPTS - 1)
+    row = rows[photos[1].name]
+    assert row.state == "failed" and row.attempts == MAX_ATTEMPTS
+    assert f"{photos[1].name}: its worker was lost {MAX_ATTEMPTS} times" in row.error
+    assert [p.name for p in (tmp_path / "ray").iterdir() if not p.name.startswith(".")] == ["IMG_0000_LM.HEIC"]
+
+
 def test_a_worker_that_cannot_see_the_output_folder_says_so(ray_instance, photos, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
