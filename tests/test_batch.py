@@ -83,6 +83,16 @@ def test_a_damaged_journal_is_a_clear_error(tmp_path):
         Journal(tmp_path)
 
 
+def test_a_journal_that_cannot_be_written_is_a_clear_error(tmp_path):
+    """A full disk or a share gone away mid-batch: one line naming the journal, not an sqlite3 traceback."""
+    with Journal(tmp_path) as journal:
+        journal.check_identity(CLASSIC.identity())
+        [row] = journal.add([(Path("/p/a.heic"), "a_LM", "_LM")])
+        journal._db.execute("PRAGMA query_only = ON")          # every write now fails, as on a full disk
+        with pytest.raises(JournalError, match=r"^\.livemoments-batch\.sqlite: the batch journal cannot be written"):
+            journal.mark_running(row.id)
+
+
 def test_a_second_batch_is_kept_out_of_a_folder_in_use(tmp_path):
     with FolderLock(tmp_path):
         with pytest.raises(JournalError, match="another batch"):

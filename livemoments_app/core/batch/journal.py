@@ -121,6 +121,15 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """One statement. SQLite's failures (a full disk, a share gone away, another process holding the file for
+        30 s) become a JournalError naming the journal, not a traceback."""
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.Error as exc:
+            what = "read" if sql.startswith("SELECT") else "written"
+            raise JournalError(f"the batch journal cannot be {what} ({exc})", self.path) from None
+
     # -------------------------------------------------------------------------------------------- settings
 
     def _meta(self, key: str) -> str | None:
@@ -131,7 +140,7 @@ class Journal:
         return None if found is None else found[0]
 
     def _set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self._execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     @property
     def identity(self) -> dict | None:
@@ -155,28 +164,28 @@ class Journal:
     # -------------------------------------------------------------------------------------------- rows
 
     def rows(self) -> list[Row]:
-        return [_row(r) for r in self._db.execute("SELECT * FROM items ORDER BY id")]
+        return [_row(r) for r in self._execute("SELECT * FROM items ORDER BY id")]
 
     def add(self, entries: list[tuple[Path, str, str]]) -> list[Row]:
         """Adds (source, name, suffix) rows, pending, in one transaction."""
         now = time.time()
         with self._transaction():
-            ids = [self._db.execute("INSERT INTO items (source, name, suffix, updated) VALUES (?, ?, ?, ?)",
+            ids = [self._execute("INSERT INTO items (source, name, suffix, updated) VALUES (?, ?, ?, ?)",
                                     (str(source), name, suffix, now)).lastrowid for source, name, suffix in entries]
         return [Row(i, Path(s), n, x) for i, (s, n, x) in zip(ids, entries)]
 
     def mark_running(self, row_id: int, worker: str = "") -> None:
-        self._db.execute("UPDATE items SET state = 'running', attempts = attempts + 1, worker = ?, updated = ? "
+        self._execute("UPDATE items SET state = 'running', attempts = attempts + 1, worker = ?, updated = ? "
                          "WHERE id = ?", (worker, time.time(), row_id))
 
     def mark_pending(self, row_id: int, error: str = "") -> None:
         """Back to pending (interrupted, an output to redo, a lost worker); ``error`` says why, for the record."""
-        self._db.execute("UPDATE items SET state = 'pending', error = ?, outputs = '[]', updated = ? WHERE id = ?",
+        self._execute("UPDATE items SET state = 'pending', error = ?, outputs = '[]', updated = ? WHERE id = ?",
                          (error, time.time(), row_id))
 
     def mark_done(self, row_id: int, outputs: list[tuple[str, str]], *, seconds: float, frame: int | None,
                   key_frame: int | None, restorer: str, notes: list[str], worker: str = "") -> None:
-        self._db.execute("UPDATE items SET state = 'done', error = '', outputs = ?, seconds = ?, frame = ?, "
+        self._execute("UPDATE items SET state = 'done', error = '', outputs = ?, seconds = ?, frame = ?, "
                          "key_frame = ?, restorer = ?, notes = ?, worker = COALESCE(NULLIF(?, ''), worker), "
                          "updated = ? WHERE id = ?",
                          (json.dumps([list(o) for o in outputs]), seconds, frame, key_frame, restorer,
@@ -184,19 +193,19 @@ class Journal:
 
     def mark_failed(self, row_id: int, error: str, *, seconds: float | None = None, frame: int | None = None,
                     key_frame: int | None = None, worker: str = "") -> None:
-        self._db.execute("UPDATE items SET state = 'failed', error = ?, outputs = '[]', seconds = ?, frame = ?, "
+        self._execute("UPDATE items SET state = 'failed', error = ?, outputs = '[]', seconds = ?, frame = ?, "
                          "key_frame = ?, worker = COALESCE(NULLIF(?, ''), worker), updated = ? WHERE id = ?",
                          (error, seconds, frame, key_frame, worker, time.time(), row_id))
 
     @contextmanager
     def _transaction(self):
-        self._db.execute("BEGIN IMMEDIATE")
+        self._execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        self._execute("COMMIT")
 
 
 class FolderLock:
