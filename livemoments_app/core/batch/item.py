@@ -48,11 +48,8 @@ def worker_label() -> str:
 
 
 def checksum(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _one_line(exc: Exception, source: Path) -> str:
