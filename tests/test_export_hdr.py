@@ -18,9 +18,9 @@ import pytest
 from PIL import Image
 
 from livemoments_app.core.export import ExportOptions, StillMetadata, export_still, write_back, write_back_result
-from livemoments_app.core.export import apple_hdr, gainmap_forms, iso21496, ultrahdr, xmp_edit
+from livemoments_app.core.export import apple_hdr, gainmap_forms, ultrahdr, xmp_edit
 from livemoments_app.core.export.heif_write import HeifFile
-from livemoments_app.core.hdr import AppleGainMapInfo, GainMap, IsoGainMapParams
+from livemoments_app.core.hdr import AppleGainMapInfo, GainMap, IsoGainMapParams, iso21496
 from livemoments_app.core.hdr.model import APPLE_AUX_URN
 from livemoments_app.core.livephoto import LiveFormat, heif, open_live_photo
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -256,9 +256,9 @@ def test_jpeg_becomes_ultra_hdr_around_the_unchanged_sdr_jpeg(tmp_path, apple):
     assert gm_info["HDRCapacityMax"] == pytest.approx(1.749733) and gm_info["BaseRenditionIsHDR"] in (False, "False")
     with Image.open(io.BytesIO(gain_map_jpeg)) as im:
         _close(np.asarray(im), gain_map.pixels, mean=1.5, worst=12)
-    iso_segment = iso21496.JPEG_NAMESPACE + iso21496.encode(APPLE_ISO)
+    iso_segment = iso21496.URN + iso21496.encode(APPLE_ISO)
     assert iso_segment in gain_map_jpeg
-    assert iso21496.JPEG_NAMESPACE + iso21496.VERSION_ONLY in data[:len(data) - len(gain_map_jpeg)]
+    assert iso21496.URN + iso21496.VERSION_ONLY in data[:len(data) - len(gain_map_jpeg)]
 
     # libultrahdr renders it as the parameters say: boost = 2^(min + (max - min) g^(1/gamma)) at full headroom.
     boost = _hdr_boost(data, _decoded(sdr.path).astype(np.float32) / 255)

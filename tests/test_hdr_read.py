@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from livemoments_app.core.errors import DecodeError
-from livemoments_app.core.hdr import encoding, iso_metadata
+from livemoments_app.core.hdr import IsoGainMapParams, encoding, iso21496
 from livemoments_app.core.livephoto import inspect_live_photo, open_live_photo
 from livemoments_app.core.livephoto import gain_map_heif, gain_map_jpeg
 from livemoments_app.core.livephoto.bmff import ByteSource
@@ -204,20 +204,40 @@ def test_libultrahdr_output_is_read(tmp_path):
 
 def test_iso_metadata_forms():
     full = iso_payload(-0.5, 2.0, 1.25, 2.0, with_version=True)
-    params = iso_metadata.parse(full, with_version=True)
+    params = iso21496.parse(full, with_version=True)
     assert params.gain_min == pytest.approx((-0.5,)) and params.gamma == pytest.approx((1.25,))
     assert params.offset_sdr == pytest.approx((1 / 64,), abs=1e-6) and params.capacity_max == pytest.approx(2.0)
-    common = iso_metadata.parse(iso_payload(0.0, 3.0, 1.0, 3.0, common_denominator=True), with_version=False)
+    common = iso21496.parse(iso_payload(0.0, 3.0, 1.0, 3.0, common_denominator=True), with_version=False)
     assert common.gain_max == pytest.approx((3.0,)) and common.capacity_max == pytest.approx(3.0)
-    assert iso_metadata.parse(struct.pack(">HH", 0, 0), with_version=False) is None     # the primary's version tag
-    with pytest.raises(iso_metadata.IsoMetadataError, match="version"):
-        iso_metadata.parse(b"\x01" + full[1:], with_version=True)
-    with pytest.raises(iso_metadata.IsoMetadataError, match="cut short"):
-        iso_metadata.parse(full[:30], with_version=True)
+    assert iso21496.parse(struct.pack(">HH", 0, 0), with_version=False) is None     # the primary's version tag
+    with pytest.raises(iso21496.IsoMetadataError, match="version"):
+        iso21496.parse(b"\x01" + full[1:], with_version=True)
+    with pytest.raises(iso21496.IsoMetadataError, match="cut short"):
+        iso21496.parse(full[:30], with_version=True)
     zero = bytearray(full)
     zero[10:14] = bytes(4)          # the base headroom's denominator
-    with pytest.raises(iso_metadata.IsoMetadataError, match="denominator"):
-        iso_metadata.parse(bytes(zero), with_version=True)
+    with pytest.raises(iso21496.IsoMetadataError, match="denominator"):
+        iso21496.parse(bytes(zero), with_version=True)
+
+
+@pytest.mark.parametrize("params", [
+    IsoGainMapParams(gain_min=(-0.5,), gain_max=(2.0,), gamma=(1.25,), offset_sdr=(1 / 64,), offset_hdr=(0.0,),
+                     capacity_min=0.0, capacity_max=2.0),
+    IsoGainMapParams(gain_min=(0.0, -0.25, 0.0), gain_max=(1.5, 2.0, 1.0), gamma=(1.0, 1.0, 2.0),
+                     offset_sdr=(0.0,), offset_hdr=(1 / 64,), capacity_min=0.5, capacity_max=2.0,
+                     use_base_colour_space=False),
+])
+def test_iso21496_reads_what_it_writes(params):
+    """One module reads and writes the binary form: every field comes back, the 'use base colour space' flag
+    too."""
+    for data, with_version in ((iso21496.tmap_payload(params), True), (iso21496.encode(params), False)):
+        back = iso21496.parse(data, with_version=with_version)
+        assert back.use_base_colour_space == params.use_base_colour_space and not back.base_is_hdr
+        n = back.channels
+        for name in ("gain_min", "gain_max", "gamma", "offset_sdr", "offset_hdr"):
+            want = getattr(params, name)
+            assert getattr(back, name) == pytest.approx(want * n if len(want) == 1 and n == 3 else want, abs=1e-6)
+        assert (back.capacity_min, back.capacity_max) == pytest.approx((params.capacity_min, params.capacity_max))
 
 
 def test_hdrgm_xmp_with_per_channel_values():

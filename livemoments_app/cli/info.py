@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from livemoments_app.core.errors import DecodeError
+from livemoments_app.core.hdr.model import KIND_NAMES
 
 
 def register(subparsers) -> None:
@@ -143,8 +144,7 @@ def _text(info: dict) -> str:
     lines.append(f"  still         {still.get('width')}×{still.get('height')}" + (f"  ({extra})" if extra else ""))
     hdr = still.get("hdr")
     if hdr:
-        form = {"apple": "Apple gain map", "iso21496": "ISO 21496-1 gain map",
-                "ultrahdr": "Ultra HDR gain map"}.get(hdr["kind"], hdr["kind"])
+        form = KIND_NAMES.get(hdr["kind"], hdr["kind"])
         also = " + ISO 21496-1" if hdr["kind"] == "apple" and hdr.get("iso21496") else ""
         lines.append(f"  HDR           {form}{also}, {hdr['gain_map_width']}×{hdr['gain_map_height']}, headroom "
                      f"{hdr['headroom']:.2f}× (+{hdr['headroom_stops']:.2f} stops)")

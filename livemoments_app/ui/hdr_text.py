@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 BADGE_COLOUR = "#f2b632"        # a warm gold, legible on the dark and the light theme alike
-_FORMS = {"apple": "Apple gain map", "iso21496": "ISO 21496-1 gain map", "ultrahdr": "Ultra HDR gain map"}
 
 
 def badge_html() -> str:
@@ -15,7 +14,9 @@ def describe(ref) -> str:
     GainMap (anything with kind, size and headroom)."""
     import math
 
+    from livemoments_app.core.hdr.model import KIND_NAMES     # numpy: not on the window's start-up path
+
     stops = math.log2(max(ref.headroom, 1.0))
     width, height = ref.size
-    return (f"HDR photo: {_FORMS.get(ref.kind, 'gain map')} {width} × {height}, brightens up to "
+    return (f"HDR photo: {KIND_NAMES.get(ref.kind, 'gain map')} {width} × {height}, brightens up to "
             f"{ref.headroom:.1f}× SDR white (+{stops:.2f} stops) on an HDR screen.")

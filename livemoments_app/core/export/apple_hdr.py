@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import struct
 
+from livemoments_app.core.hdr.apple import XMP_NS
 from livemoments_app.core.hdr.model import AppleGainMapInfo
-from livemoments_app.core.livephoto.apple import APPLE_MAKERNOTE_MAGIC
+from livemoments_app.core.livephoto.apple import APPLE_MAKERNOTE_MAGIC, TAG_HDR_GAIN, TAG_HDR_HEADROOM
 from livemoments_app.core.livephoto.tiff import TiffError, maker_note, read_ifd, strip_exif_prefix
 
-XMP_NS = "http://ns.apple.com/HDRGainMap/1.0/"
 VERSION = 131072            # what iOS 17/18 write (2.0 in 16.16 fixed point)
-TAG_HDR_HEADROOM = 0x0021
-TAG_HDR_GAIN = 0x0030
 _RATIONAL_TYPES = {5: ">II", 10: ">ii"}
 _DENOMINATOR = 100_000_000  # iOS writes these values to about 8 decimals
 

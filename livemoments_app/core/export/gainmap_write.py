@@ -14,8 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from livemoments_app.core.export import apple_hdr, heic_gainmap, iso21496, ultrahdr, xmp_edit
+from livemoments_app.core.export import apple_hdr, heic_gainmap, ultrahdr, xmp_edit
 from livemoments_app.core.export.gainmap_forms import AppleForm, IsoForm, apple_form, iso_form
+from livemoments_app.core.hdr import iso21496
 from livemoments_app.core.hdr.model import AppleGainMapInfo, GainMap
 
 PNG_NOTE = "HDR gain map (PNG cannot hold one; the picture is the SDR rendition)"

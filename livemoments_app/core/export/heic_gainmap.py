@@ -15,19 +15,19 @@ The primary item, its properties and its coded bytes are not touched.
 
 from __future__ import annotations
 
+import struct
 from typing import Callable
 
 import numpy as np
 
-from livemoments_app.core.export import apple_hdr, iso21496
-import struct
-
+from livemoments_app.core.export import apple_hdr
 from livemoments_app.core.export.bmff_write import box, full_box
 from livemoments_app.core.export.gainmap_forms import AppleForm, IsoForm
 from livemoments_app.core.export.heif_write import HeifFile
+from livemoments_app.core.hdr import iso21496
 from livemoments_app.core.hdr.model import APPLE_AUX_URN
+from livemoments_app.core.livephoto import heif
 
-XMP_MIME = "application/rdf+xml"
 # Properties of the encoder's own file that describe a picture's placement, not its coding: never copied.
 _PLACEMENT = {b"irot", b"imir", b"clap"}
 # iPhones mark their gain map's colour as unspecified (primaries, transfer, matrix 2), full range: its samples are
@@ -69,7 +69,7 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None,
         out.add_reference("auxl", map_item.id, [primary])
         headroom = apple.info.xmp_headroom or apple.headroom
         xmp = out.add_item("mime", apple_hdr.gain_map_xmp(headroom, apple.info.version), hidden=True,
-                           content_type=XMP_MIME)
+                           content_type=heif.XMP_MIME)
         out.add_reference("cdsc", xmp.id, [map_item.id])
     if iso is not None:
         if map_item is None or apple is None or not _same_pixels(iso.pixels, apple.pixels):

@@ -19,12 +19,12 @@ import struct
 import numpy as np
 
 from livemoments_app.core.errors import ExportError
-from livemoments_app.core.export import iso21496, xmp_edit
+from livemoments_app.core.export import xmp_edit
+from livemoments_app.core.hdr import iso21496
 from livemoments_app.core.hdr.model import IsoGainMapParams
 from livemoments_app.core.livephoto.bmff import ByteSource
-from livemoments_app.core.livephoto.xmp import XMP_STANDARD_SIG, jpeg_segments
+from livemoments_app.core.livephoto.xmp import NS_HDRGM, XMP_STANDARD_SIG, jpeg_segments
 
-NS_HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
 HDRGM_VERSION = "1.0"
 GAIN_MAP_QUALITY = 90          # 3 MP iPhone map: 277 kB, mean error 0.004 stops
 GAIN_MAP_MIME = "image/jpeg"
@@ -74,7 +74,7 @@ def gain_map_jpeg(pixels: np.ndarray, params: IsoGainMapParams, quality: int = G
     Image.fromarray(np.ascontiguousarray(pixels), mode).save(out, "JPEG", quality=quality, subsampling=0)
     coded = out.getvalue()
     metadata = (_segment(0xE1, XMP_STANDARD_SIG + gain_map_xmp(params))
-                + _segment(0xE2, iso21496.JPEG_NAMESPACE + iso21496.encode(params)))
+                + _segment(0xE2, iso21496.URN + iso21496.encode(params)))
     return coded[:2] + metadata + coded[2:]
 
 
@@ -108,7 +108,7 @@ def join(primary: bytes, gain_map: bytes) -> bytes:
         raise ExportError(f"the JPEG to join a gain map to is unreadable ({exc})") from exc
     header = [s for s in segments if 0xE0 <= s.marker <= 0xEF or s.marker == 0xFE]
     at = max((s.end for s in header), default=2)
-    iso = _segment(0xE2, iso21496.JPEG_NAMESPACE + iso21496.VERSION_ONLY)
+    iso = _segment(0xE2, iso21496.URN + iso21496.VERSION_ONLY)
     mpf_at = at + len(iso)
     primary_size = len(primary) + len(iso) + 4 + _MPF_SIZE
     # MPF offsets count from the TIFF header inside the MPF segment (marker, length and 'MPF\0' before it).

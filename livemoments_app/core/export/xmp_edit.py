@@ -14,16 +14,17 @@ from xml.etree import ElementTree as ET
 
 import defusedxml.ElementTree as SafeET
 
-from livemoments_app.core.livephoto.xmp import NS_CAMERA, NS_CONTAINER, NS_ITEM, NS_RDF, NS_XMP_NOTE, canonical_ns
+from livemoments_app.core.hdr.apple import XMP_NS as NS_APPLE_GAIN_MAP
+from livemoments_app.core.livephoto.xmp import (NS_CAMERA, NS_CONTAINER, NS_HDRGM, NS_ITEM, NS_RDF, NS_XMP_NOTE,
+                                                canonical_ns)
 
 NS_X = "adobe:ns:meta/"
 NS_TIFF = "http://ns.adobe.com/tiff/1.0/"
 NS_EXIF = "http://ns.adobe.com/exif/1.0/"
 NS_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
-NS_HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
 # The source's gain-map descriptions go: left on the primary they would promise a gain map that may not be written
 # (a written one gets fresh ones, see ``gain_map_version``).
-_GAIN_MAP_URIS = {"http://ns.apple.com/HDRGainMap/1.0/", NS_HDRGM}
+_GAIN_MAP_URIS = {NS_APPLE_GAIN_MAP, NS_HDRGM}
 
 PACKET_PADDING = 512
 _LOCK = threading.Lock()   # ElementTree's prefix registry is global

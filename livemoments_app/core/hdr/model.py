@@ -13,6 +13,7 @@ import numpy as np
 
 APPLE_AUX_URN = "urn:com:apple:photo:2020:aux:hdrgainmap"
 KINDS = ("apple", "iso21496", "ultrahdr")
+KIND_NAMES = {"apple": "Apple gain map", "iso21496": "ISO 21496-1 gain map", "ultrahdr": "Ultra HDR gain map"}
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import os
 
 import numpy as np
 
-from livemoments_app.core.hdr import apple as apple_hdr
-from livemoments_app.core.hdr import iso_metadata
+from livemoments_app.core.hdr.apple import XMP_NS as APPLE_XMP_NS
+from livemoments_app.core.hdr import iso21496
 from livemoments_app.core.hdr.model import APPLE_AUX_URN, AppleGainMapInfo
 from livemoments_app.core.livephoto import heif
 from livemoments_app.core.livephoto import xmp as xmp_mod
@@ -78,8 +78,8 @@ def find(src: ByteSource, items: dict[int, heif.HeifItem], primary: int | None, 
     if tmap is not None:
         payload = heif.read_item(src, tmap, 4096)
         try:
-            iso = iso_metadata.parse(payload, with_version=True)
-        except iso_metadata.IsoMetadataError:
+            iso = iso21496.parse(payload, with_version=True)
+        except iso21496.IsoMetadataError:
             iso = None          # an ISO form we cannot read: Apple's own form may still be there
         if iso is not None:
             raw["tmap"] = payload
@@ -98,9 +98,9 @@ def find(src: ByteSource, items: dict[int, heif.HeifItem], primary: int | None, 
         packet, xmp = _apple_xmp(src, items, apple_id)
         if packet is not None:
             raw["apple_xmp"] = packet
-        version = _number(xmp.get((apple_hdr.XMP_NS, "HDRGainMapVersion")))
+        version = _number(xmp.get((APPLE_XMP_NS, "HDRGainMapVersion")))
         info = AppleGainMapInfo(version=int(version) if version is not None else None,
-                                xmp_headroom=_number(xmp.get((apple_hdr.XMP_NS, "HDRGainMapHeadroom"))),
+                                xmp_headroom=_number(xmp.get((APPLE_XMP_NS, "HDRGainMapHeadroom"))),
                                 maker_headroom=note.hdr_headroom if note else None,
                                 maker_gain=note.hdr_gain if note else None)
     headroom = headroom_of(iso, info)

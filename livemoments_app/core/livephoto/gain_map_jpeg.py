@@ -14,14 +14,13 @@ from xml.etree.ElementTree import Element
 import numpy as np
 
 from livemoments_app.core.errors import CorruptFileError
-from livemoments_app.core.hdr import iso_metadata
+from livemoments_app.core.hdr import iso21496
 from livemoments_app.core.hdr.model import IsoGainMapParams
 from livemoments_app.core.livephoto import tiff
 from livemoments_app.core.livephoto import xmp as xmp_mod
 from livemoments_app.core.livephoto.bmff import ByteSource
 from livemoments_app.core.livephoto.gain_map import GainMapRef, headroom_of, orient
 
-NS_HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"
 MPF_SIG = b"MPF\x00"
 TAG_MP_ENTRY = 0xB002
 HEADER_BYTES = 256 << 10         # a gain map JPEG's markers (APP segments + tables) lie within its first bytes
@@ -94,10 +93,10 @@ def hdrgm_params(packet: bytes, path=None) -> IsoGainMapParams | None:
     found: dict[str, tuple[float, ...] | str] = {}
     for node in root.iter():
         for key, value in node.attrib.items():
-            if key.startswith(f"{{{NS_HDRGM}}}"):
+            if key.startswith(f"{{{xmp_mod.NS_HDRGM}}}"):
                 name = key.split("}", 1)[1]
                 found.setdefault(name, value if name == "BaseRenditionIsHDR" else _numbers(None, value))
-        if node.tag.startswith(f"{{{NS_HDRGM}}}"):
+        if node.tag.startswith(f"{{{xmp_mod.NS_HDRGM}}}"):
             name = node.tag.split("}", 1)[1]
             found.setdefault(name, (node.text or "").strip() if name == "BaseRenditionIsHDR"
                              else _numbers(node, None))
@@ -131,16 +130,16 @@ def _describe_secondary(src: ByteSource, offset: int, length: int):
     for seg in segments:
         if seg.marker == 0xE2:
             data = head.read(seg.payload_start, seg.payload_size)
-            if data.startswith(iso_metadata.URN):
+            if data.startswith(iso21496.URN):
                 try:
-                    iso = iso_metadata.parse(data[len(iso_metadata.URN):], with_version=False)
-                except iso_metadata.IsoMetadataError:
+                    iso = iso21496.parse(data[len(iso21496.URN):], with_version=False)
+                except iso21496.IsoMetadataError:
                     iso = None
                 if iso is not None:
-                    raw["iso21496"] = data[len(iso_metadata.URN):]
+                    raw["iso21496"] = data[len(iso21496.URN):]
         elif seg.marker == 0xE1:
             data = head.read(seg.payload_start, seg.payload_size)
-            if data.startswith(xmp_mod.XMP_STANDARD_SIG) and NS_HDRGM.encode() in data:
+            if data.startswith(xmp_mod.XMP_STANDARD_SIG) and xmp_mod.NS_HDRGM.encode() in data:
                 packet = data[len(xmp_mod.XMP_STANDARD_SIG):]
                 hdrgm = hdrgm_params(packet, src.path)
                 if hdrgm is not None:

@@ -23,6 +23,7 @@ NS_CONTAINER = "http://ns.google.com/photos/1.0/container/"
 NS_ITEM = "http://ns.google.com/photos/1.0/container/item/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 NS_XMP_NOTE = "http://ns.adobe.com/xmp/note/"
+NS_HDRGM = "http://ns.adobe.com/hdr-gain-map/1.0/"    # Adobe/Google gain-map parameters (Ultra HDR)
 
 XMP_STANDARD_SIG = b"http://ns.adobe.com/xap/1.0/\x00"
 XMP_EXTENDED_SIG = b"http://ns.adobe.com/xmp/extension/\x00"
