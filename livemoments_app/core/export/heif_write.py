@@ -62,17 +62,16 @@ class HeifFile:
         primary = heif.primary_item_id(src, meta)
         if primary is None:
             raise src.error("the HEIF file names no primary image ('pitm')")
-        properties, associations = _properties(src, next((b for b in kids if b.type == "iprp"), None))
-        hidden = _hidden_items(src, next((b for b in kids if b.type == "iinf"), None))
+        boxes, associations = heif.property_table(src, meta)
+        properties = [src.read(b.start, b.size) for b in boxes]
         items = {}
         for found in heif.items(src, meta).values():
             if not found.type:
                 raise src.error(f"item {found.item_id} has a location but no 'infe' entry")
             data_bytes = heif.read_item(src, found, 1 << 30) if found.extents else b""
             items[found.item_id] = Item(found.item_id, found.type, data_bytes, found.name, found.content_type,
-                                        found.item_id in hidden, associations.get(found.item_id, []))
-        iref = next((b for b in kids if b.type == "iref"), None)
-        references = heif._parse_iref(src, iref) if iref is not None else []
+                                        found.hidden, associations.get(found.item_id, []))
+        references = heif.references(src, meta)
         groups: list[bytes] = []
         grpl = next((b for b in kids if b.type == "grpl"), None)
         if grpl is not None:
@@ -207,38 +206,3 @@ class HeifFile:
         assert len(meta) == meta_size
         return ftyp + meta + box("mdat", payload)
 
-
-def _properties(src: ByteSource, iprp: bmff.Box | None) -> tuple[list[bytes], dict[int, list[tuple[int, bool]]]]:
-    """The 'ipco' boxes (whole, in order) and each item's (1-based index, essential) associations from 'ipma'."""
-    if iprp is None:
-        return [], {}
-    kids = list(bmff.children(src, iprp))
-    ipco = next((b for b in kids if b.type == "ipco"), None)
-    boxes = [src.read(b.start, b.size) for b in bmff.children(src, ipco)] if ipco is not None else []
-    associations: dict[int, list[tuple[int, bool]]] = {}
-    for ipma in (b for b in kids if b.type == "ipma"):
-        cur, version, flags = bmff._full(src, ipma)
-        for _ in range(cur.u32()):
-            item_id = cur.u16() if version < 1 else cur.u32()
-            top = 0x8000 if flags & 1 else 0x80
-            for _ in range(cur.u8()):
-                raw = cur.u16() if flags & 1 else cur.u8()
-                if 0 < raw & (top - 1) <= len(boxes):
-                    associations.setdefault(item_id, []).append((raw & (top - 1), bool(raw & top)))
-    return boxes, associations
-
-
-def _hidden_items(src: ByteSource, iinf: bmff.Box | None) -> set[int]:
-    """Items whose 'infe' has flag 1 (not meant to be shown on their own: tiles, gain maps, metadata)."""
-    if iinf is None:
-        return set()
-    version, _ = bmff.full_box_header(src, iinf)
-    hidden = set()
-    for infe in bmff.iter_boxes(src, iinf.payload_start + 4 + (2 if version == 0 else 4), iinf.end):
-        if infe.type != "infe":
-            continue
-        infe_version, flags = bmff.full_box_header(src, infe)
-        if flags & 1 and infe_version >= 2:
-            head = src.read(infe.payload_start + 4, 4)
-            hidden.add(int.from_bytes(head[:2], "big") if infe_version == 2 else int.from_bytes(head, "big"))
-    return hidden

@@ -30,6 +30,7 @@ class HeifItem:
     # Every 'iref' reference from this item, by type: 'auxl' (an auxiliary image of), 'dimg' (derived from, in
     # order), 'thmb', 'cdsc' (the same as ``describes``).
     refs: dict[str, list[int]] = field(default_factory=dict)
+    hidden: bool = False        # 'infe' flag 1: not meant to be shown on its own (tiles, gain maps, metadata)
 
 
 def _cstring(cur: bmff._Cursor) -> str:
@@ -43,12 +44,12 @@ def _cstring(cur: bmff._Cursor) -> str:
 
 
 def _parse_infe(src: ByteSource, box: Box) -> HeifItem:
-    cur, version, _ = bmff._full(src, box)
+    cur, version, flags = bmff._full(src, box)
     if version >= 2:
         item_id = cur.u16() if version == 2 else cur.u32()
         cur.u16()
         item_type = cur.take(4).decode("latin-1")
-        item = HeifItem(item_id, item_type, _cstring(cur))
+        item = HeifItem(item_id, item_type, _cstring(cur), hidden=bool(flags & 1))
         if item_type == "mime":
             item.content_type = _cstring(cur)
         return item
@@ -98,8 +99,13 @@ def _parse_iloc(src: ByteSource, box: Box, idat: Box | None) -> dict[int, tuple[
     return out
 
 
-def _parse_iref(src: ByteSource, box: Box) -> list[tuple[str, int, list[int]]]:
-    """(reference type, from item, to items) of an 'iref' box; version 0 uses 16-bit item ids, 1 uses 32-bit."""
+def references(src: ByteSource, meta: Box | None = None) -> list[tuple[str, int, list[int]]]:
+    """(reference type, from item, to items) of the 'meta' box's 'iref', in file order; version 0 uses 16-bit item
+    ids, 1 uses 32-bit."""
+    meta = meta or bmff.find(src, "meta")
+    box = next((b for b in bmff.children(src, meta) if b.type == "iref"), None) if meta is not None else None
+    if box is None:
+        return []
     version, _ = bmff.full_box_header(src, box)
     width = 2 if version == 0 else 4
     out = []
@@ -148,14 +154,12 @@ def items(src: ByteSource, meta: Box | None = None) -> dict[int, HeifItem]:
         for item_id, (method, extents) in _parse_iloc(src, iloc, idat).items():
             item = result.setdefault(item_id, HeifItem(item_id))
             item.construction_method, item.extents = method, extents
-    iref = next((b for b in kids if b.type == "iref"), None)
-    if iref is not None:
-        for ref_type, from_id, to_ids in _parse_iref(src, iref):
-            if from_id not in result:
-                continue
-            result[from_id].refs.setdefault(ref_type, []).extend(to_ids)
-            if ref_type == "cdsc":
-                result[from_id].describes.extend(to_ids)
+    for ref_type, from_id, to_ids in references(src, meta):
+        if from_id not in result:
+            continue
+        result[from_id].refs.setdefault(ref_type, []).extend(to_ids)
+        if ref_type == "cdsc":
+            result[from_id].describes.extend(to_ids)
     return result
 
 
@@ -169,46 +173,53 @@ class Property:
 MAX_PROPERTY_BYTES = 1 << 20
 
 
-def item_properties(src: ByteSource, meta: Box | None = None) -> dict[int, list[Property]]:
-    """The properties associated with each item ('iprp': 'ipco' + 'ipma'), in association order (the order
-    transformations apply in)."""
+def property_table(src: ByteSource, meta: Box | None = None) -> tuple[list[Box], dict[int, list[tuple[int, bool]]]]:
+    """The 'ipco' property boxes in order, and each item's associations from 'ipma' as (1-based index into them,
+    essential), in association order (the order transformations apply in)."""
     meta = meta or bmff.find(src, "meta")
-    if meta is None:
-        return {}
-    iprp = next((b for b in bmff.children(src, meta) if b.type == "iprp"), None)
+    iprp = next((b for b in bmff.children(src, meta) if b.type == "iprp"), None) if meta is not None else None
     if iprp is None:
-        return {}
+        return [], {}
     kids = list(bmff.children(src, iprp))
     ipco = next((b for b in kids if b.type == "ipco"), None)
     if ipco is None:
-        return {}
+        return [], {}
     boxes = []
     for n, box in enumerate(bmff.children(src, ipco)):
         if n >= MAX_ITEMS:
             break
         boxes.append(box)
-    out: dict[int, list[Property]] = {}
-    read: dict[int, Property] = {}          # items share properties: each payload is read once
+    associations: dict[int, list[tuple[int, bool]]] = {}
     for ipma in (b for b in kids if b.type == "ipma"):
         cur, version, flags = bmff._full(src, ipma)
         count = cur.u32()
         if count > MAX_ITEMS:
             raise src.error(f"'ipma' box claims {count} items")
+        top = 0x8000 if flags & 1 else 0x80
         for _ in range(count):
             item_id = cur.u16() if version < 1 else cur.u32()
-            associations = cur.u8()
-            for _ in range(associations):
+            for _ in range(cur.u8()):
                 raw = cur.u16() if flags & 1 else cur.u8()
-                top = 0x8000 if flags & 1 else 0x80
                 index = raw & (top - 1)
-                if not 0 < index <= len(boxes):
-                    continue     # index 0 means "no property"; others past the end are ignored
-                prop = read.get(index)
-                if prop is None:
-                    box = boxes[index - 1]
-                    data = bmff.payload(src, box) if box.payload_size <= MAX_PROPERTY_BYTES else b""
-                    prop = read[index] = Property(box.type, data)
-                out.setdefault(item_id, []).append(Property(prop.type, prop.data, bool(raw & top)))
+                if 0 < index <= len(boxes):     # index 0 means "no property"; others past the end are ignored
+                    associations.setdefault(item_id, []).append((index, bool(raw & top)))
+    return boxes, associations
+
+
+def item_properties(src: ByteSource, meta: Box | None = None) -> dict[int, list[Property]]:
+    """The properties associated with each item ('iprp': 'ipco' + 'ipma'), in association order (the order
+    transformations apply in)."""
+    boxes, associations = property_table(src, meta)
+    out: dict[int, list[Property]] = {}
+    read: dict[int, Property] = {}          # items share properties: each payload is read once
+    for item_id, indices in associations.items():
+        for index, essential in indices:
+            prop = read.get(index)
+            if prop is None:
+                box = boxes[index - 1]
+                data = bmff.payload(src, box) if box.payload_size <= MAX_PROPERTY_BYTES else b""
+                prop = read[index] = Property(box.type, data)
+            out.setdefault(item_id, []).append(Property(prop.type, prop.data, essential))
     return out
 
 
