@@ -192,8 +192,8 @@ def latency(photo: str | None) -> dict:
 
 def _in_process(extra_params: dict[str, str] | None = None, niceness: int | None = None):
     def run(work, *args, progress=None, name=""):
-        if extra_params:    # heic_bytes(pixels, quality, enc_params, ...)
-            args = (*args[:2], {**args[2], **extra_params}, *args[3:])
+        if extra_params:    # heic_files([(pixels, quality, enc_params, ...), ...])
+            args = ([(*job[:2], {**job[2], **extra_params}, *job[3:]) for job in args[0]],)
         if niceness is None:
             return work(*args)
         box = {}

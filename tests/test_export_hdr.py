@@ -199,6 +199,26 @@ def test_an_ultra_hdr_map_goes_into_heic_in_both_forms(tmp_path):
     assert info["XMP-HDRGainMap:HDRGainMapHeadroom"] == pytest.approx(4.0)
 
 
+def test_the_picture_and_its_map_images_are_coded_in_one_encoder_process(tmp_path, monkeypatch):
+    """Each encoder process costs ~0.3 s to start: the picture and both map images (the slowest case, a
+    Pixel-style map written in Apple's and the ISO form) are coded by one."""
+    from livemoments_app.core.export import still
+
+    calls = []
+    real = still.run_encoder
+
+    def counted(work, *args, **kwargs):
+        calls.append(len(args[0]))
+        return real(work, *args, **kwargs)
+
+    monkeypatch.setattr(still, "run_encoder", counted)
+    pixels = synth.pattern_frames(1, (320, 240))[0]
+    result = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="heic"),
+                          gain_map=_pixel_gain_map(pixels))
+    assert result.hdr and calls == [3]          # one process: the picture, Apple's map, the ISO map
+    assert len(_aux_map(result.path).shape) == 2
+
+
 def test_hdr_off_and_png_write_no_gain_map(tmp_path):
     pixels = synth.pattern_frames(1, (320, 240))[0]
     gain_map = _pixel_gain_map(pixels)

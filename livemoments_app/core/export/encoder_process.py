@@ -6,8 +6,8 @@ scheduler hands the UI thread a core as soon as it wakes up (docs/benchmarks.md,
 killed when the user cancels, and if it dies (out of memory, a crash inside the codec) the export fails with a
 clear error instead of taking the app down.
 
-``run_encoder(work, *args)`` is the one way encoders run: ``work`` is a module-level function returning bytes (so
-the child can import it). Its arguments travel through a pipe, arrays out of band (pickle protocol 5): the parent
+``run_encoder(work, *args)`` is the one way encoders run: ``work`` is a module-level function (so the child can
+import it) returning bytes or a list of them (a HEIC and its gain-map images, coded in one child). Its arguments travel through a pipe, arrays out of band (pickle protocol 5): the parent
 never copies a 36 MB image while holding the GIL, which alone stalled the UI thread for 50-120 ms.
 """
 
@@ -68,7 +68,7 @@ def _child(inbox, outbox, niceness: int | None) -> None:
     outbox.close()
 
 
-def _send(conn, work: Callable[..., bytes], args: tuple) -> None:
+def _send(conn, work: Callable[..., Any], args: tuple) -> None:
     """``(work, args)`` as a small pickle plus the raw buffers of its arrays, written without copying them (the
     pipe writes release the GIL)."""
     buffers: list[pickle.PickleBuffer] = []
@@ -90,8 +90,7 @@ def _exit_reason(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def run_encoder(work: Callable[..., bytes], *args: Any, progress: Progress | None = None,
-                name: str = "HEIC") -> bytes:
+def run_encoder(work: Callable[..., Any], *args: Any, progress: Progress | None = None, name: str = "HEIC") -> Any:
     """``work(*args)`` computed in a low-priority child process. Raises ``Cancelled`` (child killed) when
     ``progress`` is cancelled, ``RuntimeError`` with the child's exception when ``work`` raised, and ExportError
     when the child died without an answer."""

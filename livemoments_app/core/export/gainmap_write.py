@@ -3,14 +3,14 @@
 ``plan`` picks the forms the output format holds (HEIC: Apple's auxiliary image, plus ISO 21496-1 where the map has
 those parameters; JPEG: Ultra HDR; PNG: none, said so) and codes the Ultra HDR gain-map image up front, because
 the primary's XMP directory must state its length. ``encode`` then asks the plan for the EXIF (Apple maker-note
-headroom) and XMP (hdrgm version, Container directory) of the primary, encodes the picture as it always does, and
-lets the plan finish the file. The picture's pixels and metadata are exactly those of the SDR export.
+headroom) and XMP (hdrgm version, Container directory) of the primary, encodes the picture as it always does (for
+HEIC, the plan's gain-map images in the same encoder process), and lets the plan finish the file. The picture's
+pixels and metadata are exactly those of the SDR export.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 
@@ -61,13 +61,19 @@ class GainMapPlan:
         items = [replace(primary, padding=0), gain_map, *items[1:]]
         return {"directory": tuple(items), "gain_map_version": ultrahdr.HDRGM_VERSION}
 
-    def finish(self, data: bytes, encode_heic_image: Callable[[np.ndarray, int], bytes], smaller_file: bool = False
-               ) -> bytes:
-        """The encoded picture with the gain map added; ``encode_heic_image(pixels, quality)`` is the picture's
-        HEIC encoder."""
+    def heic_images(self, smaller_file: bool = False) -> list[tuple[np.ndarray, int]]:
+        """The gain-map images a HEIC holds, as (pixels, quality) for the picture's encoder to code with the
+        picture (one process for all)."""
+        if self.fmt != "heic":
+            return []
+        quality = HEIC_QUALITY_SMALL if smaller_file else HEIC_QUALITY
+        return [(pixels, quality) for pixels in heic_gainmap.images(self.apple, self.iso)]
+
+    def finish(self, data: bytes, coded_maps: list[bytes]) -> bytes:
+        """The encoded picture with the gain map added; ``coded_maps``: :meth:`heic_images` coded as one-image
+        HEICs, in order."""
         if self.fmt == "heic":
-            quality = HEIC_QUALITY_SMALL if smaller_file else HEIC_QUALITY
-            return heic_gainmap.add_gain_map(data, self.apple, self.iso, lambda px: encode_heic_image(px, quality))
+            return heic_gainmap.add_gain_map(data, self.apple, self.iso, coded_maps)
         if self.fmt == "jpeg" and self.gain_map_jpeg is not None:
             return ultrahdr.join(data, self.gain_map_jpeg)
         return data

@@ -16,7 +16,6 @@ The primary item, its properties and its coded bytes are not touched.
 from __future__ import annotations
 
 import struct
-from typing import Callable
 
 import numpy as np
 
@@ -46,23 +45,37 @@ def _coded_image(heic: bytes) -> tuple[bytes, list[tuple[bytes, bool]]]:
     return item.data, props
 
 
-def _same_pixels(a: np.ndarray, b: np.ndarray) -> bool:
+def _shared(apple: AppleForm | None, iso: IsoForm | None) -> bool:
+    """Both forms describe the same pixels (an iPhone map): one image item serves both."""
+    if apple is None or iso is None:
+        return False
+    a, b = apple.pixels, iso.pixels
     return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
 
 
-def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None,
-                 encode_image: Callable[[np.ndarray], bytes]) -> bytes:
-    """``heic`` with the gain map added in Apple's form and/or the ISO 21496-1 form.
+def images(apple: AppleForm | None, iso: IsoForm | None) -> list[np.ndarray]:
+    """The gain-map pictures :func:`add_gain_map` needs coded, in its order: Apple's, then the ISO form's unless
+    it shares Apple's."""
+    out = [apple.pixels] if apple is not None else []
+    if iso is not None and not _shared(apple, iso):
+        out.append(iso.pixels)
+    return out
 
-    ``encode_image`` codes a uint8 H x W (or H x W x 3) array as a one-image HEIC with the project's encoder.
-    """
+
+def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None, coded: list[bytes]) -> bytes:
+    """``heic`` with the gain map added in Apple's form and/or the ISO 21496-1 form; ``coded``: the pictures of
+    :func:`images`, each coded as a one-image HEIC by the project's encoder."""
     if apple is None and iso is None:
         return heic
+    wanted = len(images(apple, iso))
+    if len(coded) != wanted:
+        raise ValueError(f"{len(coded)} coded gain-map images for the {wanted} the HEIC needs")
+    coded_images = iter(coded)
     out = HeifFile.parse(heic)
     primary = out.primary
     map_item = None
     if apple is not None:
-        data, props = _coded_image(encode_image(apple.pixels))
+        data, props = _coded_image(next(coded_images))
         props = [(p, essential) for p, essential in props if p[4:8] != b"colr"] + [(_APPLE_MAP_COLOUR, False)]
         aux = full_box("auxC", 0, 0, APPLE_AUX_URN.encode("ascii") + b"\0")
         map_item = out.add_item("hvc1", data, properties=props + [(aux, True)], hidden=True)
@@ -72,8 +85,8 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None,
                            content_type=heif.XMP_MIME)
         out.add_reference("cdsc", xmp.id, [map_item.id])
     if iso is not None:
-        if map_item is None or apple is None or not _same_pixels(iso.pixels, apple.pixels):
-            data, props = _coded_image(encode_image(iso.pixels))
+        if not _shared(apple, iso):
+            data, props = _coded_image(next(coded_images))
             map_item = out.add_item("hvc1", data, properties=props, hidden=True)
         ispe = out.item_property(primary, "ispe")
         tmap = out.add_item("tmap", iso21496.tmap_payload(iso.params),
