@@ -24,6 +24,7 @@ from livemoments_app.core.hdr import AppleGainMapInfo, GainMap, IsoGainMapParams
 from livemoments_app.core.hdr.model import APPLE_AUX_URN
 from livemoments_app.core.livephoto import LiveFormat, heif, open_live_photo
 from livemoments_app.core.livephoto.bmff import ByteSource
+from livemoments_app.core.livephoto.open import find_gain_map
 from tests.conftest import sample
 from tests.export_helpers import exiftool, first, small
 from tests.support import synth
@@ -54,7 +55,8 @@ def apple():
     import cv2
 
     quarter = cv2.resize(full_map, (pixels.shape[1] // 2, pixels.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    gain_map = GainMap(quarter, "apple", APPLE_HEADROOM, iso=APPLE_ISO, apple=APPLE_INFO)
+    raw = find_gain_map(path).raw          # the blobs the reader keeps: the 'tmap' item's ICC profile among them
+    gain_map = GainMap(quarter, "apple", APPLE_HEADROOM, iso=APPLE_ISO, apple=APPLE_INFO, raw=raw)
     return pixels, meta, gain_map
 
 
@@ -148,6 +150,11 @@ def test_heic_carries_the_iphone_gain_map_as_the_camera_does(tmp_path, apple):
     assert ("cdsc", exif_id, [primary, tmap_id]) in refs
     assert heif.read_item(src, items[tmap_id]) == iso21496.tmap_payload(APPLE_ISO)
     assert any(g[4:8] == b"altr" and g[16:] == struct.pack(">III", 2, tmap_id, primary) for g in written.groups)
+    # The HDR rendition's colour (the iPhone's Display P3 PQ profile) and pixel format, as the camera states them.
+    [iphone_tmap] = [i for i, it in iphone.items.items() if it.type == "tmap"]
+    for kind in ("colr", "pixi"):
+        assert written.item_property(tmap_id, kind) == iphone.item_property(iphone_tmap, kind)
+    assert written.item_property(tmap_id, "colr")[8:12] == b"prof"
 
 
 @pytest.mark.samples

@@ -38,6 +38,7 @@ class AppleForm:
 class IsoForm:
     pixels: np.ndarray          # uint8 H x W or H x W x 3
     params: IsoGainMapParams
+    alternate_icc: bytes | None = None      # the HDR rendition's ICC profile, as the source's 'tmap' gave it
 
 
 def _stops_per_level(params: IsoGainMapParams, channel: int) -> np.ndarray:
@@ -75,7 +76,9 @@ def apple_form(gain_map: GainMap) -> AppleForm | None:
 def iso_form(gain_map: GainMap) -> IsoForm | None:
     """The map with hdrgm / ISO 21496-1 parameters for an SDR base; None when it cannot be described so."""
     if gain_map.iso is not None:
-        return None if gain_map.iso.base_is_hdr else IsoForm(gain_map.pixels, gain_map.iso)
+        if gain_map.iso.base_is_hdr:
+            return None
+        return IsoForm(gain_map.pixels, gain_map.iso, gain_map.raw.get("tmap_icc"))
     if gain_map.kind != "apple" or gain_map.headroom <= 1.0:
         return None
     stops = math.log2(gain_map.headroom)

@@ -5,7 +5,9 @@
   an ``auxl`` reference from it to the primary item; its own XMP item (HDRGainMapVersion, HDRGainMapHeadroom)
   attached with ``cdsc``.
 * ISO 21496-1 (where the map has those parameters): a ``tmap`` derived item over [primary, gain map] whose payload
-  is the binary metadata, the primary's ``ispe``, an ``altr`` entity group [tmap, primary] (a reader that knows
+  is the binary metadata, the primary's ``ispe``, a ``pixi`` for the HDR rendition (three 10-bit channels) and,
+  when the key photo's ``tmap`` had one, its ``colr`` ICC profile (the HDR rendition's colour space: Display P3
+  with PQ on iPhones), an ``altr`` entity group [tmap, primary] (a reader that knows
   ``tmap`` shows the HDR rendition, any other the primary), the ``tmap`` brand, and the primary's EXIF/XMP items
   describing the ``tmap`` too. When the map's pixels are the Apple image's (iPhone maps), both forms share that one
   image item, as iOS 18 writes them.
@@ -32,6 +34,8 @@ _PLACEMENT = {b"irot", b"imir", b"clap"}
 # iPhones mark their gain map's colour as unspecified (primaries, transfer, matrix 2), full range: its samples are
 # gains in Apple's own encoding, not colours; the encoder's nclx would call them sRGB.
 _APPLE_MAP_COLOUR = box("colr", b"nclx" + struct.pack(">HHHB", 2, 2, 2, 0x80))
+# The HDR rendition a 'tmap' reader reconstructs: three channels of 10 bits, as iPhones state it.
+_TMAP_PIXI = full_box("pixi", 0, 0, bytes([3, 10, 10, 10]))
 
 
 def _coded_image(heic: bytes) -> tuple[bytes, list[tuple[bytes, bool]]]:
@@ -89,8 +93,10 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None, code
             data, props = _coded_image(next(coded_images))
             map_item = out.add_item("hvc1", data, properties=props, hidden=True)
         ispe = out.item_property(primary, "ispe")
-        tmap = out.add_item("tmap", iso21496.tmap_payload(iso.params),
-                            properties=[(ispe, False)] if ispe is not None else [])
+        props = [(ispe, False)] if ispe is not None else []
+        if iso.alternate_icc:
+            props.append((box("colr", b"prof" + iso.alternate_icc), True))
+        tmap = out.add_item("tmap", iso21496.tmap_payload(iso.params), properties=props + [(_TMAP_PIXI, False)])
         out.add_reference("dimg", tmap.id, [primary, map_item.id])
         out.add_group("altr", [tmap.id, primary])
         out.add_brand(b"tmap")
