@@ -72,7 +72,7 @@ def run_bicubic(target: str, output: str, size: tuple[int, int]) -> dict:
     from livemoments_app.core.export import StillMetadata, ExportOptions, export_still
 
     t0 = time.perf_counter()
-    frame = read_image(Path(target), "target").pixels
+    frame = read_image(Path(target), "target", hdr=False).pixels
     up = cv2.resize(frame, tuple(size), interpolation=cv2.INTER_CUBIC)
     export_still(up, StillMetadata(), output, ExportOptions(format="jpeg", overwrite=True))
     return {"total_s": time.perf_counter() - t0, "stages": {}, "size": list(size)}

@@ -198,17 +198,17 @@ def pick_frame(live, job: RestoreJob, progress: Progress | None = None) -> int:
     return clip.nearest_index(t)
 
 
-def read_image(path: Path, what: str):
-    """A plain image file as a Still (upright RGB, metadata kept)."""
-    from livemoments_app.core.livephoto.still import decode_heif, decode_pillow
-
+def read_image(path: Path, what: str, *, hdr: bool = True):
+    """A plain image file as a Still (upright RGB, metadata kept; with ``hdr``, its gain map found too)."""
     from livemoments_app.core.livephoto.open import find_gain_map
+    from livemoments_app.core.livephoto.still import decode_heif, decode_pillow
 
     if not path.is_file():
         raise UnreadableFileError(f"the {what} does not exist or is not a file", path)
+    gain_map = find_gain_map(path) if hdr else None
     if path.suffix.lower() in (".heic", ".heif", ".hif", ".avif"):
-        return decode_heif(path, hdr=find_gain_map(path))
-    return decode_pillow(path, hdr=find_gain_map(path))
+        return decode_heif(path, hdr=gain_map)
+    return decode_pillow(path, hdr=gain_map)
 
 
 def _restore_pair(job: RestoreJob, restorer, progress: Progress) -> RestoreOutcome:
@@ -218,7 +218,7 @@ def _restore_pair(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
 
     progress.set(0.0, "Reading the images")
     still = read_image(job.reference, "reference")
-    frame = read_image(job.target, "target").pixels
+    frame = read_image(job.target, "target", hdr=False).pixels      # only the reference's gain map is used
     if frame.dtype != np.uint8:
         frame = (frame >> 8).astype(np.uint8)
     progress.set(0.05, "Aligning")
