@@ -232,7 +232,7 @@ def _jpeg_meta(src: ByteSource, meta: StillMeta) -> None:
     meta.exif = jm.exif
     meta.xmp_packet = jm.xmp_packets[0] if jm.xmp_packets else None
     meta.xmp = xmp_mod.jpeg_xmp(jm, src.path)
-    _find_gain_map(meta, lambda: gain_map_jpeg.find(src, xmp_mod.jpeg_segments(src), meta.exif, meta.xmp.directory))
+    _find_gain_map(meta, lambda: gain_map_jpeg.find(src, jm.segments, meta.exif, meta.xmp.directory))
     trailer = samsung.jpeg_trailer(src)
     if trailer is not None:
         meta.samsung = True

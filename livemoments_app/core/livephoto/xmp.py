@@ -113,12 +113,13 @@ class JpegMetadata:
     exif: bytes | None = None                       # TIFF header onwards
     xmp_packets: list[bytes] = field(default_factory=list)   # standard packets, in file order
     extended_xmp: dict[str, bytes] = field(default_factory=dict)  # GUID → reassembled packet
+    segments: list[JpegSegment] = field(default_factory=list)     # every marker segment up to SOS (gain-map MPF)
 
 
 def read_jpeg_metadata(src: ByteSource) -> JpegMetadata:
-    meta = JpegMetadata()
+    meta = JpegMetadata(segments=jpeg_segments(src))
     chunks: dict[str, tuple[int, dict[int, bytes]]] = {}
-    for seg in jpeg_segments(src):
+    for seg in meta.segments:
         if seg.marker == 0xE1:
             data = src.read(seg.payload_start, seg.payload_size)
             if data.startswith(b"Exif\x00\x00") and meta.exif is None:
