@@ -136,3 +136,28 @@ def test_a_child_whose_parent_is_gone_ends_quietly(capfd):
     from_child.close()                                  # the parent died
     _child(inbox, outbox, None)
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("name", ["apple_iphone15pro_IMG_4394.HEIC", "samsung_s22_oneui6_motionphoto.heic"])
+def test_a_cancelled_write_back_stops_while_encoding_and_writes_nothing(tmp_path, monkeypatch, name):
+    """The write-backs hand the job's progress to the encoder too: cancelling kills it at once rather than
+    after the whole encode."""
+    from livemoments_app.core.export import write_back
+    from livemoments_app.core.livephoto import open_live_photo
+    from tests.conftest import sample
+
+    token = CancelToken()
+    started = []
+
+    def slow_encoder(work, *args, progress=None, name=""):      # a 60 s encode, cancelled 0.5 s into it
+        started.append(time.monotonic())
+        threading.Timer(0.5, token.cancel).start()
+        return run_encoder(_sleep_then, 60.0, b"x", progress=progress)
+
+    monkeypatch.setattr(still, "run_encoder", slow_encoder)
+    with open_live_photo(sample(name)) as live:
+        with pytest.raises(Cancelled):
+            write_back(live, live.still.pixels[::4, ::4], 3, tmp_path, progress=Progress(token=token))
+    assert len(started) == 1 and time.monotonic() - started[0] < 10
+    assert list(tmp_path.iterdir()) == []

@@ -158,7 +158,7 @@ def write_back_apple(live_photo: Any, restored: Any, frame_index: int, folder: s
     if options.strip_location and patch.clip_has_location:
         skipped.append("location stripped from the still only: the clip keeps its own (it is copied, not rewritten)")
     progress.set(0.05, f"Encoding {fmt.upper()}")
-    encoded = encode(pixels, meta, options, fmt=fmt, exif_override=paired, gain_map=gain_map)
+    encoded = encode(pixels, meta, options, fmt=fmt, exif_override=paired, gain_map=gain_map, progress=progress)
     skipped += encoded.skipped
     progress.set(0.85, "Writing the Live Photo")
     still_ext, mov_ext = extension_for(fmt, meta), mov_path.suffix or ".MOV"

@@ -185,7 +185,7 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
     if fmt == "heic":
         pad, vlen, vpad = _heic_layout(len(mp4), blocks)
         fields = _motion_fields(timestamp_us, "image/heic", PRIMARY_PLACEHOLDER, pad, vlen, vpad)
-        encoded = encode(pixels, meta, options, fmt="heic", xmp_motion=fields, gain_map=gain_map)
+        encoded = encode(pixels, meta, options, fmt="heic", xmp_motion=fields, gain_map=gain_map, progress=progress)
         data, notes = assemble_heic(encoded.data, encoded.xmp, mp4, blocks)
     else:
         if blocks is not None:
@@ -196,7 +196,7 @@ def write_back_motion(live_photo: Any, restored: Any, frame_index: int, folder: 
         else:
             fields = _motion_fields(timestamp_us, "image/jpeg", 0, 0, len(mp4), 0)
             tail = mp4
-        encoded = encode(pixels, meta, options, fmt="jpeg", xmp_motion=fields, gain_map=gain_map)
+        encoded = encode(pixels, meta, options, fmt="jpeg", xmp_motion=fields, gain_map=gain_map, progress=progress)
         if encoded.xmp is None:
             raise ExportError("the Motion Photo XMP could not be written into the JPEG", live_photo.still_path)
         data, notes = encoded.data + tail, []
