@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from livemoments_app.core.hdr.apple import APPLE_GAMMA
+from livemoments_app.core.hdr.encoding import apple_stops, iso_stops
 from livemoments_app.core.hdr.model import AppleGainMapInfo, GainMap, IsoGainMapParams
 
 _LUMA = (0.2126, 0.7152, 0.0722)
-_LEVELS = np.arange(256, dtype=np.float64) / 255.0
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,6 @@ class IsoForm:
     pixels: np.ndarray          # uint8 H x W or H x W x 3
     params: IsoGainMapParams
     alternate_icc: bytes | None = None      # the HDR rendition's ICC profile, as the source's 'tmap' gave it
-
-
-def _stops_per_level(params: IsoGainMapParams, channel: int) -> np.ndarray:
-    """G in stops for each 8-bit level of one channel."""
-    def pick(values: tuple[float, ...]) -> float:
-        return values[channel] if len(values) > channel else values[0]
-    gamma = pick(params.gamma)
-    return pick(params.gain_min) + (pick(params.gain_max) - pick(params.gain_min)) * _LEVELS ** (1.0 / gamma)
 
 
 def apple_form(gain_map: GainMap) -> AppleForm | None:
@@ -65,9 +57,9 @@ def apple_form(gain_map: GainMap) -> AppleForm | None:
         return None
     headroom = 2.0 ** stops
     if channels == 1:
-        gains = _stops_per_level(params, 0)[gain_map.pixels]
+        gains = iso_stops(params, 0)[gain_map.pixels]
     else:
-        gains = sum(w * _stops_per_level(params, c)[gain_map.pixels[:, :, c]] for c, w in enumerate(_LUMA))
+        gains = sum(w * iso_stops(params, c)[gain_map.pixels[:, :, c]] for c, w in enumerate(_LUMA))
     linear = np.clip((np.exp2(gains) - 1.0) / (headroom - 1.0), 0.0, 1.0)
     pixels = np.rint(linear ** (1.0 / APPLE_GAMMA) * 255.0).astype(np.uint8)
     return AppleForm(pixels, headroom, AppleGainMapInfo(xmp_headroom=headroom))
@@ -83,7 +75,7 @@ def iso_form(gain_map: GainMap) -> IsoForm | None:
         return None
     stops = math.log2(gain_map.headroom)
     grey = gain_map.pixels if gain_map.pixels.ndim == 2 else _luma_u8(gain_map.pixels)
-    table = np.log2(1.0 + (gain_map.headroom - 1.0) * _LEVELS ** APPLE_GAMMA) / stops
+    table = apple_stops(gain_map.headroom) / stops
     pixels = np.rint(np.clip(table, 0.0, 1.0) * 255.0).astype(np.uint8)[grey]
     params = IsoGainMapParams(gain_min=(0.0,), gain_max=(stops,), gamma=(1.0,), offset_sdr=(0.0,),
                               offset_hdr=(0.0,), capacity_min=0.0, capacity_max=stops)

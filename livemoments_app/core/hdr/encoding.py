@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from livemoments_app.core.hdr.apple import APPLE_GAMMA
-from livemoments_app.core.hdr.model import GainMap
+from livemoments_app.core.hdr.model import GainMap, IsoGainMapParams
 
 _CODES = np.arange(256, dtype=np.float64) / 255.0
 
@@ -21,15 +21,23 @@ def _pick(values: tuple[float, ...], channel: int) -> float:
     return float(values[min(channel, len(values) - 1)])
 
 
+def iso_stops(params: IsoGainMapParams, channel: int = 0) -> np.ndarray:
+    """float64[256]: the gain in stops of each 8-bit sample of ``channel`` under ISO 21496-1 / hdrgm parameters."""
+    lo, hi = _pick(params.gain_min, channel), _pick(params.gain_max, channel)
+    return lo + (hi - lo) * _CODES ** (1.0 / _pick(params.gamma, channel))
+
+
+def apple_stops(headroom: float) -> np.ndarray:
+    """float64[256]: the gain in stops of each 8-bit sample of an Apple map with this linear headroom."""
+    return np.log2(1.0 + (max(headroom, 1.0) - 1.0) * _CODES ** APPLE_GAMMA)
+
+
 def stops_table(gm: GainMap, channel: int = 0) -> np.ndarray:
     """float32[256]: the gain in stops of each 8-bit sample value (increasing with the value)."""
     iso = gm.iso
     if iso is not None and not iso.base_is_hdr:
-        lo, hi, gamma = _pick(iso.gain_min, channel), _pick(iso.gain_max, channel), _pick(iso.gamma, channel)
-        table = lo + (hi - lo) * _CODES ** (1.0 / gamma)
-    else:
-        table = np.log2(1.0 + (max(gm.headroom, 1.0) - 1.0) * _CODES ** APPLE_GAMMA)
-    return table.astype(np.float32)
+        return iso_stops(iso, channel).astype(np.float32)
+    return apple_stops(gm.headroom).astype(np.float32)
 
 
 def offsets(gm: GainMap, channel: int = 0) -> tuple[float, float]:
