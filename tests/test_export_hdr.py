@@ -206,6 +206,21 @@ def test_an_ultra_hdr_map_goes_into_heic_in_both_forms(tmp_path):
     assert info["XMP-HDRGainMap:HDRGainMapHeadroom"] == pytest.approx(4.0)
 
 
+def test_a_three_channel_map_is_coded_without_chroma_subsampling(tmp_path):
+    """Per-channel gains are not a colour: the ISO map image of an RGB gain map is coded 4:4:4."""
+    pixels = synth.pattern_frames(1, (640, 480))[0]
+    gain_map = _pixel_gain_map(pixels, channels=3)
+    result = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="heic"), gain_map=gain_map)
+    written = HeifFile.parse(result.path.read_bytes())
+    [tmap] = [i for i in written.items.values() if i.type == "tmap"]
+    [(_, _, (_primary, map_id))] = [r for r in written.references if r[0] == "dimg" and r[1] == tmap.id]
+    assert written.item_property(map_id, "hvcC")[8 + 16] & 3 == 3          # chroma_format_idc 3: 4:4:4
+    import pillow_heif
+    alone = replace(written.items[map_id], hidden=False)
+    coded = HeifFile(b"heic", 0, [b"mif1", b"heic"], map_id, {map_id: alone}, written.properties, []).to_bytes()
+    _close(np.asarray(pillow_heif.open_heif(io.BytesIO(coded))), gain_map.pixels, mean=1.0, worst=8)
+
+
 def test_the_picture_and_its_map_images_are_coded_in_one_encoder_process(tmp_path, monkeypatch):
     """Each encoder process costs ~0.3 s to start: the picture and both map images (the slowest case, a
     Pixel-style map written in Apple's and the ISO form) are coded by one."""

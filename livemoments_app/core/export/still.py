@@ -187,7 +187,11 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
         params["quality"] = int(options.quality)
     enc_params = {"preset": params["preset"]}
     jobs = [(pixels, params["quality"], enc_params, exif, xmp, icc)]
-    jobs += [(np.ascontiguousarray(image), quality, enc_params, None, None, None) for image, quality in also]
+    for image, quality in also:
+        # A three-channel gain map holds a gain per colour, not a colour: 4:2:0 would average neighbouring gains
+        # of different channels (libultrahdr codes such maps 4:4:4 too).
+        own = {**enc_params, "chroma": "444"} if image.ndim == 3 else enc_params
+        jobs.append((np.ascontiguousarray(image), quality, own, None, None, None))
     picture, *others = run_encoder(heic_files, jobs, progress=progress, name="HEIC")
     return picture, others
 
