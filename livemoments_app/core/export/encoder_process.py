@@ -7,8 +7,9 @@ killed when the user cancels, and if it dies (out of memory, a crash inside the 
 clear error instead of taking the app down.
 
 ``run_encoder(work, *args)`` is the one way encoders run: ``work`` is a module-level function (so the child can
-import it) returning bytes or a list of them (a HEIC and its gain-map images, coded in one child). Its arguments travel through a pipe, arrays out of band (pickle protocol 5): the parent
-never copies a 36 MB image while holding the GIL, which alone stalled the UI thread for 50-120 ms.
+import it) returning bytes or a list of them (a HEIC and its gain-map images, coded in one child). Its arguments
+travel through a pipe, arrays out of band (pickle protocol 5): the parent never copies a 36 MB image while holding
+the GIL, which alone stalled the UI thread for 50-120 ms.
 """
 
 from __future__ import annotations
