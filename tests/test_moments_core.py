@@ -178,6 +178,12 @@ def test_suggestions_rank_top_and_json():
     assert [f["index"] for f in data["frames"]] == [1, 3, 2, 0]
     assert set(data["frames"][0]) >= {"index", "time_s", "score", "parts", "reasons"}
     assert data["notes"] == ["a note"] and data["frame_count"] == 4
+    back = Suggestions.from_json(data)                     # a stored ranking (the library's cache) reads back whole
+    assert back.frames == result.frames and back.notes == ["a note"] and back.key_index == 2
+    with pytest.raises(ValueError):
+        Suggestions.from_json({**data, "frame_count": 5})  # a frame missing
+    with pytest.raises(ValueError):
+        Suggestions.from_json({"frames": [{"index": "x"}], "frame_count": 1})
 
 
 def test_sharpness_ignores_exposure_and_sees_blur():

@@ -149,7 +149,7 @@ def test_photos_are_marked_with_their_check_circle(qtbot, window, folder, tmp_pa
     screenshot(window, tmp_path, "library-marked")
 
 
-def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_path):  # noqa: F811
+def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
     from tests.library_helpers import portrait_frames
     from tests.support.synth import write_apple_pair
 
@@ -164,6 +164,16 @@ def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_p
     lib2 = open_library(qtbot, window, root, tmp_path / "cache.sqlite3", scoring=True)
     assert lib2.entries[0].best == entry.best
     assert not lib2.scoring
+    # Opened in the editor, the photo shows the library's ranking instead of scoring its clip again.
+    import livemoments_app.core.moments as moments_mod
+
+    monkeypatch.setattr(moments_mod, "suggest", lambda *a, **k: pytest.fail("the editor scored the photo again"))
+    ws = window.workspace
+    with qtbot.waitSignal(ws.document.opened, timeout=30000):
+        window.library_page.grid.openRequested.emit(0)
+    qtbot.waitUntil(lambda: ws.moments.suggestions is not None, timeout=30000)
+    assert ws.moments.suggestions.best().index == entry.best.index
+    assert ws.moments.suggestions.to_json()["frames"] == lib2.entries[0].scores["ranking"]["frames"]
 
 
 def _restorable(lib, scene_path: Path | None = None):

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
             self.queue.stateChanged.connect(lambda: self.library.hold_scoring("queue", self.queue.active))
             self.library_page = LibraryPage(self.library, self.queue, self.settings, self)
             self.library_page.openRequested.connect(self.open_path)
+            self.workspace.moments.known = self.library.cached_suggestions
             self.library.folderChanged.connect(lambda folder: self.actions.library.setVisible(bool(folder)))
             self.pages.addWidget(self.library_page)
             self.pages.currentChanged.connect(self._on_page)

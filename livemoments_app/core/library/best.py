@@ -10,10 +10,14 @@ import hashlib
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.library.cache import LibraryCache
 from livemoments_app.core.library.entry import BestMoment, FileKey, LibraryEntry
+
+if TYPE_CHECKING:
+    from livemoments_app.core.moments import Suggestions
 
 
 def unavailable() -> str | None:
@@ -84,6 +88,27 @@ def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progr
     entry.scores, entry.scores_version = scores, version
     entry.best = best_from_scores(scores)
     return scores
+
+
+def cached_suggestions(cache: LibraryCache, live) -> "Suggestions | None":
+    """The ranking ``cache`` holds for the open photo ``live`` (made by this scorer, of the file as it is now), so
+    the editor need not score a photo the library has scored; None when it holds none."""
+    from livemoments_app.core.moments import Suggestions
+
+    if unavailable() is not None:
+        return None
+    try:
+        key = FileKey.of(Path(live.still_path))
+    except OSError:
+        return None
+    scores = cache.scores(key, scorer_version())
+    try:
+        found = Suggestions.from_json(scores["ranking"]) if scores else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    if found is None or len(found.frames) != live.clip.frame_count or found.key_index != live.key_frame_index:
+        return None
+    return found
 
 
 def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,

@@ -66,3 +66,22 @@ class Suggestions:
         """``{"frames": [...best first...], "notes": [...], "key_index": int, "frame_count": int}``."""
         return {"frames": [f.to_json() for f in self.ranked()], "notes": list(self.notes),
                 "key_index": self.key_index, "frame_count": len(self.frames)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Suggestions":
+        """The inverse of :meth:`to_json` (a stored ranking, e.g. the library's cache); ValueError when ``data``
+        does not hold one entry per frame of the clip."""
+        try:
+            frames = sorted((FrameScore(int(f["index"]), float(f["time_s"]), float(f["score"]),
+                                        {str(k): float(v) for k, v in f.get("parts", {}).items()},
+                                        [str(r) for r in f.get("reasons", [])], bool(f.get("is_key", False)),
+                                        {str(k): float(v) for k, v in f.get("details", {}).items()})
+                             for f in data["frames"]), key=lambda f: f.index)
+            count = int(data["frame_count"])
+            key_index = None if data.get("key_index") is None else int(data["key_index"])
+            notes = [str(n) for n in data.get("notes", [])]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a stored ranking: {exc}") from None
+        if [f.index for f in frames] != list(range(count)) or (key_index is not None and not 0 <= key_index < count):
+            raise ValueError("not a stored ranking: its frames do not cover the clip")
+        return cls(frames, notes, key_index)

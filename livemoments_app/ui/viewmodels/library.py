@@ -127,6 +127,16 @@ class LibraryModel(QAbstractListModel):
             self._tiles.move_to_end(key)
         return image
 
+    def cached_suggestions(self, live):
+        """The ranking the library's cache holds for the photo ``live`` (core.moments.Suggestions), or None.
+        Called on a worker (it reads the cache): the editor shows a library photo's moments without scoring it."""
+        cache = self.cache
+        if cache is None:
+            return None
+        from livemoments_app.core.library.best import cached_suggestions
+
+        return cached_suggestions(cache, live)
+
     # Opening ------------------------------------------------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike) -> None:
         self.close()

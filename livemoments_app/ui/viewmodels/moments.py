@@ -12,7 +12,10 @@ from livemoments_app.ui.workers import Job, Lanes
 TOP = 3
 
 
-def _score(live, alignments, progress):
+def _score(live, alignments, progress, known):
+    found = known(live) if known is not None else None
+    if found is not None:
+        return found
     from livemoments_app.core.moments import suggest
 
     return suggest(live, progress, alignments=alignments)
@@ -34,6 +37,9 @@ class MomentsModel(QObject):
         self.error = ""
         self._job: Job | None = None
         self.generation = 0
+        # A ranking already made for a photo (the library's cache: LibraryModel.cached_suggestions), asked on the
+        # scoring's worker before scoring: live -> Suggestions | None.
+        self.known = None
 
     def set_live(self, live) -> None:
         """Forget the previous photo's scores (cancelling its job); scoring of ``live`` starts with :meth:`start`."""
@@ -56,7 +62,8 @@ class MomentsModel(QObject):
         live, generation = self.live, self.generation
         if live is None or self.busy or self.suggestions is not None:
             return None
-        job = self.lanes.thumbs.run(lambda progress: _score(live, dict(alignments or {}), progress),
+        known = self.known
+        job = self.lanes.thumbs.run(lambda progress: _score(live, dict(alignments or {}), progress, known),
                                     name="Finding the best moments")
         self._job = job
         self.busy, self.fraction, self.status, self.error = True, 0.0, "Finding the best moments…", ""
