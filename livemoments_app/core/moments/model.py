@@ -44,16 +44,23 @@ class Suggestions:
         key_t = self.frames[self.key_index].time_s if self.key_index is not None and self.frames else 0.0
         return sorted(self.frames, key=lambda f: (-f.score, abs(f.time_s - key_t), f.index))
 
-    def top(self, n: int, min_gap_s: float = MIN_GAP_S) -> list[FrameScore]:
+    def top(self, n: int, min_gap_s: float = MIN_GAP_S, key: bool = True) -> list[FrameScore]:
         """The ``n`` best moments, best first: frames at least ``min_gap_s`` apart (the frames next to a good frame
-        are usually almost as good and show the same moment; 0 gives the plain ``ranked()[:n]``)."""
+        are usually almost as good and show the same moment; 0 gives the plain ``ranked()[:n]``).
+
+        ``key=False``: other moments than the key photo's, for a person looking for another one. The key frame
+        still holds its place in the ranking, so frames close to it that score lower (the key photo's own moment,
+        seen worse) are left out as they would be beside any better frame."""
         picked: list[FrameScore] = []
+        shown: list[FrameScore] = []
         for f in self.ranked():
-            if len(picked) >= n:
+            if len(shown) >= n:
                 break
             if all(abs(f.time_s - p.time_s) >= min_gap_s for p in picked):
                 picked.append(f)
-        return picked
+                if key or not f.is_key:
+                    shown.append(f)
+        return shown
 
     def best(self) -> FrameScore | None:
         ranked = self.ranked()

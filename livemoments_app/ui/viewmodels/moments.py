@@ -30,7 +30,7 @@ class MomentsModel(QObject):
         self.lanes = lanes
         self.live = None
         self.suggestions = None         # core.moments.Suggestions of the open photo, once scored
-        self.top: list = []             # its best TOP frames (FrameScore), best first
+        self.top: list = []             # its best TOP moments other than the key photo (FrameScore), best first
         self.busy = False
         self.fraction = 0.0
         self.status = ""
@@ -83,7 +83,8 @@ class MomentsModel(QObject):
         if generation != self.generation:
             return
         self.suggestions = result
-        self.top = result.top(TOP)
+        # The key photo is on the filmstrip already, and the photo opens on it: the list offers other moments.
+        self.top = result.top(TOP, key=False)
         self.status = ""
         self.suggestionsChanged.emit()
 
@@ -107,6 +108,17 @@ class MomentsModel(QObject):
             if f.index == index:
                 return rank
         return 0
+
+    @property
+    def key_frame(self):
+        """The key photo's FrameScore, once scored (None before, or for a clip without one)."""
+        s = self.suggestions
+        return s.frames[s.key_index] if s is not None and s.key_index is not None else None
+
+    @property
+    def key_is_best(self) -> bool:
+        best = self.suggestions.best() if self.suggestions is not None else None
+        return best is not None and best.is_key
 
     def score_of(self, index: int):
         if self.suggestions is None or not 0 <= index < len(self.suggestions.frames):

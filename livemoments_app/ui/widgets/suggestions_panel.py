@@ -57,7 +57,7 @@ class SuggestionRow(QFrame):
         self.setStyleSheet(f"QFrame#SuggestionRow {{ border: {width}px solid {border}; border-radius: 6px; }}"
                            f"QFrame#SuggestionRow:hover {{ border-color: {c['highlight']}; }}")
 
-    def show_frame(self, rank: int, frame, thumbnail, key_index: int, chosen: bool) -> None:
+    def show_frame(self, rank: int, frame, thumbnail, chosen: bool) -> None:
         self.index = frame.index
         muted = theme.colours()["muted"]
         if thumbnail is not None:
@@ -114,20 +114,26 @@ class SuggestionsPanel(QWidget):
 
     def refresh(self) -> None:
         m = self.moments
+        tip = ""
         if m.busy:
-            self.status.setText(f"Finding the best moments… {m.fraction * 100:.0f} %")
+            text = f"Finding the best moments… {m.fraction * 100:.0f} %"
         elif m.error:
-            self.status.setText(m.error)
-        elif m.live is not None and not m.top:
-            self.status.setText("Suggestions appear once the filmstrip is ready.")
+            text = m.error
+        elif m.live is not None and m.suggestions is None:
+            text = "Suggestions appear once the filmstrip is ready."
+        elif m.key_frame is not None:
+            key = m.key_frame
+            text = f"Key photo: {key.score * 100:.0f}/100" + (", the best of the clip" if m.key_is_best else "")
+            tip = "\n".join(f"• {r}" for r in key.reasons[:4])
         else:
-            self.status.setText("")
+            text = ""
+        self.status.setText(text)
+        self.status.setToolTip(tip)
         self.status.setVisible(bool(self.status.text()))
-        key = self.timeline.key_index
         for k, row in enumerate(self.rows):
             if k < len(m.top):
                 f = m.top[k]
-                row.show_frame(k + 1, f, self.frames.thumbnails.get(f.index), key, f.index == self.timeline.chosen)
+                row.show_frame(k + 1, f, self.frames.thumbnails.get(f.index), f.index == self.timeline.chosen)
                 row.show()
             else:
                 row.index = -1
