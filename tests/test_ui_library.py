@@ -62,6 +62,7 @@ def test_a_folder_opens_as_a_grid_with_what_was_skipped_and_what_is_broken(qtbot
     assert lib.tile(broken.row(), page.grid.cell_size()) is None   # a broken file has none: drawn as a warning
     assert window.actions.library.isVisible()
     assert not window.actions.views["moment"].isVisible()          # the editor's views are hidden over the grid
+    assert not any(a.isVisible() for a in window.editor_separators)  # and their separators (a stray rule each)
     screenshot(window, tmp_path, "library-grid")
     assert tree_state(folder) == before                            # nothing written beside the photos
 
@@ -77,6 +78,7 @@ def test_a_tile_opens_in_the_editor_and_the_library_comes_back(qtbot, window, fo
         qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=centre)
     assert window.workspace.document.path == str(folder / "IMG_0001.HEIC")
     assert window.pages.currentIndex() == 1
+    assert all(a.isVisible() for a in window.editor_separators)    # the editor's toolbar groups are back
     assert lib.scoring_held or not lib.scoring                     # background scoring waits for the editor
     window.actions.library.trigger()                               # Library (Ctrl+L) brings the grid back
     assert window.pages.currentWidget() is window.library_page

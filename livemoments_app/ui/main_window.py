@@ -117,13 +117,15 @@ class MainWindow(QMainWindow):
         bar.addAction(a.open)
         bar.addAction(a.library)
         a.library.setVisible(False)
-        bar.addSeparator()
+        # The editor's groups, separators included: the library page hides them (a separator left between hidden
+        # actions still draws its rule).
+        self.editor_separators = [bar.addSeparator()]
         for action in a.views.values():
             bar.addAction(action)
-        bar.addSeparator()
+        self.editor_separators.append(bar.addSeparator())
         bar.addAction(a.fit)
         bar.addAction(a.actual)
-        bar.addSeparator()
+        self.editor_separators.append(bar.addSeparator())
         bar.addAction(a.suggest)
         spacer = QWidget(bar)
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
@@ -226,7 +228,8 @@ class MainWindow(QMainWindow):
     def _on_page(self, _index: int) -> None:
         # The editor's views and zoom mean nothing over the grid.
         in_library = self.pages.currentWidget() is self.library_page
-        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest):
+        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest,
+                       *self.editor_separators):
             action.setVisible(not in_library)
         self.library.hold_scoring("editor", not in_library)
 
