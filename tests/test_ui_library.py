@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSize, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from livemoments_app.core.library.entry import BestMoment  # noqa: E402
@@ -58,13 +58,44 @@ def test_a_folder_opens_as_a_grid_with_what_was_skipped_and_what_is_broken(qtbot
         assert part in status
     broken = lib.index(lib.row_of(folder / "broken" / "IMG_0005.HEIC"))
     assert "IMG_0005.HEIC:" in broken.data(Qt.ItemDataRole.ToolTipRole)
-    assert lib.tile(0, page.grid.cell_size()) is not None          # the thumbnail decodes
-    assert lib.tile(broken.row(), page.grid.cell_size()) is None   # a broken file has none: drawn as a warning
+    size = page.grid.cell_size()
+    qtbot.waitUntil(lambda: lib.tile(0, size) is not None, timeout=5000)   # the thumbnail decodes
+    assert lib.tile(broken.row(), size) is None                    # a broken file has none: drawn as a warning
     assert window.actions.library.isVisible()
     assert not window.actions.views["moment"].isVisible()          # the editor's views are hidden over the grid
     assert not any(a.isVisible() for a in window.editor_separators)  # and their separators (a stray rule each)
     screenshot(window, tmp_path, "library-grid")
     assert tree_state(folder) == before                            # nothing written beside the photos
+
+
+def test_tiles_are_decoded_on_a_thread_never_in_a_paint(qtbot, window, folder, tmp_path, monkeypatch):  # noqa: F811
+    import threading
+
+    import livemoments_app.ui.viewmodels.library as library_vm
+
+    lib = open_library(qtbot, window, folder, tmp_path / "cache.sqlite3")
+    threads = []
+    decode = library_vm.square_tile
+
+    def recording(*args):
+        threads.append(threading.current_thread())
+        return decode(*args)
+
+    monkeypatch.setattr(library_vm, "square_tile", recording)
+    lib._tiles.clear()
+    grid = window.library_page.grid
+    grid.viewport().repaint()                                      # a paint asks for the tiles ...
+    assert not lib._tiles and len(lib._decoding) >= 4              # ... and does not wait for them
+    changed = []
+    lib.dataChanged.connect(lambda a, _b, *_: changed.append(a.row()))
+    qtbot.waitUntil(lambda: len(lib._tiles) >= 4, timeout=5000)
+    assert threads and threading.main_thread() not in threads
+    assert {0, 1, 2, 3} <= set(changed)                            # each tile repaints once it is there
+    ratio = grid.devicePixelRatioF()
+    thumb = grid.itemDelegate().thumb_rect(grid.visualRect(lib.index(0)))
+    image = lib.tile(0, QSize(round(thumb.width() * ratio), round(thumb.height() * ratio)), 8.0 * ratio)
+    assert image is not None and image.pixelColor(0, 0).alpha() == 0 and image.pixelColor(
+        image.width() // 2, image.height() // 2).alpha() == 255     # corners rounded off, the middle opaque
 
 
 def test_a_tile_opens_in_the_editor_and_the_library_comes_back(qtbot, window, folder, tmp_path):  # noqa: F811
