@@ -7,7 +7,6 @@ after the thumbnails are shown, and a photo that has not been scored shows that 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,13 +17,6 @@ from livemoments_app.core.library.entry import BestMoment, FileKey, LibraryEntry
 
 if TYPE_CHECKING:
     from livemoments_app.core.moments import Suggestions
-
-
-def unavailable() -> str | None:
-    """Why photos cannot be scored on this installation (None when they can)."""
-    if importlib.util.find_spec("livemoments_app.core.moments") is None:
-        return "frame scoring (core.moments) is not part of this version"
-    return None
 
 
 @lru_cache(maxsize=None)
@@ -95,8 +87,6 @@ def cached_suggestions(cache: LibraryCache, live) -> "Suggestions | None":
     the editor need not score a photo the library has scored; None when it holds none."""
     from livemoments_app.core.moments import Suggestions
 
-    if unavailable() is not None:
-        return None
     try:
         key = FileKey.of(Path(live.still_path))
     except OSError:
@@ -129,6 +119,6 @@ def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Pro
 
 def attach_best(entry: LibraryEntry) -> None:
     """Sets ``entry.best`` from cached scores made by this scorer (scores by another one are dropped)."""
-    if entry.scores is not None and (unavailable() is not None or entry.scores_version != scorer_version()):
+    if entry.scores is not None and entry.scores_version != scorer_version():
         entry.scores = entry.scores_version = None
     entry.best = best_from_scores(entry.scores)

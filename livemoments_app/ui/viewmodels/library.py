@@ -44,8 +44,7 @@ def _prepare(cache, cache_path: Path | None, folder: Path):
     from livemoments_app.core.library.cache import FILE_NAME, LibraryCache
 
     path = cache_path or folder / FILE_NAME
-    if best.unavailable() is None:
-        best.scorer_version()
+    best.scorer_version()
     if cache is not None and cache.path == str(path):
         return cache
     if cache is not None:
@@ -320,12 +319,8 @@ class LibraryModel(QAbstractListModel):
             self.first_shown_s = time.perf_counter() - self._opened_at
 
     async def _score_all(self, cache, token: CancelToken, still_current) -> None:
-        from livemoments_app.core.library.best import score_entry, unavailable
+        from livemoments_app.core.library.best import score_entry
 
-        why = unavailable()
-        if why is not None:
-            self._set_state(scores_status="Best moments not computed: " + why)
-            return
         _, pool = self._pools()
         todo = [e for e in self.entries if e.ok and e.best is None]
         if self._resume is None:
