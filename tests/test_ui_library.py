@@ -182,6 +182,21 @@ def test_photos_are_marked_with_their_check_circle(qtbot, window, folder, tmp_pa
     screenshot(window, tmp_path, "library-marked")
 
 
+def test_the_restore_dialog_takes_an_absolute_folder_only(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
+    from PySide6.QtCore import QSettings
+
+    from livemoments_app.ui.widgets.library_dialog import RestoreDialog
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    dialog = RestoreDialog(2, "classic", QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), window)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText("restored")                         # relative: wherever the app was started from
+    assert not dialog.ok_button.isEnabled() and dialog.note.text()
+    dialog.folder_edit.setText("~/restored")
+    assert dialog.ok_button.isEnabled()
+    assert dialog.settings("classic", "cpu", []).out_dir == tmp_path / "restored"
+
+
 def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
     from tests.library_helpers import portrait_frames
     from tests.support.synth import write_apple_pair
