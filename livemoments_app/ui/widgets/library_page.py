@@ -111,7 +111,6 @@ class LibraryPage(QWidget):
         library.folderChanged.connect(lambda _f: self._update())
         library.rowsInserted.connect(lambda *_: self._update_body())
         library.modelReset.connect(self._update_body)
-        library.dataChanged.connect(lambda *_: self._update_buttons())
         queue.stateChanged.connect(self._on_queue)
         self._update()
 
