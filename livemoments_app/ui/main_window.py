@@ -136,6 +136,25 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.toolbar = bar
 
+    def _fit_toolbar(self) -> None:
+        """Zoom and Best moments lose their labels (not their tooltips) when the window is too narrow for every
+        label: else Export and Settings would slip behind the toolbar's overflow arrow (the labelled toolbar needs
+        ~970 px, the window may be 900)."""
+        bar = getattr(self, "toolbar", None)
+        if bar is None:
+            return
+        buttons = [bar.widgetForAction(a) for a in (self.actions.fit, self.actions.actual, self.actions.suggest)]
+        for button in buttons:
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.layout().invalidate()
+        if bar.sizeHint().width() > self.width():
+            for button in buttons:
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self._fit_toolbar()
+
     def active_canvas(self) -> ImageCanvas:
         return self.viewer.active_canvas()
 
@@ -231,6 +250,7 @@ class MainWindow(QMainWindow):
         for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest,
                        *self.editor_separators):
             action.setVisible(not in_library)
+        self._fit_toolbar()
         self.library.hold_scoring("editor", not in_library)
 
     def _library_open(self) -> bool:
