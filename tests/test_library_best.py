@@ -85,8 +85,13 @@ def test_the_editor_takes_a_cached_ranking_of_the_unchanged_file_only(small, tmp
         found = cached_suggestions(cache, live)
         assert found is not None and found.to_json()["frames"] == scores["ranking"]["frames"]
         assert found.key_index == live.key_frame_index
+        st = entry.partner.stat()
+        os.utime(entry.partner, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the clip changed since
+        assert cached_suggestions(cache, live) is None
+        os.utime(entry.partner, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert cached_suggestions(cache, live) is not None
         st = entry.path.stat()
-        os.utime(entry.path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))     # the file changed since
+        os.utime(entry.path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))     # the still changed since
         assert cached_suggestions(cache, live) is None
 
 

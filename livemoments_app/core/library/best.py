@@ -68,15 +68,15 @@ def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progr
     from livemoments_app.core.livephoto import open_live_photo
 
     progress = progress or Progress()
-    key = FileKey.of(entry.path)
+    key, partner = FileKey.of(entry.path), _key_of(entry.partner)
     version = scorer_version(faces)
-    scores = cache.scores(key, version) if cache is not None else None
+    scores = cache.scores(key, version, partner) if cache is not None else None
     if scores is None:
         progress.set(0.0, f"Scoring {entry.name}")
         with open_live_photo(entry.path) as live:
             scores = score_photo(live, progress.sub(0.05, 0.95), faces)
         if cache is not None:
-            cache.store_scores(key, scores, version)
+            cache.store_scores(key, scores, version, partner)
     entry.scores, entry.scores_version = scores, version
     entry.best = best_from_scores(scores)
     return scores
@@ -88,10 +88,10 @@ def cached_suggestions(cache: LibraryCache, live) -> "Suggestions | None":
     from livemoments_app.core.moments import Suggestions
 
     try:
-        key = FileKey.of(Path(live.still_path))
+        key, partner = FileKey.of(Path(live.still_path)), _key_of(live.video_path)
     except OSError:
         return None
-    scores = cache.scores(key, scorer_version())
+    scores = cache.scores(key, scorer_version(), partner)
     try:
         found = Suggestions.from_json(scores["ranking"]) if scores else None
     except (KeyError, TypeError, ValueError):
@@ -99,6 +99,17 @@ def cached_suggestions(cache: LibraryCache, live) -> "Suggestions | None":
     if found is None or len(found.frames) != live.clip.frame_count or found.key_index != live.key_frame_index:
         return None
     return found
+
+
+def _key_of(path: Path | None) -> FileKey | None:
+    """The video's FileKey; None for a clip inside the still, and for a video gone missing (no stored ranking has
+    that: opening the photo then says what is wrong)."""
+    if path is None:
+        return None
+    try:
+        return FileKey.of(Path(path))
+    except OSError:
+        return None
 
 
 def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,
