@@ -82,6 +82,18 @@ def test_suggestions_marked_jumped_to_and_chosen(qtbot, window, scene, tmp_path)
     qtbot.waitUntil(lambda: panel.isVisible() and not side.overlay_panel.isVisible(), timeout=5000)
     assert [e for e in reporter().history] == []
     screenshot(window, tmp_path, "suggestions")
+    # a theme chosen while the app runs restyles the rows (their borders are in the theme's colours)
+    from PySide6.QtWidgets import QApplication
+
+    from livemoments_app.ui import theme
+
+    try:
+        theme.apply_theme(QApplication.instance(), "light")
+        qtbot.waitUntil(lambda: theme.colours()["border"] in rows[0].styleSheet(), timeout=5000)
+        assert theme.colours()["highlight"] in rows[2].styleSheet()     # the chosen row
+    finally:
+        theme.apply_theme(QApplication.instance(), "dark")
+    qtbot.waitUntil(lambda: theme.colours()["border"] in rows[0].styleSheet(), timeout=5000)
 
 
 def test_another_photo_cancels_the_scoring_of_the_last(qtbot, window, scene, tmp_path):

@@ -4,7 +4,7 @@ one makes it the chosen frame."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -43,15 +43,19 @@ class SuggestionRow(QFrame):
         row.setSpacing(8)
         row.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(lines, 1)
-        self._chosen = None
+        self._chosen = False
+        self._styled = None
         self._style(False)
 
     def _style(self, chosen: bool) -> None:
-        """A row's border: the panel's rule colour, the highlight colour under the mouse and for the chosen frame."""
-        if chosen == self._chosen:
-            return
-        self._chosen = chosen
+        """A row's border: the panel's rule colour, the highlight colour under the mouse and for the chosen frame
+        (in the theme's colours: a theme chosen while the app runs restyles the row, see changeEvent)."""
         c = theme.colours()
+        state = (chosen, c["highlight"], c["border"])
+        self._chosen = chosen
+        if state == self._styled:
+            return
+        self._styled = state
         border = c["highlight"] if chosen else c["border"]
         width = 2 if chosen else 1
         self.setStyleSheet(f"QFrame#SuggestionRow {{ border: {width}px solid {border}; border-radius: 6px; }}"
@@ -77,6 +81,11 @@ class SuggestionRow(QFrame):
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.index >= 0:
             self.clicked.emit(self.index)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:      # the theme changed: a no-op unless its colours did
+            self._style(self._chosen)
 
 
 class SuggestionsPanel(QWidget):
