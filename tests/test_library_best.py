@@ -69,6 +69,32 @@ def test_rankings_come_from_the_cache_the_second_time(small, tmp_path, monkeypat
     assert entry.best == best_from_scores(first)
 
 
+def test_the_editor_takes_a_cached_ranking_of_the_unchanged_file_only(small, tmp_path):
+    import os
+    import shutil
+
+    from livemoments_app.core.library.best import cached_suggestions
+    from livemoments_app.core.livephoto import open_live_photo
+
+    folder = tmp_path / "photos"
+    shutil.copytree(small, folder)
+    cache = LibraryCache(tmp_path / "library.sqlite3")
+    entry = next(f.entry for f in read_listing(list_folder(folder), cache) if f.kind == "live")
+    scores = score_entry(entry, cache)
+    with open_live_photo(entry.path) as live:
+        found = cached_suggestions(cache, live)
+        assert found is not None and found.to_json()["frames"] == scores["ranking"]["frames"]
+        assert found.key_index == live.key_frame_index
+        st = entry.partner.stat()
+        os.utime(entry.partner, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # the clip changed since
+        assert cached_suggestions(cache, live) is None
+        os.utime(entry.partner, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert cached_suggestions(cache, live) is not None
+        st = entry.path.stat()
+        os.utime(entry.path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))     # the still changed since
+        assert cached_suggestions(cache, live) is None
+
+
 def test_best_from_scores_reads_the_top_frame_and_the_key_photo():
     ranking = {"key_time_s": 1.0, "ranking": {"frames": [
         {"index": 4, "time_s": 0.6, "score": 0.8, "reasons": ["sharp"], "is_key": False},

@@ -161,15 +161,22 @@ def test_scores_are_kept_while_the_file_is_unchanged(folder, tmp_path):
     root, paths = folder
     cache = LibraryCache(tmp_path / "library.sqlite3")
     _scan(root, cache)
-    key = FileKey.of(paths["top_heic"])
+    key, video = FileKey.of(paths["top_heic"]), FileKey.of(paths["top_mov"])
     ranking = {"key_time_s": 0.2, "ranking": {"frames": [{"index": 3, "time_s": 0.1, "score": 0.9,
                                                           "parts": {}, "reasons": ["sharp"]}]}}
-    cache.store_scores(key, ranking, "v1")
-    assert cache.scores(key, "v1") == ranking
-    assert cache.scores(key, "v2") is None              # another scorer's ranking is not this one's
+    cache.store_scores(key, ranking, "v1", video)
+    assert cache.scores(key, "v1", video) == ranking
+    assert cache.scores(key, "v2", video) is None       # another scorer's ranking is not this one's
+    # the ranking is the clip's: another video, or this one changed, has none
+    assert cache.scores(key, "v1") is None
+    st = paths["top_mov"].stat()
+    os.utime(paths["top_mov"], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert cache.scores(key, "v1", FileKey.of(paths["top_mov"])) is None
+    os.utime(paths["top_mov"], ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.scores(key, "v1", video) == ranking
     st = paths["top_heic"].stat()
     os.utime(paths["top_heic"], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    assert cache.scores(FileKey.of(paths["top_heic"]), "v1") is None
+    assert cache.scores(FileKey.of(paths["top_heic"]), "v1", video) is None
 
 
 def test_a_closed_or_busy_cache_skips_the_step_and_keeps_the_file(folder, tmp_path):

@@ -178,6 +178,24 @@ def test_suggestions_rank_top_and_json():
     assert [f["index"] for f in data["frames"]] == [1, 3, 2, 0]
     assert set(data["frames"][0]) >= {"index", "time_s", "score", "parts", "reasons"}
     assert data["notes"] == ["a note"] and data["frame_count"] == 4
+    back = Suggestions.from_json(data)                     # a stored ranking (the library's cache) reads back whole
+    assert back.frames == result.frames and back.notes == ["a note"] and back.key_index == 2
+    with pytest.raises(ValueError):
+        Suggestions.from_json({**data, "frame_count": 5})  # a frame missing
+    with pytest.raises(ValueError):
+        Suggestions.from_json({"frames": [{"index": "x"}], "frame_count": 1})
+
+
+def test_other_moments_leave_out_the_key_photo_and_its_moment():
+    """top(key=False), what the app lists: the key photo's frame is not offered, nor the frames beside it that
+    score lower (its own moment, seen worse); a frame beside it that scores higher is."""
+    scores = [0.3, 0.5, 0.55, 0.6, 0.7, 0.9, 0.8, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.65]
+    clip = Suggestions([FrameScore(i, i / 10, s, is_key=i == 5) for i, s in enumerate(scores)], key_index=5)
+    assert [f.index for f in clip.top(3)] == [5, 14, 2]
+    assert [f.index for f in clip.top(3, key=False)] == [14, 2, 8]
+    blink = Suggestions([FrameScore(i, i / 10, s, is_key=i == 4) for i, s in enumerate(scores)], key_index=4)
+    assert [f.index for f in blink.top(2, key=False)] == [5, 14]      # the key frame blinks: 0.1 s later wins
+    assert [f.index for f in blink.top(0, key=False)] == []
 
 
 def test_sharpness_ignores_exposure_and_sees_blur():

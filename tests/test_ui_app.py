@@ -309,6 +309,26 @@ def test_start_screen_and_recent_files(qtbot, window, tmp_path):
     screenshot(window, tmp_path, "start_screen_recent")
 
 
+def test_the_toolbar_fits_the_narrowest_window(qtbot, window):
+    """At the minimum width the zoom and Best moments buttons drop their labels, so Export and Settings stay in
+    sight rather than behind the toolbar's overflow arrow; a wide window shows every label."""
+    from PySide6.QtWidgets import QToolButton
+
+    bar = window.toolbar
+    overflow = next(b for b in bar.findChildren(QToolButton) if b.objectName() == "qt_toolbar_ext_button")
+    window.resize(window.minimumWidth(), 600)
+    qtbot.waitUntil(lambda: window.width() == window.minimumWidth(), timeout=5000)
+    qtbot.waitUntil(lambda: bar.widgetForAction(window.actions.settings).isVisible() and not overflow.isVisible(),
+                    timeout=3000)
+    assert bar.widgetForAction(window.actions.suggest).toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+    window.resize(1280, 820)
+    qtbot.waitUntil(lambda: window.width() == 1280, timeout=5000)
+    assert bar.widgetForAction(window.actions.suggest).toolButtonStyle() == \
+        Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    qtbot.waitUntil(lambda: bar.widgetForAction(window.actions.settings).isVisible() and not overflow.isVisible(),
+                    timeout=3000)
+
+
 def test_diffusion_restorer_found_in_the_fixture_folder(qtbot, window, fixture_dir):
     """Settings › Models pointed at the tiny checkpoint: the weights are found, so what remains (on a machine
     without CUDA/MPS) is the device; without the folder the reason is the missing weights."""

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSize, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from livemoments_app.core.library.entry import BestMoment  # noqa: E402
@@ -58,12 +58,44 @@ def test_a_folder_opens_as_a_grid_with_what_was_skipped_and_what_is_broken(qtbot
         assert part in status
     broken = lib.index(lib.row_of(folder / "broken" / "IMG_0005.HEIC"))
     assert "IMG_0005.HEIC:" in broken.data(Qt.ItemDataRole.ToolTipRole)
-    assert lib.tile(0, page.grid.cell_size()) is not None          # the thumbnail decodes
-    assert lib.tile(broken.row(), page.grid.cell_size()) is None   # a broken file has none: drawn as a warning
+    size = page.grid.cell_size()
+    qtbot.waitUntil(lambda: lib.tile(0, size) is not None, timeout=5000)   # the thumbnail decodes
+    assert lib.tile(broken.row(), size) is None                    # a broken file has none: drawn as a warning
     assert window.actions.library.isVisible()
     assert not window.actions.views["moment"].isVisible()          # the editor's views are hidden over the grid
+    assert not any(a.isVisible() for a in window.editor_separators)  # and their separators (a stray rule each)
     screenshot(window, tmp_path, "library-grid")
     assert tree_state(folder) == before                            # nothing written beside the photos
+
+
+def test_tiles_are_decoded_on_a_thread_never_in_a_paint(qtbot, window, folder, tmp_path, monkeypatch):  # noqa: F811
+    import threading
+
+    import livemoments_app.ui.viewmodels.library as library_vm
+
+    lib = open_library(qtbot, window, folder, tmp_path / "cache.sqlite3")
+    threads = []
+    decode = library_vm.square_tile
+
+    def recording(*args):
+        threads.append(threading.current_thread())
+        return decode(*args)
+
+    monkeypatch.setattr(library_vm, "square_tile", recording)
+    lib._tiles.clear()
+    grid = window.library_page.grid
+    grid.viewport().repaint()                                      # a paint asks for the tiles ...
+    assert not lib._tiles and len(lib._decoding) >= 4              # ... and does not wait for them
+    changed = []
+    lib.dataChanged.connect(lambda a, _b, *_: changed.append(a.row()))
+    qtbot.waitUntil(lambda: len(lib._tiles) >= 4, timeout=5000)
+    assert threads and threading.main_thread() not in threads
+    assert {0, 1, 2, 3} <= set(changed)                            # each tile repaints once it is there
+    ratio = grid.devicePixelRatioF()
+    thumb = grid.itemDelegate().thumb_rect(grid.visualRect(lib.index(0)))
+    image = lib.tile(0, QSize(round(thumb.width() * ratio), round(thumb.height() * ratio)), 8.0 * ratio)
+    assert image is not None and image.pixelColor(0, 0).alpha() == 0 and image.pixelColor(
+        image.width() // 2, image.height() // 2).alpha() == 255     # corners rounded off, the middle opaque
 
 
 def test_a_tile_opens_in_the_editor_and_the_library_comes_back(qtbot, window, folder, tmp_path):  # noqa: F811
@@ -77,6 +109,7 @@ def test_a_tile_opens_in_the_editor_and_the_library_comes_back(qtbot, window, fo
         qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=centre)
     assert window.workspace.document.path == str(folder / "IMG_0001.HEIC")
     assert window.pages.currentIndex() == 1
+    assert all(a.isVisible() for a in window.editor_separators)    # the editor's toolbar groups are back
     assert lib.scoring_held or not lib.scoring                     # background scoring waits for the editor
     window.actions.library.trigger()                               # Library (Ctrl+L) brings the grid back
     assert window.pages.currentWidget() is window.library_page
@@ -149,7 +182,22 @@ def test_photos_are_marked_with_their_check_circle(qtbot, window, folder, tmp_pa
     screenshot(window, tmp_path, "library-marked")
 
 
-def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_path):  # noqa: F811
+def test_the_restore_dialog_takes_an_absolute_folder_only(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
+    from PySide6.QtCore import QSettings
+
+    from livemoments_app.ui.widgets.library_dialog import RestoreDialog
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    dialog = RestoreDialog(2, "classic", QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), window)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText("restored")                         # relative: wherever the app was started from
+    assert not dialog.ok_button.isEnabled() and dialog.note.text()
+    dialog.folder_edit.setText("~/restored")
+    assert dialog.ok_button.isEnabled()
+    assert dialog.settings("classic", "cpu", []).out_dir == tmp_path / "restored"
+
+
+def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_path, monkeypatch):  # noqa: F811
     from tests.library_helpers import portrait_frames
     from tests.support.synth import write_apple_pair
 
@@ -164,6 +212,16 @@ def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_p
     lib2 = open_library(qtbot, window, root, tmp_path / "cache.sqlite3", scoring=True)
     assert lib2.entries[0].best == entry.best
     assert not lib2.scoring
+    # Opened in the editor, the photo shows the library's ranking instead of scoring its clip again.
+    import livemoments_app.core.moments as moments_mod
+
+    monkeypatch.setattr(moments_mod, "suggest", lambda *a, **k: pytest.fail("the editor scored the photo again"))
+    ws = window.workspace
+    with qtbot.waitSignal(ws.document.opened, timeout=30000):
+        window.library_page.grid.openRequested.emit(0)
+    qtbot.waitUntil(lambda: ws.moments.suggestions is not None, timeout=30000)
+    assert ws.moments.suggestions.best().index == entry.best.index
+    assert ws.moments.suggestions.to_json()["frames"] == lib2.entries[0].scores["ranking"]["frames"]
 
 
 def _restorable(lib, scene_path: Path | None = None):

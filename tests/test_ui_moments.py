@@ -1,6 +1,6 @@
 """Suggested moments in the app: scored in the background after opening, numbered badges on the filmstrip with the
-reasons as tooltip, S and the toolbar button step through them, the side panel lists the top 3 and a click chooses
-one; another photo cancels the scoring of the last."""
+reasons as tooltip, S and the toolbar button step through them, the side panel lists the best 3 moments other than
+the key photo (and the key photo's score) and a click chooses one; another photo cancels the scoring of the last."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def test_suggestions_marked_jumped_to_and_chosen(qtbot, window, scene, tmp_path)
     _scored(qtbot, ws)
     top = ws.moments.top
     assert ws.moments.suggestions.frames[ws.timeline.key_index].is_key
-    assert [f.index for f in top] == [f.index for f in ws.moments.suggestions.top(3)]
+    # other moments than the key photo's: it is on the filmstrip already, and the photo opens on it
+    assert [f.index for f in top] == [f.index for f in ws.moments.suggestions.top(3, key=False)]
+    assert ws.timeline.key_index not in [f.index for f in top]
     # the filmstrip: a badge on each suggestion, its reasons as the tooltip; elsewhere the plain frame tooltip
     strip = window.timeline_bar.filmstrip
     for rank, f in enumerate(top, 1):
@@ -58,6 +60,9 @@ def test_suggestions_marked_jumped_to_and_chosen(qtbot, window, scene, tmp_path)
     panel = window.side_panel.suggestions_panel
     rows = [r for r in panel.rows if r.isVisible()]
     assert [r.index for r in rows] == [f.index for f in top]
+    key = ws.moments.suggestions.frames[ws.timeline.key_index]
+    assert panel.status.isVisible() and panel.status.text().startswith(f"Key photo: {key.score * 100:.0f}/100")
+    assert key.reasons[0] in panel.status.toolTip()
     assert f"Frame {top[2].index + 1}" in rows[2].text.text()
     assert rows[2].reasons[0].toolTip().startswith("Suggestion 3") and top[2].reasons[0] in rows[2].toolTip()
     assert rows[2].thumb.pixmap() is not None and not rows[2].thumb.pixmap().isNull()
@@ -77,6 +82,18 @@ def test_suggestions_marked_jumped_to_and_chosen(qtbot, window, scene, tmp_path)
     qtbot.waitUntil(lambda: panel.isVisible() and not side.overlay_panel.isVisible(), timeout=5000)
     assert [e for e in reporter().history] == []
     screenshot(window, tmp_path, "suggestions")
+    # a theme chosen while the app runs restyles the rows (their borders are in the theme's colours)
+    from PySide6.QtWidgets import QApplication
+
+    from livemoments_app.ui import theme
+
+    try:
+        theme.apply_theme(QApplication.instance(), "light")
+        qtbot.waitUntil(lambda: theme.colours()["border"] in rows[0].styleSheet(), timeout=5000)
+        assert theme.colours()["highlight"] in rows[2].styleSheet()     # the chosen row
+    finally:
+        theme.apply_theme(QApplication.instance(), "dark")
+    qtbot.waitUntil(lambda: theme.colours()["border"] in rows[0].styleSheet(), timeout=5000)
 
 
 def test_another_photo_cancels_the_scoring_of_the_last(qtbot, window, scene, tmp_path):

@@ -117,13 +117,15 @@ class MainWindow(QMainWindow):
         bar.addAction(a.open)
         bar.addAction(a.library)
         a.library.setVisible(False)
-        bar.addSeparator()
+        # The editor's groups, separators included: the library page hides them (a separator left between hidden
+        # actions still draws its rule).
+        self.editor_separators = [bar.addSeparator()]
         for action in a.views.values():
             bar.addAction(action)
-        bar.addSeparator()
+        self.editor_separators.append(bar.addSeparator())
         bar.addAction(a.fit)
         bar.addAction(a.actual)
-        bar.addSeparator()
+        self.editor_separators.append(bar.addSeparator())
         bar.addAction(a.suggest)
         spacer = QWidget(bar)
         spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
@@ -133,6 +135,25 @@ class MainWindow(QMainWindow):
         bar.addAction(a.settings)
         self.addToolBar(bar)
         self.toolbar = bar
+
+    def _fit_toolbar(self) -> None:
+        """Zoom and Best moments lose their labels (not their tooltips) when the window is too narrow for every
+        label: else Export and Settings would slip behind the toolbar's overflow arrow (the labelled toolbar needs
+        ~970 px, the window may be 900)."""
+        bar = getattr(self, "toolbar", None)
+        if bar is None:
+            return
+        buttons = [bar.widgetForAction(a) for a in (self.actions.fit, self.actions.actual, self.actions.suggest)]
+        for button in buttons:
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.layout().invalidate()
+        if bar.sizeHint().width() > self.width():
+            for button in buttons:
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        self._fit_toolbar()
 
     def active_canvas(self) -> ImageCanvas:
         return self.viewer.active_canvas()
@@ -217,6 +238,7 @@ class MainWindow(QMainWindow):
             self.queue.stateChanged.connect(lambda: self.library.hold_scoring("queue", self.queue.active))
             self.library_page = LibraryPage(self.library, self.queue, self.settings, self)
             self.library_page.openRequested.connect(self.open_path)
+            self.workspace.moments.known = self.library.cached_suggestions
             self.library.folderChanged.connect(lambda folder: self.actions.library.setVisible(bool(folder)))
             self.pages.addWidget(self.library_page)
             self.pages.currentChanged.connect(self._on_page)
@@ -225,8 +247,10 @@ class MainWindow(QMainWindow):
     def _on_page(self, _index: int) -> None:
         # The editor's views and zoom mean nothing over the grid.
         in_library = self.pages.currentWidget() is self.library_page
-        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest):
+        for action in (*self.actions.views.values(), self.actions.fit, self.actions.actual, self.actions.suggest,
+                       *self.editor_separators):
             action.setVisible(not in_library)
+        self._fit_toolbar()
         self.library.hold_scoring("editor", not in_library)
 
     def _library_open(self) -> bool:

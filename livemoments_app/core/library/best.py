@@ -7,20 +7,16 @@ after the thumbnails are shown, and a photo that has not been scored shows that 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.library.cache import LibraryCache
 from livemoments_app.core.library.entry import BestMoment, FileKey, LibraryEntry
 
-
-def unavailable() -> str | None:
-    """Why photos cannot be scored on this installation (None when they can)."""
-    if importlib.util.find_spec("livemoments_app.core.moments") is None:
-        return "frame scoring (core.moments) is not part of this version"
-    return None
+if TYPE_CHECKING:
+    from livemoments_app.core.moments import Suggestions
 
 
 @lru_cache(maxsize=None)
@@ -72,18 +68,48 @@ def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progr
     from livemoments_app.core.livephoto import open_live_photo
 
     progress = progress or Progress()
-    key = FileKey.of(entry.path)
+    key, partner = FileKey.of(entry.path), _key_of(entry.partner)
     version = scorer_version(faces)
-    scores = cache.scores(key, version) if cache is not None else None
+    scores = cache.scores(key, version, partner) if cache is not None else None
     if scores is None:
         progress.set(0.0, f"Scoring {entry.name}")
         with open_live_photo(entry.path) as live:
             scores = score_photo(live, progress.sub(0.05, 0.95), faces)
         if cache is not None:
-            cache.store_scores(key, scores, version)
+            cache.store_scores(key, scores, version, partner)
     entry.scores, entry.scores_version = scores, version
     entry.best = best_from_scores(scores)
     return scores
+
+
+def cached_suggestions(cache: LibraryCache, live) -> "Suggestions | None":
+    """The ranking ``cache`` holds for the open photo ``live`` (made by this scorer, of the file as it is now), so
+    the editor need not score a photo the library has scored; None when it holds none."""
+    from livemoments_app.core.moments import Suggestions
+
+    try:
+        key, partner = FileKey.of(Path(live.still_path)), _key_of(live.video_path)
+    except OSError:
+        return None
+    scores = cache.scores(key, scorer_version(), partner)
+    try:
+        found = Suggestions.from_json(scores["ranking"]) if scores else None
+    except (KeyError, TypeError, ValueError):
+        return None
+    if found is None or len(found.frames) != live.clip.frame_count or found.key_index != live.key_frame_index:
+        return None
+    return found
+
+
+def _key_of(path: Path | None) -> FileKey | None:
+    """The video's FileKey; None for a clip inside the still, and for a video gone missing (no stored ranking has
+    that: opening the photo then says what is wrong)."""
+    if path is None:
+        return None
+    try:
+        return FileKey.of(Path(path))
+    except OSError:
+        return None
 
 
 def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,
@@ -104,6 +130,6 @@ def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Pro
 
 def attach_best(entry: LibraryEntry) -> None:
     """Sets ``entry.best`` from cached scores made by this scorer (scores by another one are dropped)."""
-    if entry.scores is not None and (unavailable() is not None or entry.scores_version != scorer_version()):
+    if entry.scores is not None and entry.scores_version != scorer_version():
         entry.scores = entry.scores_version = None
     entry.best = best_from_scores(entry.scores)

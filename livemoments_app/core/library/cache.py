@@ -206,20 +206,31 @@ class LibraryCache:
             "INSERT OR REPLACE INTO files (path, size, mtime_ns, partner, partner_size, partner_mtime_ns, kind, "
             "info, thumbnail, seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
 
-    def store_scores(self, still: FileKey, scores: dict, version: str) -> None:
-        """Frame scores of the still ``still`` (kept only while the file is unchanged)."""
+    def store_scores(self, still: FileKey, scores: dict, version: str, partner: FileKey | None = None) -> None:
+        """Frame scores of the still ``still`` and its video ``partner`` (None: the clip is inside the still), kept
+        only while both files are unchanged: the ranking is the clip's."""
         text = json.dumps(scores)
         self._run(lambda db: db.execute(
-            "UPDATE files SET scores = ?, scores_version = ? WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (text, version, str(still.path), still.size, still.mtime_ns)))
+            f"UPDATE files SET scores = ?, scores_version = ? WHERE {_SAME_FILES}",
+            (text, version, *_file_values(still, partner))))
 
-    def scores(self, still: FileKey, version: str) -> dict | None:
+    def scores(self, still: FileKey, version: str, partner: FileKey | None = None) -> dict | None:
+        """The ranking stored for ``still`` with ``partner`` as they are now, by scorer ``version``; else None."""
         row = self._run(lambda db: db.execute(
-            "SELECT scores, scores_version FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
-            (str(still.path), still.size, still.mtime_ns)).fetchone())
+            f"SELECT scores, scores_version FROM files WHERE {_SAME_FILES}",
+            _file_values(still, partner)).fetchone())
         if not row or row[1] != version:
             return None
         return _json_dict(row[0])
+
+
+_SAME_FILES = ("path = ? AND size = ? AND mtime_ns = ? AND partner IS ? AND partner_size IS ? "
+               "AND partner_mtime_ns IS ?")
+
+
+def _file_values(still: FileKey, partner: FileKey | None) -> tuple:
+    return (str(still.path), still.size, still.mtime_ns,
+            *((str(partner.path), partner.size, partner.mtime_ns) if partner is not None else (None, None, None)))
 
 
 def _json_dict(text) -> dict | None:

@@ -47,9 +47,6 @@ def restore_best_moment(entry: LibraryEntry, settings: RestoreSettings, cache: L
     if entry.error:
         raise RestoreError(entry.error, entry.path)
     if entry.best is None:
-        why = best_mod.unavailable()
-        if why is not None:
-            raise RestoreError(f"no best moment to restore: {why}", entry.path)
         best_mod.score_entry(entry, cache, progress.sub(0.0, 0.25))
     best = entry.best
     if best is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.library.entry import FileKey
-from livemoments_app.core.livephoto.open import find_partner, folder_listing
+from livemoments_app.core.livephoto.open import find_partner
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def list_folder(root: str | os.PathLike, progress: Progress | None = None) -> Li
             out.problems.append((folder, exc.strerror or str(exc)))
             continue
         out.folders += 1
-        listing = folder_listing(folder)
+        listing: dict[str, Path] = {}          # the folder's files as find_partner looks them up (folder_listing)
         keys = {}
         subfolders = []
         for entry in entries:
@@ -79,6 +79,7 @@ def list_folder(root: str | os.PathLike, progress: Progress | None = None) -> Li
                     continue
             except OSError:
                 continue
+            listing[entry.name.lower()] = Path(entry.path)
             suffix = os.path.splitext(entry.name)[1].lower()
             if suffix in VIDEO_EXTS:
                 out.videos.add(Path(entry.path))

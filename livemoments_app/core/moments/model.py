@@ -44,16 +44,23 @@ class Suggestions:
         key_t = self.frames[self.key_index].time_s if self.key_index is not None and self.frames else 0.0
         return sorted(self.frames, key=lambda f: (-f.score, abs(f.time_s - key_t), f.index))
 
-    def top(self, n: int, min_gap_s: float = MIN_GAP_S) -> list[FrameScore]:
+    def top(self, n: int, min_gap_s: float = MIN_GAP_S, key: bool = True) -> list[FrameScore]:
         """The ``n`` best moments, best first: frames at least ``min_gap_s`` apart (the frames next to a good frame
-        are usually almost as good and show the same moment; 0 gives the plain ``ranked()[:n]``)."""
+        are usually almost as good and show the same moment; 0 gives the plain ``ranked()[:n]``).
+
+        ``key=False``: other moments than the key photo's, for a person looking for another one. The key frame
+        still holds its place in the ranking, so frames close to it that score lower (the key photo's own moment,
+        seen worse) are left out as they would be beside any better frame."""
         picked: list[FrameScore] = []
+        shown: list[FrameScore] = []
         for f in self.ranked():
-            if len(picked) >= n:
+            if len(shown) >= n:
                 break
             if all(abs(f.time_s - p.time_s) >= min_gap_s for p in picked):
                 picked.append(f)
-        return picked
+                if key or not f.is_key:
+                    shown.append(f)
+        return shown
 
     def best(self) -> FrameScore | None:
         ranked = self.ranked()
@@ -66,3 +73,22 @@ class Suggestions:
         """``{"frames": [...best first...], "notes": [...], "key_index": int, "frame_count": int}``."""
         return {"frames": [f.to_json() for f in self.ranked()], "notes": list(self.notes),
                 "key_index": self.key_index, "frame_count": len(self.frames)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Suggestions":
+        """The inverse of :meth:`to_json` (a stored ranking, e.g. the library's cache); ValueError when ``data``
+        does not hold one entry per frame of the clip."""
+        try:
+            frames = sorted((FrameScore(int(f["index"]), float(f["time_s"]), float(f["score"]),
+                                        {str(k): float(v) for k, v in f.get("parts", {}).items()},
+                                        [str(r) for r in f.get("reasons", [])], bool(f.get("is_key", False)),
+                                        {str(k): float(v) for k, v in f.get("details", {}).items()})
+                             for f in data["frames"]), key=lambda f: f.index)
+            count = int(data["frame_count"])
+            key_index = None if data.get("key_index") is None else int(data["key_index"])
+            notes = [str(n) for n in data.get("notes", [])]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a stored ranking: {exc}") from None
+        if [f.index for f in frames] != list(range(count)) or (key_index is not None and not 0 <= key_index < count):
+            raise ValueError("not a stored ranking: its frames do not cover the clip")
+        return cls(frames, notes, key_index)

@@ -6,7 +6,7 @@ the alignment module's own checks: the forward-backward error of the flow and th
 frame and the key frame warped onto it give the confidence map (:mod:`livemoments_app.core.align.confidence`), and
 the share of pixels with confidence >= 0.5 is the frame's aligned share. The key photo's own fit to the key frame
 (measured once, :func:`key_coverage`) bounds every frame's share: what the still does not show, no frame gets.
-On the samples this estimate follows ``align(...).aligned_share`` within a few percent (tests/test_moments_real.py).
+On the samples this estimate follows ``align(...).aligned_share`` within a few percent (tests/test_moments_samples.py).
 
 The same flow gives the frame's rotation against the key frame (for the tilt part).
 """

@@ -12,7 +12,10 @@ from livemoments_app.ui.workers import Job, Lanes
 TOP = 3
 
 
-def _score(live, alignments, progress):
+def _score(live, alignments, progress, known):
+    found = known(live) if known is not None else None
+    if found is not None:
+        return found
     from livemoments_app.core.moments import suggest
 
     return suggest(live, progress, alignments=alignments)
@@ -27,13 +30,16 @@ class MomentsModel(QObject):
         self.lanes = lanes
         self.live = None
         self.suggestions = None         # core.moments.Suggestions of the open photo, once scored
-        self.top: list = []             # its best TOP frames (FrameScore), best first
+        self.top: list = []             # its best TOP moments other than the key photo (FrameScore), best first
         self.busy = False
         self.fraction = 0.0
         self.status = ""
         self.error = ""
         self._job: Job | None = None
         self.generation = 0
+        # A ranking already made for a photo (the library's cache: LibraryModel.cached_suggestions), asked on the
+        # scoring's worker before scoring: live -> Suggestions | None.
+        self.known = None
 
     def set_live(self, live) -> None:
         """Forget the previous photo's scores (cancelling its job); scoring of ``live`` starts with :meth:`start`."""
@@ -56,7 +62,8 @@ class MomentsModel(QObject):
         live, generation = self.live, self.generation
         if live is None or self.busy or self.suggestions is not None:
             return None
-        job = self.lanes.thumbs.run(lambda progress: _score(live, dict(alignments or {}), progress),
+        known = self.known
+        job = self.lanes.thumbs.run(lambda progress: _score(live, dict(alignments or {}), progress, known),
                                     name="Finding the best moments")
         self._job = job
         self.busy, self.fraction, self.status, self.error = True, 0.0, "Finding the best moments…", ""
@@ -76,7 +83,8 @@ class MomentsModel(QObject):
         if generation != self.generation:
             return
         self.suggestions = result
-        self.top = result.top(TOP)
+        # The key photo is on the filmstrip already, and the photo opens on it: the list offers other moments.
+        self.top = result.top(TOP, key=False)
         self.status = ""
         self.suggestionsChanged.emit()
 
@@ -100,6 +108,17 @@ class MomentsModel(QObject):
             if f.index == index:
                 return rank
         return 0
+
+    @property
+    def key_frame(self):
+        """The key photo's FrameScore, once scored (None before, or for a clip without one)."""
+        s = self.suggestions
+        return s.frames[s.key_index] if s is not None and s.key_index is not None else None
+
+    @property
+    def key_is_best(self) -> bool:
+        best = self.suggestions.best() if self.suggestions is not None else None
+        return best is not None and best.is_key
 
     def score_of(self, index: int):
         if self.suggestions is None or not 0 <= index < len(self.suggestions.frames):

@@ -72,15 +72,19 @@ class RestoreDialog(QDialog):
         if folder:
             self.folder_edit.setText(folder)
 
+    def out_dir(self) -> Path:
+        """The folder typed or chosen, ``~`` expanded. A relative path would land wherever the app was started
+        from (perhaps the photos' own folder): it is not accepted."""
+        return Path(os.path.expanduser(self.folder_edit.text().strip()))
+
     def _refresh(self) -> None:
-        folder = self.folder_edit.text().strip()
-        parent = Path(folder).parent if folder else None
-        ok = bool(folder) and (os.path.isdir(folder) or (parent is not None and parent.is_dir()))
+        folder = self.out_dir() if self.folder_edit.text().strip() else None
+        ok = folder is not None and folder.is_absolute() and (folder.is_dir() or folder.parent.is_dir())
         self.note.setText("" if ok else "Choose a folder that exists (or a new one inside a folder that does).")
         self.ok_button.setEnabled(ok)
 
     def accept(self) -> None:
-        self.qsettings.setValue(_KEY_FOLDER, self.folder_edit.text().strip())
+        self.qsettings.setValue(_KEY_FOLDER, str(self.out_dir()))
         self.qsettings.setValue(_KEY_FORMAT, self.format_combo.currentData())
         self.qsettings.setValue(_KEY_WRITE_BACK, "true" if self.write_back.isChecked() else "false")
         super().accept()
@@ -88,6 +92,6 @@ class RestoreDialog(QDialog):
     def settings(self, restorer: str, device: str, model_dirs: list[str]):
         from livemoments_app.core.library.restore import RestoreSettings
 
-        return RestoreSettings(out_dir=Path(self.folder_edit.text().strip()), restorer=restorer, device=device,
+        return RestoreSettings(out_dir=self.out_dir(), restorer=restorer, device=device,
                                model_dirs=list(model_dirs), format=self.format_combo.currentData(),
                                write_back=self.write_back.isChecked())

@@ -47,21 +47,24 @@ class TileDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         thumb = self.thumb_rect(option.rect)
-        path = QPainterPath()
-        path.addRoundedRect(QRectF(thumb), _RADIUS, _RADIUS)
+        rounded = QRectF(thumb)
 
+        # The tile comes decoded with its corners rounded (no clip path here: it cost a third of a paint).
         ratio = self.view.devicePixelRatioF()
-        image = self.view.library.tile(index.row(), QSize(round(thumb.width() * ratio), round(thumb.height() * ratio)))
-        painter.setClipPath(path)
+        image = self.view.library.tile(index.row(), QSize(round(thumb.width() * ratio), round(thumb.height() * ratio)),
+                                       _RADIUS * ratio)
+        painter.setPen(Qt.PenStyle.NoPen)
         if image is not None:
             image.setDevicePixelRatio(ratio)
             painter.drawImage(thumb.topLeft(), image)
         else:
-            painter.fillRect(thumb, QColor(c["alt"]))
-            self._paint_missing(painter, thumb, entry)
+            painter.setBrush(QColor(c["alt"]))
+            painter.drawRoundedRect(rounded, _RADIUS, _RADIUS)
+            if not entry.thumbnail:             # else it is being decoded: there in a moment
+                self._paint_missing(painter, thumb, entry)
         if hovered and not selected:
-            painter.fillRect(thumb, QColor(255, 255, 255, 18))
-        painter.setClipping(False)
+            painter.setBrush(QColor(255, 255, 255, 18))
+            painter.drawRoundedRect(rounded, _RADIUS, _RADIUS)
 
         if entry.ok:
             self._paint_badge(painter, thumb, entry.badge[0])

@@ -111,7 +111,6 @@ class LibraryPage(QWidget):
         library.folderChanged.connect(lambda _f: self._update())
         library.rowsInserted.connect(lambda *_: self._update_body())
         library.modelReset.connect(self._update_body)
-        library.dataChanged.connect(lambda *_: self._update_buttons())
         queue.stateChanged.connect(self._on_queue)
         self._update()
 
@@ -148,17 +147,11 @@ class LibraryPage(QWidget):
         return [e for e in (self.library.entry(r) for r in self.grid.selected_rows()) if e is not None and e.ok]
 
     def _update_buttons(self) -> None:
-        from livemoments_app.core.library.best import unavailable
-
         chosen = self.selected_entries()
-        why = unavailable()
-        can = bool(chosen) and (why is None or all(e.best is not None for e in chosen))
-        self.restore_button.setEnabled(can)
+        self.restore_button.setEnabled(bool(chosen))
         count = f" ({len(chosen)})" if len(chosen) > 1 else ""
         self.restore_button.setText(f"Restore best moment{'s' if len(chosen) != 1 else ''}{count}")
-        if why is not None:
-            self.restore_button.setToolTip(f"Scores not computed: {why}")
-        elif not chosen:
+        if not chosen:
             self.restore_button.setToolTip("Mark photos (click their circle, or Ctrl/Shift-click) to restore their "
                                            "best moments")
         else:

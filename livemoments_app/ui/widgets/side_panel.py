@@ -94,8 +94,6 @@ class SidePanel(QFrame):
         self.hint = QLabel(self)
         self.hint.setObjectName("Hint")
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet(f"QLabel#Hint {{ border: 1px solid {theme.colours()['highlight']}; border-radius: 6px;"
-                                " padding: 6px 8px; }")
         self.hint.hide()
         foot.addWidget(self.hint)
         foot.addWidget(self.restore_panel.action)
@@ -132,6 +130,9 @@ class SidePanel(QFrame):
         self._overlay_rule.setVisible(not moment)
 
     def _show_hint(self, text: str) -> None:
+        # styled when shown, in the theme's colour of the moment (the theme may have changed since the start)
+        self.hint.setStyleSheet(f"QLabel#Hint {{ border: 1px solid {theme.colours()['highlight']}; border-radius: 6px;"
+                                " padding: 6px 8px; }")
         self.hint.setText(text)
         self.hint.setVisible(bool(text))
 

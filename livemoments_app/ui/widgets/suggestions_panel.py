@@ -4,7 +4,7 @@ one makes it the chosen frame."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -43,21 +43,25 @@ class SuggestionRow(QFrame):
         row.setSpacing(8)
         row.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(lines, 1)
-        self._chosen = None
+        self._chosen = False
+        self._styled = None
         self._style(False)
 
     def _style(self, chosen: bool) -> None:
-        """A row's border: the panel's rule colour, the highlight colour under the mouse and for the chosen frame."""
-        if chosen == self._chosen:
-            return
-        self._chosen = chosen
+        """A row's border: the panel's rule colour, the highlight colour under the mouse and for the chosen frame
+        (in the theme's colours: a theme chosen while the app runs restyles the row, see changeEvent)."""
         c = theme.colours()
+        state = (chosen, c["highlight"], c["border"])
+        self._chosen = chosen
+        if state == self._styled:
+            return
+        self._styled = state
         border = c["highlight"] if chosen else c["border"]
         width = 2 if chosen else 1
         self.setStyleSheet(f"QFrame#SuggestionRow {{ border: {width}px solid {border}; border-radius: 6px; }}"
                            f"QFrame#SuggestionRow:hover {{ border-color: {c['highlight']}; }}")
 
-    def show_frame(self, rank: int, frame, thumbnail, key_index: int, chosen: bool) -> None:
+    def show_frame(self, rank: int, frame, thumbnail, chosen: bool) -> None:
         self.index = frame.index
         muted = theme.colours()["muted"]
         if thumbnail is not None:
@@ -77,6 +81,11 @@ class SuggestionRow(QFrame):
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.index >= 0:
             self.clicked.emit(self.index)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:      # the theme changed: a no-op unless its colours did
+            self._style(self._chosen)
 
 
 class SuggestionsPanel(QWidget):
@@ -114,20 +123,26 @@ class SuggestionsPanel(QWidget):
 
     def refresh(self) -> None:
         m = self.moments
+        tip = ""
         if m.busy:
-            self.status.setText(f"Finding the best moments… {m.fraction * 100:.0f} %")
+            text = f"Finding the best moments… {m.fraction * 100:.0f} %"
         elif m.error:
-            self.status.setText(m.error)
-        elif m.live is not None and not m.top:
-            self.status.setText("Suggestions appear once the filmstrip is ready.")
+            text = m.error
+        elif m.live is not None and m.suggestions is None:
+            text = "Suggestions appear once the filmstrip is ready."
+        elif m.key_frame is not None:
+            key = m.key_frame
+            text = f"Key photo: {key.score * 100:.0f}/100" + (", the best of the clip" if m.key_is_best else "")
+            tip = "\n".join(f"• {r}" for r in key.reasons[:4])
         else:
-            self.status.setText("")
+            text = ""
+        self.status.setText(text)
+        self.status.setToolTip(tip)
         self.status.setVisible(bool(self.status.text()))
-        key = self.timeline.key_index
         for k, row in enumerate(self.rows):
             if k < len(m.top):
                 f = m.top[k]
-                row.show_frame(k + 1, f, self.frames.thumbnails.get(f.index), key, f.index == self.timeline.chosen)
+                row.show_frame(k + 1, f, self.frames.thumbnails.get(f.index), f.index == self.timeline.chosen)
                 row.show()
             else:
                 row.index = -1
