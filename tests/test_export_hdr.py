@@ -221,6 +221,18 @@ def test_a_three_channel_map_is_coded_without_chroma_subsampling(tmp_path):
     _close(np.asarray(pillow_heif.open_heif(io.BytesIO(coded))), gain_map.pixels, mean=1.0, worst=8)
 
 
+def test_an_odd_sized_gain_map_keeps_its_size(tmp_path):
+    """The encoder codes an odd width or height with a padding row/column and crops it with 'clap': the gain map
+    read back has the size it was written with (a 151 x 202 picture's 76 x 101 map came back 76 x 102)."""
+    pixels = synth.pattern_frames(1, (151, 202))[0]
+    values = np.tile(np.arange(76, dtype=np.uint8) * 3, (101, 1))
+    gain_map = GainMap(values, "apple", APPLE_HEADROOM, iso=APPLE_ISO, apple=APPLE_INFO)
+    result = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="heic"), gain_map=gain_map)
+    back = _aux_map(result.path)
+    assert back.shape == (101, 76)
+    _close(back, values, mean=1.5, worst=12)
+
+
 def test_the_picture_and_its_map_images_are_coded_in_one_encoder_process(tmp_path, monkeypatch):
     """Each encoder process costs ~0.3 s to start: the picture and both map images (the slowest case, a
     Pixel-style map written in Apple's and the ISO form) are coded by one."""

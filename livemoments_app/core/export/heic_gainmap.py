@@ -29,8 +29,10 @@ from livemoments_app.core.hdr import iso21496
 from livemoments_app.core.hdr.model import APPLE_AUX_URN
 from livemoments_app.core.livephoto import heif
 
-# Properties of the encoder's own file that describe a picture's placement, not its coding: never copied.
-_PLACEMENT = {b"irot", b"imir", b"clap"}
+# Properties of the encoder's own file that describe a picture's placement, not its coding: never copied. Its
+# 'clap' stays: for an odd width or height the encoder codes one padding row/column and crops it with 'clap'
+# ('ispe' names the padded size), and without it a 76 x 101 map read back as 76 x 102.
+_PLACEMENT = {b"irot", b"imir"}
 # iPhones mark their gain map's colour as unspecified (primaries, transfer, matrix 2), full range: its samples are
 # gains in Apple's own encoding, not colours; the encoder's nclx would call them sRGB.
 _APPLE_MAP_COLOUR = box("colr", b"nclx" + struct.pack(">HHHB", 2, 2, 2, 0x80))
