@@ -64,7 +64,9 @@ def suggestion_screenshots(app, window, save_png) -> None:
     ws.timeline.set_current(before)
 
 
-def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
+def app_screenshots(save_png) -> None:
+    """The README's and the user guide's screens: the app's own demo as a new user first sees it (File › Try the
+    Demo: the real iPhone Live Photo on its pre-chosen frame, with the hint), then restored and compared."""
     from PySide6.QtCore import QSettings
 
     from livemoments_app.ui.app import create_application, create_window
@@ -80,14 +82,12 @@ def app_screenshots(sample: Path, frame_time_s: float, save_png) -> None:
     _wait(app, lambda: True, 1, "the start screen")
     save_png(_grab(window), "start-screen.png", max_width=960)
 
-    window.open_paths([str(sample)])
-    _wait(app, lambda: ws.document.is_open, 120, "the sample to open")
     done = {"thumbs": False}
     ws.frames.thumbnailsDone.connect(lambda: done.__setitem__("thumbs", True))
+    window.start_screen.demo_button.click()
+    _wait(app, lambda: ws.document.is_open, 120, "the demo to open")
     _wait(app, lambda: done["thumbs"], 120, "the filmstrip")
-    index = ws.timeline.nearest_index(frame_time_s)
-    ws.timeline.set_current(index)
-    ws.timeline.choose(index)
+    index = ws.timeline.chosen          # the demo's pre-chosen frame
     _wait(app, lambda: index in ws.alignment.cache, 180, "the alignment")
     _wait(app, lambda: ws.restore.info("classic") is not None, 60, "the restorer list")
     _wait(app, lambda: bool(ws.moments.top), 120, "the suggested moments")

@@ -187,10 +187,10 @@ def hdr_pictures(samples: Path) -> None:
              "hdr-clip-gain-map.png")
 
 
-def app_pictures(samples: Path) -> None:
+def app_pictures() -> None:
     from docs_app_screens import app_screenshots  # noqa: F401  (kept beside this file)
 
-    app_screenshots(samples / SAMPLE, FRAME_TIME_S, save_png)
+    app_screenshots(save_png)
 
 
 def main() -> int:
@@ -204,7 +204,7 @@ def main() -> int:
     if args.only in (None, "core"):
         core_pictures(args.samples)
     if args.only in (None, "app"):
-        app_pictures(args.samples)
+        app_pictures()
     if args.only in (None, "hdr"):
         from docs_app_screens import hdr_screenshots
 
