@@ -531,9 +531,17 @@ def make_case(photo: np.ndarray, params: SynthParams = SynthParams(), seed: int 
     absent = cv2.dilate(new_content.astype(np.uint8), grow) > 0
     moving = (cv2.dilate(moving.astype(np.uint8), grow) > 0) & ~absent
     degraded = degrade(video, (fw, fh), p, rng)
+    # Where each frame pixel's centre lies in the key photo (camera and local motion; a moving object's own
+    # motion not included): the ground truth of what an aligner estimates, at frame resolution.
+    fx = ((np.arange(fw, dtype=np.float32) + 0.5) * (tw / fw) - 0.5)
+    fy = ((np.arange(fh, dtype=np.float32) + 0.5) * (th / fh) - 0.5)
+    fxx, fyy = np.meshgrid(fx, fy)
+    still_map = np.dstack([cv2.remap(m, fxx, fyy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                           for m in (map_x, map_y)])
     return SynthCase(name=name, key=key, target=target, degraded=degraded, absent_mask=absent,
                      scale=tw / fw, homography=hom, params=p, seed=seed,
-                     info={"frame_size": (fw, fh), "target_size": (tw, th)}, moving_mask=moving)
+                     info={"frame_size": (fw, fh), "target_size": (tw, th), "still_map": still_map},
+                     moving_mask=moving)
 
 
 def _noise_texture(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

@@ -285,7 +285,9 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
         progress.set(0.6, "Registering the key photo")
         residual_back = (_BACKWARD_DIS if estimator is _DEFAULT_DIS else estimator)(warped_u8, frame)
         fb_raw = conf_mod.forward_backward_error(residual, residual_back)
-        residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options.residual_smooth_px, prior=0.0)
+        tex = _texture_weight(frame)      # once: every smoothing pass and the check below weigh by it
+        residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None,
+                                               options.residual_smooth_px, prior=0.0, src_texture=tex)
         for _ in range(options.residual_passes - 1):
             progress.set(0.75, "Refining the residual flow")
             warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
@@ -296,8 +298,11 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             # still-grid s -> re-warped grid r (inverse of r -> r + residual(r)) -> frame r + delta_back(r)
             residual_back = compose_flows(invert_field(residual, residual_back), delta_back)
             residual = compose_flows(delta, residual)
-            residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None, options.residual_smooth_px, prior=0.0)
-        fb = fb_raw * _texture_weight(frame)
+            residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None,
+                                                   options.residual_smooth_px, prior=0.0, src_texture=tex)
+        # The texture of either image counts: a low-contrast pattern the frame barely resolves (text on a
+        # turning head, behind compression) is sharp in the still, and its detail would come over as a ghost.
+        fb = fb_raw * np.maximum(tex, _texture_weight(warped_u8))
     warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
     warped = conf_mod.colour_match(warped, frame_u8, valid & (fb < options.fb_tolerance_px))
     work = _work_scale(frame_shape)

@@ -114,14 +114,16 @@ def matching_blur(sharp: np.ndarray, soft: np.ndarray, mask: np.ndarray,
 
 
 def structure_distance(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, band_sigma: float = 2.0,
-                       window_sigma: float = 2.0) -> np.ndarray:
+                       window_sigma: float = 2.0, with_snr: bool = False
+                       ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """How differently two images of the same size are structured, pixel by pixel, at the finest scales (the
     luma band above ``band_sigma``): ``|A - B|^2 / (|A|^2 + |B|^2 + floor)`` over a Gaussian window, with A and B
     the bands. ~0 where both show the same detail (or none: the floor keeps flat areas at 0), ~1 where the detail
     differs or only one image has any (text that moved, a limb that is not there any more), up to 2 where it is
     reversed. It fades far less than a colour distance where the images are dark or low in contrast.
     The floor is four times the median band difference where ``mask`` holds (noise and compression of the pair
-    at hand; at least 1.5 levels in 8 bits)."""
+    at hand; at least 1.5 levels in 8 bits). ``with_snr`` also returns the windowed band energy of both images
+    in floors (>= 1): how far above the noise the comparison speaks."""
     la, lb = _luma01(a), _luma01(b)
     la -= cv2.GaussianBlur(la, (0, 0), band_sigma)
     lb -= cv2.GaussianBlur(lb, (0, 0), band_sigma)
@@ -132,7 +134,25 @@ def structure_distance(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = N
         floor = max(floor, 4.0 * float(np.median(sample[::max(1, sample.size // 200_000)])))
     energy = cv2.GaussianBlur(np.square(la) + np.square(lb), (0, 0), window_sigma)
     energy += np.float32(floor)
-    return (cv2.GaussianBlur(diff, (0, 0), window_sigma) / energy).astype(np.float32)
+    distance = (cv2.GaussianBlur(diff, (0, 0), window_sigma) / energy).astype(np.float32)
+    if with_snr:
+        energy *= np.float32(1.0 / floor)
+        return distance, energy
+    return distance
+
+
+def brightness_ratio(a: np.ndarray, b: np.ndarray, blur_sigma: float = 1.5, floor: float = 0.03) -> np.ndarray:
+    """How many times brighter the lighter of two images is than the darker, pixel by pixel (>= 1): the ratio of
+    their lightly blurred luma, each raised by ``floor`` (0..1 units; below it noise and compression speak).
+    Unlike a colour distance it is as strict in the shadows as in the light: black where the other image shows
+    a dark grey of 25 levels is a ratio of ~4, the same 25 levels between two mid-greys ~1.2."""
+    la = cv2.GaussianBlur(_luma01(a), (0, 0), blur_sigma) if blur_sigma > 0 else _luma01(a)
+    lb = cv2.GaussianBlur(_luma01(b), (0, 0), blur_sigma) if blur_sigma > 0 else _luma01(b)
+    la += np.float32(floor)
+    lb += np.float32(floor)
+    ratio = np.maximum(la, lb)
+    ratio /= np.minimum(la, lb)
+    return ratio
 
 
 def tolerance_factor(error: np.ndarray, tolerance: float) -> np.ndarray:

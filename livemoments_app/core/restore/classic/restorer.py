@@ -25,8 +25,8 @@ from dataclasses import dataclass, asdict
 import cv2
 import numpy as np
 
-from livemoments_app.core.align.confidence import (matching_blur, photometric_distance, structure_distance,
-                                                   tolerance_factor)
+from livemoments_app.core.align.confidence import (brightness_ratio, matching_blur, photometric_distance,
+                                                   structure_distance, tolerance_factor)
 from livemoments_app.core.align.pixels import to_float01
 from livemoments_app.core.align.warp import centre_density, frame_to_still_map, output_size, prefilter, remap_image
 from livemoments_app.core.errors import RestoreError
@@ -38,6 +38,8 @@ from livemoments_app.core.restore.classic.fusion import (continue_difference, fi
 
 
 _WORKERS = 2
+_RATIO_BLUR_PX = 2.5        # the brightness check compares areas, not edges (misaligned edges are the others' job)
+_RATIO_FLOOR = 0.02         # ... and counts differences within ~5 levels of black as noise
 MAX_OUTPUT_PIXELS = 200_000_000       # 4x a 48 MP still; the output array alone is 600 MB at 8 bits
 
 
@@ -47,6 +49,9 @@ class ClassicOptions:
     coarse_frame_px: float = 6.0      # detail coarser than this many frame pixels always comes from the frame
     photo_tolerance: float = 0.1      # colour distance (0..1) at which the still is trusted half
     structure_tolerance: float = 0.5  # structure distance (core.align.confidence) at which it is trusted half
+    rescue_tolerance: float = 0.25    # structure distance at which informative detail vouches half for itself ...
+    rescue_snr: float = 2.0           # ... "informative": detail energy this many noise floors above the floor
+    ratio_tolerance: float = 2.0      # brightness ratio (core.align.confidence) at which it is trusted half
     fb_tolerance: float = 1.0         # forward-backward flow error (frame px) at which it is trusted half
     guard_px: int = 1                 # frame pixels by which distrusted regions grow (object borders) ...
     guard_per_blur: float = 1.5       # ... and more per pixel of blur the frame has against the still
@@ -216,9 +221,18 @@ def _trust_map(mapped: np.ndarray, still_small: np.ndarray, alignment, valid: np
     sure = confidence > 0.5
     sigma = matching_blur(still_small, mapped, sure)
     still_soft = cv2.GaussianBlur(still_small, (0, 0), sigma) if sigma > 0 else still_small
-    trust = geometry * tolerance_factor(photometric_distance(mapped, still_soft, blur_sigma=1.0),
-                                        opts.photo_tolerance)
-    trust *= tolerance_factor(structure_distance(mapped, still_soft, sure), opts.structure_tolerance)
+    distance, snr = structure_distance(mapped, still_soft, sure, with_snr=True)
+    if fb is not None:
+        # Where the warped still shows the frame's detail clearly (well above the pair's noise) and in the same
+        # place, the alignment is right whatever the flow's round trip says: compressed frames fail it on thin
+        # lines and fine texture that the still then matches to the pixel.
+        evident = tolerance_factor(distance, opts.rescue_tolerance)
+        evident *= np.clip((snr - 1.0) * np.float32(1.0 / opts.rescue_snr), 0.0, 1.0)
+        geometry = np.maximum(geometry, evident * valid)
+    trust = geometry * tolerance_factor(distance, opts.structure_tolerance)
+    trust *= tolerance_factor(photometric_distance(mapped, still_soft, blur_sigma=1.0), opts.photo_tolerance)
+    # a ratio, not a difference: black where the still shows a dark grey is as wrong as white against grey
+    trust *= _log_tolerance(brightness_ratio(mapped, still_soft, _RATIO_BLUR_PX, _RATIO_FLOOR), opts.ratio_tolerance)
     t = np.clip((trust - opts.trust_low) / max(opts.trust_high - opts.trust_low, 1e-6), 0.0, 1.0)
     trust = t * t * (3.0 - 2.0 * t)
     # The frame's blur carries a distrusted object's colour this far past its edge: there the frame's coarse
@@ -228,6 +242,11 @@ def _trust_map(mapped: np.ndarray, still_small: np.ndarray, alignment, valid: np
         k = 2 * guard + 1
         trust = cv2.erode(trust, np.ones((k, k), np.uint8), borderType=cv2.BORDER_REPLICATE)
     return np.clip(trust, 0.0, 1.0).astype(np.float32), sigma
+
+
+def _log_tolerance(ratio: np.ndarray, tolerance: float) -> np.ndarray:
+    """:func:`tolerance_factor` of a ratio >= 1 on a log scale: 1 at 1, 0.5 at ``tolerance``."""
+    return tolerance_factor(np.log(ratio), math.log(tolerance))
 
 
 def _keep_unsupported_colours(mapped: np.ndarray, frame: np.ndarray, share: np.ndarray) -> None:
