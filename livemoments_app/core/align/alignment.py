@@ -283,7 +283,8 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
         warped_u8 = conf_mod.colour_match(warped, frame_u8, valid)
         residual = estimator(frame, warped_u8)
         progress.set(0.6, "Registering the key photo")
-        residual_back = (_BACKWARD_DIS if estimator is _DEFAULT_DIS else estimator)(warped_u8, frame)
+        backward = _backward_estimator(estimator, frame_shape)
+        residual_back = backward(warped_u8, frame)
         fb_raw = conf_mod.forward_backward_error(residual, residual_back)
         tex = _texture_weight(frame)      # once: every smoothing pass and the check below weigh by it
         residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None,
@@ -293,7 +294,7 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
             warped_u8 = conf_mod.colour_match(warped, frame_u8, valid)
             delta = estimator(frame, warped_u8)
-            delta_back = estimator(warped_u8, frame)
+            delta_back = backward(warped_u8, frame)
             fb_raw = conf_mod.forward_backward_error(delta, delta_back)
             # still-grid s -> re-warped grid r (inverse of r -> r + residual(r)) -> frame r + delta_back(r)
             residual_back = compose_flows(invert_field(residual, residual_back), delta_back)
@@ -464,6 +465,27 @@ def _estimator(options: AlignOptions) -> FlowEstimator:
 _DEFAULT_DIS = DISFlow()
 _BACKWARD_DIS = DISFlow(DISParams(finest_scale=2))
 _DIS_BY_PATCH: dict[int, DISFlow] = {_DEFAULT_DIS.params.patch_size: _DEFAULT_DIS}
+
+
+def _backward_estimator(estimator: FlowEstimator, shape: tuple[int, int]) -> FlowEstimator:
+    """The estimator of a backward field that serves only the consistency check and the inverse map. For clips
+    of 720 px and more on the short side and DIS, the same patches one pyramid level coarser: a quarter of the
+    cost (0.08 instead of 0.38 s CPU per field at 1440x1920), as :func:`align` does for the frame-to-frame
+    flow. Smaller frames keep the full estimator (at 512x384 the coarser level is 128x96 and the check loses
+    its precision: -0.08 dB on the synthetic set)."""
+    if estimator is _DEFAULT_DIS:
+        return _BACKWARD_DIS
+    if _work_scale(shape) == 1.0 or not isinstance(estimator, DISFlow):
+        return estimator
+    p = estimator.params
+    key = (p.patch_size, p.finest_scale + 1)
+    est = _COARSER_DIS.get(key)
+    if est is None:
+        est = _COARSER_DIS[key] = DISFlow(replace(p, finest_scale=p.finest_scale + 1))
+    return est
+
+
+_COARSER_DIS: dict[tuple[int, int], DISFlow] = {}
 
 
 def _dis_with_patch(patch: int) -> DISFlow:
