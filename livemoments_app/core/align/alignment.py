@@ -301,9 +301,7 @@ def _register_still(still: np.ndarray, frame: np.ndarray, options: AlignOptions,
             residual = compose_flows(delta, residual)
             residual, residual_back = _smooth_pair(residual, residual_back, fb_raw, frame, None,
                                                    options.residual_smooth_px, prior=0.0, src_texture=tex)
-        # The texture of either image counts: a low-contrast pattern the frame barely resolves (text on a
-        # turning head, behind compression) is sharp in the still, and its detail would come over as a ghost.
-        fb = fb_raw * np.maximum(tex, _texture_weight(warped_u8))
+        fb = fb_raw * tex
     warped, valid = _warp_small(small, to_small, matrix, residual, frame_shape)
     warped = conf_mod.colour_match(warped, frame_u8, valid & (fb < options.fb_tolerance_px))
     work = _work_scale(frame_shape)
