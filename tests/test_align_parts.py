@@ -261,3 +261,16 @@ def test_downscale_still_matrix_predicts_where_content_lands(still_hw, frame_hw)
     centroid = ((g * xs).sum() / g.sum(), (g * ys).sum() / g.sum())
     px, py = apply_homography(m, np.array([dot[0]]), np.array([dot[1]]))
     assert abs(float(px[0]) - centroid[0]) < 0.05 and abs(float(py[0]) - centroid[1]) < 0.05
+
+
+def test_brightness_ratio_is_as_strict_in_the_shadows_as_in_the_light():
+    from livemoments_app.core.align.confidence import brightness_ratio
+
+    def ratio(a: int, b: int) -> float:
+        return float(brightness_ratio(np.full((9, 9, 3), a, np.uint8), np.full((9, 9, 3), b, np.uint8),
+                                      floor=0.02)[4, 4])
+
+    assert ratio(0, 25) > 4.5                    # black against a dark grey of 25 levels
+    assert ratio(128, 153) < 1.2                 # the same 25 levels between mid-greys
+    assert ratio(60, 60) == pytest.approx(1.0)
+    assert ratio(25, 0) == pytest.approx(ratio(0, 25))

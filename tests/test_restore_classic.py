@@ -203,6 +203,19 @@ def test_colour_map_support_covers_what_the_fit_saw_and_the_anchors_only():
     assert support[2] < 0.05                                                          # a bright coat: never seen
 
 
+def test_colour_map_keeps_black_black_when_the_fit_saw_only_dark_greys():
+    """A dark scene's darkest greys are rendered a little lighter by the still (crushed, noisy shadows): a line
+    through them missed black by ~4 levels, and a black object the fit never saw came out grey (issue #13)."""
+    rng = np.random.default_rng(4)
+    still = cv2.GaussianBlur(rng.uniform(0.04, 0.2, (120, 160, 3)).astype(np.float32), (0, 0), 2)
+    frame = np.clip(still - 0.04, 0, 1)                     # the video: its shadows crushed by 10 levels
+    cmap = fit_colour_map(frame, still, np.ones((120, 160), np.float32))
+    black = cmap.apply_u8(np.zeros((1, 1, 3), np.uint8))[0, 0] * 255.0
+    assert np.abs(black).max() < 0.5, black
+    # and the greys it saw are still mapped onto the still's
+    assert np.abs(cmap.apply(frame) - still)[10:-10, 10:-10].mean() < 0.01
+
+
 def test_a_colour_the_map_never_saw_keeps_the_frames_own_rendering():
     still, frame, alignment = _pair()
     dark_still, dark_frame = (still // 4).astype(np.uint8), (frame // 4).astype(np.uint8)

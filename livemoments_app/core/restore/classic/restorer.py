@@ -38,9 +38,18 @@ from livemoments_app.core.restore.classic.fusion import (continue_difference, fi
 
 
 _WORKERS = 2
-_CHANGE_BLUR_PX = 1.0      # the colour map's change is applied to local means (see _mapped_colours)
+_CHANGE_BLUR_PX = 1.0       # the colour map's change is applied to local means (see _mapped_colours)
 _RATIO_BLUR_PX = 2.5        # the brightness check compares areas, not edges (misaligned edges are the others' job)
 _RATIO_FLOOR = 0.02         # ... and counts differences within ~5 levels of black as noise
+
+
+def _smoothstep_table(lo: float, hi: float) -> np.ndarray:
+    t = np.clip((np.arange(256, dtype=np.float32) - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+_NOISE_FLOOR = _smoothstep_table(1.0, 6.0)   # per 8-bit level of a pixel's brightest channel: how far it is mapped
+
 MAX_OUTPUT_PIXELS = 200_000_000       # 4x a 48 MP still; the output array alone is 600 MB at 8 bits
 
 
@@ -257,6 +266,10 @@ def _mapped_colours(cmap: ColourMap, frame: np.ndarray, frame01: np.ndarray, sup
     change = cmap.apply_u8(frame)
     change -= frame01
     support = cmap.support_u8(frame)
+    # In the noise floor the frame's value says nothing about the colour: mapped, the curve's slope near black
+    # (pinned at 0, steeper towards the scene's darkest greys) lifted noise and the frame's blur into black
+    # objects, where SSIM punishes every level (SSIM -0.01 inside a black occluder on small dark cases).
+    np.minimum(support, _NOISE_FLOOR[frame.max(axis=2)], out=support)
     if float(support.min()) < 0.999:
         if support_smooth_px > 0:
             support = cv2.GaussianBlur(support, (0, 0), support_smooth_px)
