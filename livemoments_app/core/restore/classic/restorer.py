@@ -1,11 +1,12 @@
 """The classic restorer: the chosen frame's content at the key photo's resolution and rendering.
 
 1. Warp the still into the frame's geometry at frame resolution and fit the frame -> still colour map on the
-   well-aligned pixels (:mod:`.colour_map`); map the frame's colours.
-2. Trust map at frame resolution (what ``RestoredImage.from_key`` reports): the flow's consistency, then the
-   colour and the fine structure of the colour-mapped frame against the warped still blurred to the frame's
-   softness, eroded past distrusted borders by a pixel plus the frame's blur (no ghosts, no halo of the frame's
-   own blur). The frame's colours are mapped only as far as the colour map saw such colours (issue #13).
+   well-aligned pixels (:mod:`.colour_map`); map the frame's colours (their local means, only as far as the
+   colour map saw such colours, and not in the noise floor: issue #13).
+2. Trust map at frame resolution (what ``RestoredImage.from_key`` reports): the flow's consistency (or the
+   fine detail itself where it matches the still well above the noise), then the colour, the brightness ratio
+   and the fine structure of the colour-mapped frame against the warped still blurred to the frame's softness,
+   eroded past distrusted borders by a pixel plus the frame's blur (no ghosts, no halo of the frame's own blur).
 3. Tile by tile at output resolution: bicubic-upscale the mapped frame, warp the full-resolution still with the
    alignment's per-pixel map, and fuse them in a Laplacian pyramid (:mod:`.fusion`) -- coarse scales (light,
    colour, what changed) from the frame, fine scales from the still weighted by the trust map at each scale,
