@@ -26,7 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 SAMPLE = "apple_iphone15pro_IMG_4394.HEIC"
 MAX_BYTES = 300_000
-FRAME_TIME_S = 0.55          # the moment picked in the pictures: ~0.7 s before the key photo (1.23 s)
+
+
+def demo_moment(live) -> int:
+    """The frame every picture shows: the one the demo opens on (ui/demo.py), so the README's screens, the
+    overlays and the crops are one and the same moment."""
+    from livemoments_app.ui.demo import demo_frame
+
+    return demo_frame(live)
 
 
 def save_png(image: Image.Image | np.ndarray, name: str, max_width: int | None = None) -> Path:
@@ -89,7 +96,7 @@ def core_pictures(samples: Path) -> None:
     from livemoments_app.core.restore.classic.restorer import ClassicRestorer
 
     live = open_live_photo(samples / SAMPLE)
-    index = live.clip.nearest_index(FRAME_TIME_S)
+    index = demo_moment(live)
     frame = live.clip.frame(index)
     still = live.still.pixels
     alignment = align(live, index)
@@ -136,7 +143,8 @@ def _stops_grey(stops: np.ndarray, top: float, width: int) -> np.ndarray:
     return np.repeat(small[..., None], 3, axis=2)
 
 
-def hdr_pictures(samples: Path) -> None:
+def hdr_pictures(samples: Path) -> float:
+    """Returns the time of the frame it pictured."""
     import cv2
 
     from livemoments_app.core.align import align
@@ -150,7 +158,8 @@ def hdr_pictures(samples: Path) -> None:
 
     width = 300
     with open_live_photo(samples / SAMPLE) as live:
-        index = live.clip.nearest_index(FRAME_TIME_S)
+        index = demo_moment(live)
+        frame_time_s = float(live.clip.times[index])
         frame = live.clip.frame(index)
         alignment = align(live, index)
         result = ClassicRestorer().restore(RestoreRequest(still=live.still.pixels, frame=frame, alignment=alignment),
@@ -185,6 +194,7 @@ def hdr_pictures(samples: Path) -> None:
     save_png(row([label(small, "SDR rendition"), label(_stops_grey(ratio, float(ratio.max()), width),
                                                        f"HDR/SDR, 0..{ratio.max():.1f} stops")]),
              "hdr-clip-gain-map.png")
+    return frame_time_s
 
 
 def app_pictures() -> None:
@@ -208,8 +218,8 @@ def main() -> int:
     if args.only in (None, "hdr"):
         from docs_app_screens import hdr_screenshots
 
-        hdr_pictures(args.samples)
-        hdr_screenshots(args.samples / SAMPLE, FRAME_TIME_S, save_png)
+        frame_time_s = hdr_pictures(args.samples)
+        hdr_screenshots(args.samples / SAMPLE, frame_time_s, save_png)
     if args.only in (None, "library"):
         from docs_library_screens import library_screenshots
 
