@@ -151,6 +151,6 @@ def test_a_result_whose_gain_map_could_not_be_made_says_so(qtbot):
     model.live = live
     image = RestoredImage(np.zeros((4, 4, 3), np.uint8), "classic",
                           info={"hdr": {"skipped": "IMG_1.HEIC: the HDR gain map cannot be decoded (test)"}})
-    model._on_result(live, 3, "classic", "full", (image, None, None))
+    model._on_result(live, 3, "classic", "full", (image, None, None, None))
     assert model.status.startswith("Restored") and "Without HDR: IMG_1.HEIC: the HDR gain map cannot" in model.status
     lanes.shutdown()

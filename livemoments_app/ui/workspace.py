@@ -42,7 +42,7 @@ class Workspace(QObject):
         self.alignment = AlignmentModel(self.lanes, self)
         self.restore = RestoreModel(self.lanes, self)
         self.compare = CompareModel(self)
-        self.compare.key_map_for = self.restore.key_map
+        self.compare.key_use_for = self.restore.key_use
         self.export = ExportModel(self.lanes, self)
         self.moments = MomentsModel(self.lanes, self)
         self.frame_view = ViewState(self)      # the moment and alignment views share the clip's geometry
@@ -134,6 +134,7 @@ class Workspace(QObject):
 
     def _on_result(self, index: int) -> None:
         self._set_hint("")
+        self.export.prepare()
         if index != self.timeline.chosen:
             return
         self.compare.set_pictures(index, *self.restore.pictures(index))

@@ -23,7 +23,25 @@ from livemoments_app.core.hdr.model import GainMap
 from livemoments_app.core.jobs import Progress
 
 __all__ = ["FORMATS", "ExportError", "ExportOptions", "ExportResult", "StillMetadata", "WriteBack", "encode",
-           "export_still", "write_back", "write_back_kind", "write_back_result"]
+           "export_still", "prepare_export", "write_back", "write_back_kind", "write_back_result"]
+
+
+def prepare_export() -> None:
+    """Loads what an export needs before the user asks for one (the app calls it on a worker thread once a
+    restored picture is shown). Done by the first export itself, importing its writers and starting
+    multiprocessing's resource tracker stalled the window's event loop for 40-80 ms while x265 started
+    (benchmarks/ui_latency.py: export-phase worst tick 42-77 ms cold, 11-26 ms prepared, 5 runs each)."""
+    import multiprocessing.connection  # noqa: F401
+    import PIL.ImageOps  # noqa: F401  (Pillow loads these on the first EXIF edit and the first save)
+    import PIL.TiffImagePlugin  # noqa: F401
+    from PIL import Image
+
+    Image.preinit()
+    from livemoments_app.core import pipeline  # noqa: F401
+    from livemoments_app.core.export import (apple_hdr, encoder_process, gainmap_write, heic_gainmap,  # noqa: F401
+                                             ultrahdr, writeback_motion)
+
+    encoder_process.prepare()
 
 
 def write_back_kind(live_photo: Any) -> str | None:

@@ -91,6 +91,19 @@ def _exit_reason(code: int | None) -> str:
     return f"exit code {code}"
 
 
+def prepare() -> None:
+    """Starts ahead of time what the first ``run_encoder`` would start while the user waits: on POSIX the
+    "spawn" start method needs multiprocessing's resource tracker, a Python process of its own. Safe to call
+    more than once and from any thread."""
+    if sys.platform == "win32":
+        import multiprocessing.popen_spawn_win32  # noqa: F401
+    else:
+        import multiprocessing.popen_spawn_posix  # noqa: F401
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+
+
 def run_encoder(work: Callable[..., Any], *args: Any, progress: Progress | None = None, name: str = "HEIC") -> Any:
     """``work(*args)`` computed in a low-priority child process. Raises ``Cancelled`` (child killed) when
     ``progress`` is cancelled, ``RuntimeError`` with the child's exception when ``work`` raised, and ExportError

@@ -55,6 +55,12 @@ class ExportOutcome:
     hdr: bool = False               # the still carries its HDR gain map
 
 
+def _prepare(_progress) -> None:
+    from livemoments_app.core.export import prepare_export     # imported here: on the worker, not the UI thread
+
+    prepare_export()
+
+
 def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> ExportOutcome:
     from livemoments_app.core.export import ExportOptions, StillMetadata
     from livemoments_app.core.pipeline import write_result
@@ -89,6 +95,15 @@ class ExportModel(QObject):
         self.job: Job | None = None
         self.last_path: str | None = None
         self.status = ""
+        self.prepared = False
+
+    def prepare(self) -> None:
+        """Loads the export's code and helper process on a worker, once, while the user looks at a result (see
+        core.export.prepare_export: the first export otherwise stalls the window doing it)."""
+        if self.prepared:
+            return
+        self.prepared = True
+        self.lanes.work.run(_prepare, name="Preparing export", report=False)
 
     @property
     def running(self) -> bool:

@@ -36,6 +36,8 @@ class RestoreResult:
     size_key: str
     restorer: str
     hdr_overlay: Picture | None = None    # the HDR gain map over ``after`` (the compare view's HDR mode), on request
+    key_overlay: Picture | None = None    # where ``after`` took the key photo's detail, as a tint (None: no map)
+    key_share: float | None = None        # the share of the picture restored from the key photo
 
 
 def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
@@ -55,14 +57,18 @@ def _restore(live, index: int, alignment, restorer_name: str, device: str, size:
     result, _alignment = restore_frame(live, index, restorer, alignment=alignment, device=device, size=size,
                                        options=options, progress=progress.sub(0.0, 0.95))
     progress.set(0.96, "Preparing the comparison")
-    pictures = _comparison(live.clip.frame(index), result.pixels)
+    pictures = _comparison(live.clip.frame(index), result)
     release_freed_memory()          # the restorer's temporaries, freed on this thread's heap
     return (result, *pictures)
 
 
-def _comparison(frame, restored) -> tuple[Picture, Picture]:
-    h, w = restored.shape[:2]
-    return Picture(upscale_like(frame, w, h)), Picture(restored)
+def _comparison(frame, image) -> tuple[Picture, Picture, Picture | None]:
+    """Before, after and the key-photo tint of a result: drawn here, on a worker, never on the UI thread."""
+    from livemoments_app.ui.viewmodels.compare import key_use_overlay
+
+    h, w = image.pixels.shape[:2]
+    tint = None if image.from_key is None else key_use_overlay(image.from_key, w, h)
+    return Picture(upscale_like(frame, w, h)), Picture(image.pixels), tint
 
 
 def _hdr_overlay(image) -> Picture:
@@ -213,8 +219,9 @@ class RestoreModel(QObject):
     def _on_result(self, live, index: int, name: str, size_key: str, payload) -> None:
         if live is not self.live:
             return
-        image, before, after = payload
-        self.results[index] = RestoreResult(index, image, before, after, size_key, name)
+        image, before, after, tint = payload
+        self.results[index] = RestoreResult(index, image, before, after, size_key, name, key_overlay=tint,
+                                            key_share=image.from_key_share)
         self._keep_pictures(index)
         self.fraction = 1.0
         self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
@@ -224,10 +231,11 @@ class RestoreModel(QObject):
         self.resultReady.emit(index)
         self.stateChanged.emit()
 
-    def key_map(self, index: int):
-        """Frame ``index``'s result's ``from_key`` map (where its detail came from the key photo), or None."""
+    def key_use(self, index: int) -> tuple[Picture | None, float | None]:
+        """Frame ``index``'s result's key-photo tint (None while evicted: ``pictures`` redraws it) and the share
+        of it restored from the key photo; (None, None) without a result or a ``from_key`` map."""
         result = self.results.get(index)
-        return None if result is None else getattr(result.image, "from_key", None)
+        return (None, None) if result is None else (result.key_overlay, result.key_share)
 
     # Pictures of the results -------------------------------------------------------------------------------
     def pictures(self, index: int) -> tuple[Picture, Picture] | None:
@@ -241,8 +249,8 @@ class RestoreModel(QObject):
             return result.before, result.after
         if index not in self._redrawing:
             self._redrawing.add(index)
-            live, pixels = self.live, result.image.pixels
-            job = self.lanes.work.run(lambda _p: _comparison(live.clip.frame(index), pixels),
+            live, image = self.live, result.image
+            job = self.lanes.work.run(lambda _p: _comparison(live.clip.frame(index), image),
                                       name=f"Redrawing the comparison of frame {index + 1}")
             job.succeeded.connect(lambda pics, l=live, i=index, r=result: self._on_pictures(l, i, r, pics))
             job.finished.connect(lambda l=live, i=index: self._redrawn(l, i))
@@ -273,7 +281,7 @@ class RestoreModel(QObject):
     def _on_pictures(self, live, index: int, result: RestoreResult, pictures) -> None:
         if live is not self.live or self.results.get(index) is not result:
             return                      # another photo, or the frame was restored again meanwhile
-        result.before, result.after = pictures
+        result.before, result.after, result.key_overlay = pictures
         self._keep_pictures(index)
         self.picturesReady.emit(index)
 
@@ -289,7 +297,7 @@ class RestoreModel(QObject):
         for old in self._shown[:-KEEP_PICTURES]:
             result = self.results.get(old)
             if result is not None:
-                result.before = result.after = result.hdr_overlay = None
+                result.before = result.after = result.hdr_overlay = result.key_overlay = None
 
     def _set_status(self, text: str) -> None:
         self.status = text
