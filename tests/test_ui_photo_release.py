@@ -87,7 +87,7 @@ def test_finished_jobs_and_their_closures_are_freed(qtbot):
 def test_restore_model_forgets_a_closed_photo(qtbot, monkeypatch):
     from livemoments_app.ui.viewmodels import restore as restore_vm
 
-    monkeypatch.setattr(restore_vm, "_restore", lambda live, index, *rest: (object(), None, None))
+    monkeypatch.setattr(restore_vm, "_restore", lambda live, index, *rest: (object(), None, None, None))
     lanes = Lanes()
     model = restore_vm.RestoreModel(lanes)
     model.restorers = [restore_vm.RestorerInfo("classic", "Classic", True)]
@@ -171,7 +171,7 @@ def test_a_restore_asked_while_its_frame_aligns_starts_once_aligned_unless_cance
     def fake_restore(live, index, *rest):
         restored.append(index)
         tiny = Picture(np.zeros((4, 4, 3), np.uint8))
-        return object(), tiny, tiny
+        return object(), tiny, tiny, None
 
     monkeypatch.setattr(alignment_vm, "_align", slow_align)
     _no_overlays(monkeypatch)

@@ -37,7 +37,6 @@ def prepare_export() -> None:
     from PIL import Image
 
     Image.preinit()
-    from livemoments_app.core import pipeline  # noqa: F401
     from livemoments_app.core.export import (apple_hdr, encoder_process, gainmap_write, heic_gainmap,  # noqa: F401
                                              ultrahdr, writeback_motion)
 

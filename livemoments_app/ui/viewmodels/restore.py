@@ -221,7 +221,7 @@ class RestoreModel(QObject):
             return
         image, before, after, tint = payload
         self.results[index] = RestoreResult(index, image, before, after, size_key, name, key_overlay=tint,
-                                            key_share=image.from_key_share)
+                                            key_share=getattr(image, "from_key_share", None))
         self._keep_pictures(index)
         self.fraction = 1.0
         self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
