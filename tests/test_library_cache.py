@@ -24,6 +24,18 @@ def _scan(root, cache):
     return listing, list(read_listing(listing, cache))
 
 
+def _scanned_then_edited(root, path, *edits: tuple[str, tuple]) -> None:
+    """Scans ``root`` into a new cache at ``path``, then changes its database behind its back."""
+    cache = LibraryCache(path)
+    _scan(root, cache)
+    cache.close()
+    db = sqlite3.connect(path)
+    for statement, values in edits:
+        db.execute(statement, values)
+    db.commit()
+    db.close()
+
+
 def _forbid_reading(monkeypatch):
     """Makes reading any file fail the test: what follows must come from the cache."""
     def describe(candidate):
@@ -102,16 +114,11 @@ def test_garbage_that_is_not_a_database_is_replaced(tmp_path):
 def test_damaged_records_are_not_trusted(folder, tmp_path, monkeypatch):
     root, paths = folder
     path = tmp_path / "library.sqlite3"
-    cache = LibraryCache(path)
-    _scan(root, cache)
-    cache.close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE files SET thumbnail = ? WHERE path = ?", (b"not a jpeg", str(paths["top_heic"])))
-    db.execute("UPDATE files SET info = ? WHERE path = ?", ("{broken json", str(paths["nested_jpeg"])))
-    db.execute("UPDATE files SET info = ? WHERE path = ?", ('{"path": 1}', str(paths["motion"])))
-    db.execute("UPDATE files SET kind = ? WHERE path = ?", ("something else", str(paths["deep_heic"])))
-    db.commit()
-    db.close()
+    _scanned_then_edited(root, path,
+                         ("UPDATE files SET thumbnail = ? WHERE path = ?", (b"not a jpeg", str(paths["top_heic"]))),
+                         ("UPDATE files SET info = ? WHERE path = ?", ("{broken json", str(paths["nested_jpeg"]))),
+                         ("UPDATE files SET info = ? WHERE path = ?", ('{"path": 1}', str(paths["motion"]))),
+                         ("UPDATE files SET kind = ? WHERE path = ?", ("something else", str(paths["deep_heic"]))))
     read = []
     real = scan_mod.describe
     monkeypatch.setattr(scan_mod, "describe", lambda c: read.append(c.path) or real(c))
@@ -123,13 +130,7 @@ def test_damaged_records_are_not_trusted(folder, tmp_path, monkeypatch):
 def test_records_of_another_version_are_dropped(folder, tmp_path, monkeypatch):
     root, _ = folder
     path = tmp_path / "library.sqlite3"
-    cache = LibraryCache(path)
-    _scan(root, cache)
-    cache.close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value = '0.0.0-other' WHERE key = 'writer'")
-    db.commit()
-    db.close()
+    _scanned_then_edited(root, path, ("UPDATE meta SET value = '0.0.0-other' WHERE key = 'writer'", ()))
     _, found = _scan(root, LibraryCache(path))
     assert not any(f.cached for f in found)
 

@@ -295,3 +295,23 @@ def test_exceptions_in_slots_reach_the_reporter(qtbot):
         assert "broken_slot" in reported.args[0].details
     finally:
         restore_hooks(old)
+
+
+def test_a_bound_icon_keeps_its_own_colour_across_a_theme_change(qtbot):
+    """A queue row's warning icon is orange in both themes; before, a theme change re-tinted it as the plain
+    text-coloured icon the button had been bound to earlier."""
+    from PySide6.QtWidgets import QApplication, QToolButton
+
+    from livemoments_app.ui import theme
+
+    button = QToolButton()
+    qtbot.addWidget(button)
+    theme.bind_icon(button, "cancel")
+    theme.bind_icon(button, "warning", "#e0a040")
+    app = QApplication.instance()
+    try:
+        for name in ("light", "dark"):
+            theme.apply_theme(app, name)
+            assert button.icon().cacheKey() == theme.icon("warning", "#e0a040").cacheKey()
+    finally:
+        theme.apply_theme(app, "dark")

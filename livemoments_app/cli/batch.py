@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from livemoments_app.cli.terminal import reported_size
 from livemoments_app.core.batch.inputs import Unmatched, expand_inputs, is_glob
 from livemoments_app.core.batch.item import ItemResult, WorkerLost, preview_item
 from livemoments_app.core.batch.journal import FolderLock, JournalMismatchError, Row
@@ -118,9 +118,7 @@ class TerminalProgress:
         if self.stream.isatty():
             from tqdm import tqdm
 
-            # A terminal that reports a 0x0 size (a fresh pseudo-terminal: docker exec -t, some CI runners) makes
-            # a bar that follows the width draw nothing at all: a fixed width there.
-            follow = _reported_width(self.stream) > 0
+            follow = reported_size(self.stream) is not None     # else a fixed size: see reported_size
             self._bar = tqdm(total=total, initial=already, unit="photo", file=self.stream, dynamic_ncols=follow,
                              ncols=None if follow else 80, nrows=None if follow else 24,
                              bar_format="{n_fmt}/{total_fmt} photos |{bar}| {rate_fmt} ETA {remaining}{postfix}")
@@ -161,13 +159,6 @@ class TerminalProgress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
-
-
-def _reported_width(stream) -> int:
-    try:
-        return os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, OSError, ValueError):      # no file descriptor (io.UnsupportedOperation is an OSError)
-        return 0
 
 
 # ------------------------------------------------------------------------------------------------ output

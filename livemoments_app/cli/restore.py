@@ -96,12 +96,12 @@ def terminal_progress(enabled: bool):
         return Progress(), lambda: None
     from tqdm import tqdm
 
-    import shutil
+    from livemoments_app.cli.terminal import reported_size
 
-    # A terminal that reports a 0x0 size (some ptys) would make tqdm draw nothing at all.
-    size = shutil.get_terminal_size((80, 24))
+    size = reported_size(sys.stderr)
     bar = tqdm(total=1000, unit="", bar_format="{desc:<28.28} {percentage:3.0f}%|{bar}| {elapsed}",
-               file=sys.stderr, leave=False, ncols=min(size.columns or 80, 100), nrows=size.lines or 24)
+               file=sys.stderr, leave=False, ncols=min(size.columns, 100) if size else 80,
+               nrows=size.lines if size else 24)
 
     def update(fraction: float, text: str) -> None:
         bar.n = int(round(fraction * 1000))

@@ -40,15 +40,12 @@ def check_args(args: argparse.Namespace) -> None:
 
 def suggest_photo(path: Path, partner: Path | None, *, faces: bool = True, progress=None) -> dict:
     """The JSON-ready ranking of one Live Photo (``path`` names it as the reader accepts)."""
+    from livemoments_app.core.library.best import score_photo
     from livemoments_app.core.livephoto import open_live_photo
-    from livemoments_app.core.moments import MomentOptions, suggest
 
     with open_live_photo(path, partner) as live:
-        result = suggest(live, progress, options=MomentOptions(faces=faces))
-        out = result.to_json()
-        out["path"] = str(live.still_path)
-        out["key_time_s"] = round(float(live.key_time_s), 6)
-    return out
+        scores = score_photo(live, progress, faces)
+        return {"path": str(live.still_path), **scores["ranking"], "key_time_s": round(scores["key_time_s"], 6)}
 
 
 def _text(result: dict, top: int) -> str:

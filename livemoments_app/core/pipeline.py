@@ -153,16 +153,25 @@ def _restore_live(job: RestoreJob, restorer, progress: Progress) -> RestoreOutco
     from livemoments_app.core.livephoto import open_live_photo
 
     progress.set(0.0, "Opening")
-    start = 0.3 if job.moment == "best" else 0.05       # scoring the clip takes about as long as aligning
     with open_live_photo(job.path, job.partner) as live:
-        index = pick_frame(live, job, progress.sub(0.05, start - 0.05))
-        result, alignment = restore_frame(live, index, restorer, device=job.device, scale=job.scale,
-                                          align_options=job.align_options, hdr=job.hdr,
-                                          progress=progress.sub(start, 1.0 - start))
-        info = {"frame_index": index, "time_s": float(live.clip.times[index]), "key_time_s": live.key_time_s,
-                "key_frame_index": live.key_frame_index,
-                "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
-    # The closed LivePhoto still carries the key photo's metadata and the clip's times that export reads.
+        # The closed LivePhoto still carries the key photo's metadata and the clip's times that export reads.
+        return restore_open(live, job, restorer, progress)
+
+
+def restore_open(live, job: RestoreJob, restorer=None, progress: Progress | None = None) -> RestoreOutcome:
+    """:func:`restore_job` on a Live Photo the caller has open already (the library scores it and restores it
+    with one opening)."""
+    progress = progress or Progress()
+    if restorer is None:
+        restorer = create_restorer(job.restorer, job.device, job.model_dirs)
+    start = 0.3 if job.moment == "best" else 0.05       # scoring the clip takes about as long as aligning
+    index = pick_frame(live, job, progress.sub(0.05, start - 0.05))
+    result, alignment = restore_frame(live, index, restorer, device=job.device, scale=job.scale,
+                                      align_options=job.align_options, hdr=job.hdr,
+                                      progress=progress.sub(start, 1.0 - start))
+    info = {"frame_index": index, "time_s": float(live.clip.times[index]), "key_time_s": live.key_time_s,
+            "key_frame_index": live.key_frame_index,
+            "aligned_share": float(getattr(alignment, "aligned_share", float("nan")))}
     return RestoreOutcome(result, live, index, info)
 
 

@@ -57,9 +57,9 @@ def _finished(task: asyncio.Task, context: str) -> None:
 
 def executor(name: str, threads: int) -> ThreadPoolExecutor:
     """A pool for one kind of step; its threads yield the CPU to the UI thread (see workers)."""
-    from livemoments_app.ui.workers import _lower_thread_priority
+    from livemoments_app.ui.workers import lower_thread_priority
 
-    return ThreadPoolExecutor(threads, thread_name_prefix=f"livemoments-{name}", initializer=_lower_thread_priority)
+    return ThreadPoolExecutor(threads, thread_name_prefix=f"livemoments-{name}", initializer=lower_thread_priority)
 
 
 async def in_thread(pool: ThreadPoolExecutor, fn: Callable[..., Any], *args, token: CancelToken | None = None):

@@ -143,16 +143,16 @@ def icon(name: str, colour: str | None = None) -> QIcon:
 _bound: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def bind_icon(target, name: str) -> None:
-    """Gives ``target`` (a QAction or a button) the icon ``name`` in the text colour, re-tinted when the theme
-    changes."""
-    _bound[target] = name
-    target.setIcon(icon(name))
+def bind_icon(target, name: str, colour: str | None = None) -> None:
+    """Gives ``target`` (a QAction or a button) the icon ``name`` in ``colour`` (default: the text colour),
+    re-tinted when the theme changes."""
+    _bound[target] = (name, colour)
+    target.setIcon(icon(name, colour))
 
 
 def _retint() -> None:
-    for target, name in list(_bound.items()):
+    for target, (name, colour) in list(_bound.items()):
         try:
-            target.setIcon(icon(name))
+            target.setIcon(icon(name, colour))
         except RuntimeError:      # the C++ object is gone
             _bound.pop(target, None)

@@ -107,7 +107,7 @@ _WORKER_NICENESS = 5
 _niced = threading.local()
 
 
-def _lower_thread_priority() -> None:
+def lower_thread_priority() -> None:
     """Background threads yield the CPU to the UI thread (Linux: niceness is per thread); once per thread."""
     if getattr(_niced, "done", False):
         return
@@ -127,7 +127,7 @@ class _Runnable(QRunnable):
         self.job = job
 
     def run(self) -> None:
-        _lower_thread_priority()
+        lower_thread_priority()
         try:
             self.job._run()
         except BaseException:  # noqa: BLE001 - the last guard: a dying runnable must still say why

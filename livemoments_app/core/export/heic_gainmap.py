@@ -73,7 +73,8 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None, code
     :func:`images`, each coded as a one-image HEIC by the project's encoder."""
     if apple is None and iso is None:
         return heic
-    wanted = len(images(apple, iso))
+    shared = _shared(apple, iso)           # compares the two maps' pixels: once
+    wanted = (apple is not None) + (iso is not None and not shared)
     if len(coded) != wanted:
         raise ValueError(f"{len(coded)} coded gain-map images for the {wanted} the HEIC needs")
     coded_images = iter(coded)
@@ -91,7 +92,7 @@ def add_gain_map(heic: bytes, apple: AppleForm | None, iso: IsoForm | None, code
                            content_type=heif.XMP_MIME)
         out.add_reference("cdsc", xmp.id, [map_item.id])
     if iso is not None:
-        if not _shared(apple, iso):
+        if not shared:
             data, props = _coded_image(next(coded_images))
             map_item = out.add_item("hvc1", data, properties=props, hidden=True)
         ispe = out.item_property(primary, "ispe")

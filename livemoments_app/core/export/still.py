@@ -282,6 +282,7 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
                                   **(hdr.xmp_fields(xmp_motion) if hdr is not None else {}))
     skipped += problems
     icc = meta.icc_profile or None
+    coded_maps: list[bytes] = []            # a HEIC's gain-map images, coded with its picture
     try:
         if fmt == "jpeg":
             data = _encode_jpeg(pixels, exif, icc, xmp, options, skipped)
@@ -294,7 +295,7 @@ def encode(image: Any, source: Any = None, options: ExportOptions | None = None,
             data = _encode_png(pixels, exif, icc, xmp)
             bit_depth = 16 if pixels.dtype == np.uint16 else 8
         if hdr is not None and hdr.writes:
-            data = hdr.finish(data, coded_maps if fmt == "heic" else [])
+            data = hdr.finish(data, coded_maps)
     except (ExportError, Cancelled):
         raise
     except Exception as exc:  # noqa: BLE001 - an encoder failure is an export failure, with its reason

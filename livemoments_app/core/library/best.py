@@ -19,16 +19,21 @@ if TYPE_CHECKING:
     from livemoments_app.core.moments import Suggestions
 
 
-@lru_cache(maxsize=None)
 def scorer_version(faces: bool = True) -> str:
     """Stored with the scores: rankings made by another scorer (its code or weights changed, or faces were left
-    out) are made again. A digest of core.moments' source: any edit to the scorer counts."""
+    out) are made again."""
+    return _scorer_digest() + ("" if faces else "-nofaces")
+
+
+@lru_cache(maxsize=1)
+def _scorer_digest() -> str:
+    """A digest of core.moments' source, read once: any edit to the scorer counts."""
     from livemoments_app.core import moments
 
     digest = hashlib.sha256()
     for path in sorted(Path(moments.__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16] + ("" if faces else "-nofaces")
+    return digest.hexdigest()[:16]
 
 
 def best_from_scores(scores: dict | None) -> BestMoment | None:
@@ -62,9 +67,10 @@ def score_photo(live, progress: Progress | None = None, faces: bool = True) -> d
 
 
 def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,
-                faces: bool = True) -> dict:
-    """Scores ``entry``'s photo (opening it), stores the ranking in ``cache`` and on the entry, and returns it.
-    A ranking the cache already holds for the unchanged file is taken from there."""
+                faces: bool = True, live=None) -> dict:
+    """Scores ``entry``'s photo (opening it, unless ``live`` is it open already), stores the ranking in ``cache``
+    and on the entry, and returns it. A ranking the cache already holds for the unchanged file is taken from
+    there."""
     from livemoments_app.core.livephoto import open_live_photo
 
     progress = progress or Progress()
@@ -73,8 +79,11 @@ def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progr
     scores = cache.scores(key, version, partner) if cache is not None else None
     if scores is None:
         progress.set(0.0, f"Scoring {entry.name}")
-        with open_live_photo(entry.path) as live:
+        if live is not None:
             scores = score_photo(live, progress.sub(0.05, 0.95), faces)
+        else:
+            with open_live_photo(entry.path, entry.partner) as opened:
+                scores = score_photo(opened, progress.sub(0.05, 0.95), faces)
         if cache is not None:
             cache.store_scores(key, scores, version, partner)
     entry.scores, entry.scores_version = scores, version
@@ -104,12 +113,7 @@ def cached_suggestions(cache: LibraryCache, live) -> "Suggestions | None":
 def _key_of(path: Path | None) -> FileKey | None:
     """The video's FileKey; None for a clip inside the still, and for a video gone missing (no stored ranking has
     that: opening the photo then says what is wrong)."""
-    if path is None:
-        return None
-    try:
-        return FileKey.of(Path(path))
-    except OSError:
-        return None
+    return None if path is None else FileKey.of_existing(Path(path))
 
 
 def ranking_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,

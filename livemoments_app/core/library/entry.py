@@ -30,6 +30,14 @@ class FileKey:
         st = path.stat()
         return cls(path, st.st_size, st.st_mtime_ns)
 
+    @classmethod
+    def of_existing(cls, path: Path) -> "FileKey | None":
+        """:meth:`of`, or None for a file that cannot be looked at (gone, no permission)."""
+        try:
+            return cls.of(path)
+        except OSError:
+            return None
+
 
 @dataclass(frozen=True)
 class BestMoment:

@@ -41,21 +41,23 @@ def restore_best_moment(entry: LibraryEntry, settings: RestoreSettings, cache: L
     """Scores the photo if it was not yet, restores its best frame and writes it. When the key photo itself
     ranks best there is nothing to restore: the result says so and nothing is written."""
     from livemoments_app.core.export import ExportOptions
-    from livemoments_app.core.pipeline import RestoreJob, restore_job, write_outcome
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.pipeline import RestoreJob, restore_open, write_outcome
 
     progress = progress or Progress()
     if entry.error:
         raise RestoreError(entry.error, entry.path)
-    if entry.best is None:
-        best_mod.score_entry(entry, cache, progress.sub(0.0, 0.25))
-    best = entry.best
-    if best is None:
-        raise RestoreError("the clip has no frames to rank", entry.path)
-    if best.is_key_photo:
-        return RestoredMoment(entry.path, best, note="the key photo is already the best moment")
-    job = RestoreJob(path=entry.path, frame_index=best.index, restorer=settings.restorer, device=settings.device,
-                     model_dirs=list(settings.model_dirs) or None)
-    outcome = restore_job(job, progress.sub(0.25, 0.65))
+    with open_live_photo(entry.path, entry.partner) as live:       # opened once for scoring and restoring
+        if entry.best is None:
+            best_mod.score_entry(entry, cache, progress.sub(0.0, 0.25), live=live)
+        best = entry.best
+        if best is None:
+            raise RestoreError("the clip has no frames to rank", entry.path)
+        if best.is_key_photo:
+            return RestoredMoment(entry.path, best, note="the key photo is already the best moment")
+        job = RestoreJob(path=entry.path, partner=entry.partner, frame_index=best.index, restorer=settings.restorer,
+                         device=settings.device, model_dirs=list(settings.model_dirs) or None)
+        outcome = restore_open(live, job, progress=progress.sub(0.25, 0.65))
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     written = write_outcome(outcome, settings.out_dir, ExportOptions(format=settings.format),
                             write_back=settings.write_back, progress=progress.sub(0.9, 0.1))

@@ -92,15 +92,8 @@ def list_folder(root: str | os.PathLike, progress: Progress | None = None) -> Li
             video = find_partner(path, "video", listing)
             partner = keys.get(video) if video is not None else None
             if video is not None and partner is None:
-                partner = _stat_key(video)
+                partner = FileKey.of_existing(video)
             out.candidates.append(Candidate(key, partner, listing))
         # Depth first in name order: a folder's photos, then its subfolders' (the stack pops the first name last).
         pending.extend(reversed(subfolders))
     return out
-
-
-def _stat_key(path: Path) -> FileKey | None:
-    try:
-        return FileKey.of(path)
-    except OSError:
-        return None

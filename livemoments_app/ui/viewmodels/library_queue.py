@@ -69,7 +69,7 @@ class RestoreQueueModel(QAbstractListModel):
         if self._slot is None:
             aio.loop()
             self._slot = asyncio.Semaphore(self.slots)
-            self._pool = aio.executor("library-restore", 1)
+            self._pool = aio.executor("library-restore", self.slots)
         added = []
         for entry in entries:
             if any(i.entry.path == entry.path and not i.finished for i in self.items):

@@ -37,7 +37,6 @@ class RestoreResult:
     restorer: str
     hdr_overlay: Picture | None = None    # the HDR gain map over ``after`` (the compare view's HDR mode), on request
     key_overlay: Picture | None = None    # where ``after`` took the key photo's detail, as a tint (None: no map)
-    key_share: float | None = None        # the share of the picture restored from the key photo
 
 
 def list_restorers(model_dirs: list[str] | None = None) -> list[RestorerInfo]:
@@ -220,8 +219,7 @@ class RestoreModel(QObject):
         if live is not self.live:
             return
         image, before, after, tint = payload
-        self.results[index] = RestoreResult(index, image, before, after, size_key, name, key_overlay=tint,
-                                            key_share=getattr(image, "from_key_share", None))
+        self.results[index] = RestoreResult(index, image, before, after, size_key, name, key_overlay=tint)
         self._keep_pictures(index)
         self.fraction = 1.0
         self.status = f"Restored in {self.job.elapsed_s:.1f} s." if self.job else "Restored."
@@ -235,7 +233,9 @@ class RestoreModel(QObject):
         """Frame ``index``'s result's key-photo tint (None while evicted: ``pictures`` redraws it) and the share
         of it restored from the key photo; (None, None) without a result or a ``from_key`` map."""
         result = self.results.get(index)
-        return (None, None) if result is None else (result.key_overlay, result.key_share)
+        if result is None:
+            return None, None
+        return result.key_overlay, getattr(result.image, "from_key_share", None)
 
     # Pictures of the results -------------------------------------------------------------------------------
     def pictures(self, index: int) -> tuple[Picture, Picture] | None:

@@ -109,8 +109,7 @@ class LibraryPage(QWidget):
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         library.stateChanged.connect(self._update)
         library.folderChanged.connect(lambda _f: self._update())
-        library.rowsInserted.connect(lambda *_: self._update_body())
-        library.modelReset.connect(self._update_body)
+        # rows added or reset always come with stateChanged (the scan's flush, close): _update covers them
         queue.stateChanged.connect(self._on_queue)
         self._update()
 

@@ -19,6 +19,9 @@ from livemoments_app.ui.widgets.elided_label import ElidedLabel
 _THUMB = 56
 
 
+_NOT_SHOWN = object()
+
+
 class QueueRow(QFrame):
     cancelRequested = Signal(object)     # QueueItem
 
@@ -52,7 +55,7 @@ class QueueRow(QFrame):
         row.addWidget(self.thumb, 0, Qt.AlignmentFlag.AlignTop)
         row.addLayout(text, 1)
         row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignTop)
-        self._shown_result = None
+        self._shown_result = _NOT_SHOWN
         self.refresh()
 
     def refresh(self) -> None:
@@ -61,7 +64,6 @@ class QueueRow(QFrame):
         self.status.setToolTip(item.error or item.text)
         self.bar.setVisible(item.state == RUNNING)
         self.bar.setValue(int(item.fraction * 1000))
-        self.bar.setEnabled(item.state == RUNNING)
         if item.state in (WAITING, RUNNING):
             theme.bind_icon(self.button, "cancel")
             self.button.setToolTip(f"Cancel {item.entry.name}")
@@ -70,12 +72,12 @@ class QueueRow(QFrame):
             theme.bind_icon(self.button, "open")
             self.button.setToolTip("Show the restored photo in its folder")
         else:
-            self.button.setIcon(theme.icon("warning", "#e0a040") if item.state == FAILED else theme.icon("cancel"))
+            theme.bind_icon(self.button, *(("warning", "#e0a040") if item.state == FAILED else ("cancel",)))
             self.button.setEnabled(False)
             self.button.setToolTip("")
         self.setProperty("state", item.state)
         preview = item.result.preview if item.result is not None and item.result.preview else None
-        if preview is not self._shown_result or self.thumb.pixmap().isNull():
+        if preview is not self._shown_result:          # decoded once per picture, not on every progress tick
             self._shown_result = preview
             source = preview or item.entry.thumbnail
             ratio = self.devicePixelRatioF()
