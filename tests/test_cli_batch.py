@@ -402,21 +402,27 @@ def test_changed_settings_are_refused_unless_restart(six_photos, tmp_path, capsy
     assert _outputs(out).keys() == first.keys() and _outputs(out) != first
 
 
-def test_frame_best_restores_the_frame_the_scorer_ranks_first(tmp_path, capsys):
+def test_frame_best_restores_the_frame_the_scorer_ranks_first(tmp_path, capsys, monkeypatch):
     """--frame best: each photo's top-ranked frame (core.moments) -- here not the key photo's, whose moment is
-    motion-blurred -- in a batch, in its dry run and in the single-photo form."""
+    motion-blurred -- in a batch, in its dry run and in the single-photo form. A photo the library has ranked is
+    not scored again: the ranking comes from the library's cache (an edited one there is the one followed)."""
     import numpy as np
+
+    from livemoments_app.core.library import FileKey, LibraryCache
+    from livemoments_app.core.library.best import scorer_version
 
     from livemoments_app.core.livephoto import open_live_photo
     from livemoments_app.core.moments import suggest
     from tests.support import synth
     from tests.support.damage import motion_blur
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     frames = synth.pattern_frames(12, (320, 240), seed=3)
     still = np.repeat(np.repeat(frames[8], 2, axis=0), 2, axis=1)
     for k in (7, 8, 9):
         frames[k] = motion_blur(frames[k], 15, 0)
-    photo, _ = synth.write_apple_pair(tmp_path / "src", stem="IMG_BLUR", frames=frames, still=still, key_index=8)
+    photo, video = synth.write_apple_pair(tmp_path / "src", stem="IMG_BLUR", frames=frames, still=still,
+                                          key_index=8)
     with open_live_photo(photo) as live:
         best = suggest(live).best().index
     assert best not in (7, 8, 9)
@@ -429,6 +435,22 @@ def test_frame_best_restores_the_frame_the_scorer_ranks_first(tmp_path, capsys):
     capsys.readouterr()
     assert main([*command, "-o", str(tmp_path / "one.heic"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frame_index"] == best
+
+    # The library (here `suggest DIR`, which lists the folder as the app's library does) ranks and keeps it.
+    assert main(["suggest", str(tmp_path / "src"), "--json"]) == 0
+    capsys.readouterr()
+    cache = LibraryCache()
+    try:
+        assert Path(cache.path).is_relative_to(tmp_path / "cache")
+        scores = cache.scores(FileKey.of(photo), scorer_version(), FileKey.of(video))
+        assert scores["ranking"]["frames"][0]["index"] == best
+        for frame in scores["ranking"]["frames"]:
+            frame["score"] = 1.0 if frame["index"] == 2 else 0.0
+        cache.store_scores(FileKey.of(photo), scores, scorer_version(), FileKey.of(video))
+    finally:
+        cache.close()
+    assert main([*command, "-o", str(tmp_path / "two.heic"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frame_index"] == 2
 
 
 def test_the_default_batch_never_imports_ray(six_photos, tmp_path):

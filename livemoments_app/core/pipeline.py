@@ -182,11 +182,17 @@ def pick_frame(live, job: RestoreJob, progress: Progress | None = None) -> int:
     if job.moment == "key":
         return live.key_frame_index
     if job.moment == "best":
-        from livemoments_app.core.moments import suggest
+        from livemoments_app.core.library import LibraryCache
+        from livemoments_app.core.library.best import ranked
 
         if progress is not None:
             progress.set(0.0, "Finding the best moment")
-        best = suggest(live, progress).best()
+        # A photo the library or `suggest` ranked is not scored again (a few seconds a photo in a batch).
+        cache = LibraryCache()
+        try:
+            best = ranked(live, cache, progress).best()
+        finally:
+            cache.close()
         if best is None:
             raise RestoreError("the clip has no frames to rank", job.path)
         return best.index

@@ -62,8 +62,29 @@ def score_photo(live, progress: Progress | None = None, faces: bool = True) -> d
     from livemoments_app.core.moments import suggest
     from livemoments_app.core.moments.scoring import MomentOptions
 
-    ranking = suggest(live, progress, options=MomentOptions(faces=faces)).to_json()
-    return {"key_time_s": float(live.key_time_s), "ranking": ranking}
+    return _stored(live, suggest(live, progress, options=MomentOptions(faces=faces)))
+
+
+def _stored(live, found: "Suggestions") -> dict:
+    return {"key_time_s": float(live.key_time_s), "ranking": found.to_json()}
+
+
+def ranked(live, cache: LibraryCache | None, progress: Progress | None = None) -> "Suggestions":
+    """core.moments' ranking of the open photo ``live``: the one ``cache`` holds for the file as it is now (the
+    library or ``suggest`` made it), else made now, and kept there when the library knows the photo."""
+    from livemoments_app.core.moments import suggest
+
+    found = cached_suggestions(cache, live) if cache is not None else None
+    if found is not None:
+        return found
+    found = suggest(live, progress)
+    if cache is not None:
+        try:
+            key, partner = FileKey.of(Path(live.still_path)), _key_of(live.video_path)
+        except OSError:
+            return found
+        cache.store_scores(key, _stored(live, found), scorer_version(), partner)
+    return found
 
 
 def score_entry(entry: LibraryEntry, cache: LibraryCache | None, progress: Progress | None = None, *,
