@@ -35,7 +35,7 @@ ABOUT = {
                "content worst -0.81 dB (4 of 44 cases below bicubic), SSIM down to -0.237 (8 cases); inside "
                "moving objects worst -0.33 dB (2 of 24), SSIM -0.022 (12): "
                "[measurements/quality-before-never-worse.log](measurements/quality-before-never-worse.log)."
-               + ' After its first pass (d135aa4): mean +6.47 dB, worst case +1.30 dB, new content and moving objects never below bicubic in PSNR (worst +0.03 / +0.02 dB) but in SSIM in 7 + 7 cases (down to -0.228 / -0.009): [measurements/quality-before-never-worse-2.log](measurements/quality-before-never-worse-2.log). The worst-case target and the SSIM rule are still missed; why, with the limits measured, in [restoration.md](restoration.md#never-worse-than-the-frame-itself).',
+               + ' After its first pass (d135aa4): mean +6.47 dB, worst case +1.30 dB, new content and moving objects never below bicubic in PSNR (worst +0.03 / +0.02 dB) but in SSIM in 7 + 7 cases (down to -0.228 / -0.009): [measurements/quality-before-never-worse-2.log](measurements/quality-before-never-worse-2.log). Since then the benchmark also builds the kind of case the held-out benchmark used, whole 12 MP stills at CRF 26/30 (the second table): every target holds there. On the crops the worst-case target (at CRF 34) and the SSIM rule (in five cases, four within 2e-3) are still missed; why, with the limits measured, in [restoration.md](restoration.md#never-worse-than-the-frame-itself).',
     "hdr": "HDR gain maps: the cost of finding one when opening a photo, of decoding it, of making the restored "
            "frame's, and of the clip's HDR frame.",
     "export": "Saving the restored 12 MP photo per format with its metadata.",
@@ -124,7 +124,8 @@ def main() -> int:
         fresh[name] = "\n".join([
             f"## {name}", "", ABOUT.get(name, ""), "",
             f"`python -m benchmarks.{name}` — {seconds:.0f} s, {when}" + ("" if rc == 0 else f", exit status {rc}"),
-            "", "```", output if rc == 0 else output[-6000:], "```"])
+            # exit status 1 is also how a benchmark says it missed a target, after its whole table: keep it all
+            "", "```", output if rc in (0, 1) else output[-6000:], "```"])
     if kept:
         # the earlier header (its date belongs to the sections kept), the sections in the usual order
         lines = OUT.read_text().split("\n## ", 1)[0].rstrip().split("\n") + [""]
