@@ -4,7 +4,7 @@ import multiprocessing
 import sys
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()   # the HEIC encoder's child process is this executable (see launch_app.py)
+    multiprocessing.freeze_support()   # for any child process this executable starts (see launch_app.py)
     from livemoments_app.cli import main
 
     sys.exit(main())

@@ -1,5 +1,6 @@
-"""The HEIC encoder runs in a low-priority child process (core/export/encoder_process.py): same pixels as the
-encoder in this process, the export's metadata, cancellation that kills it, and a clear error when it dies."""
+"""The app's HEIC encoder runs in a low-priority child process (core/export/encoder_process.py): same pixels as the
+encoder in this process, the export's metadata, cancellation that kills it, and a clear error when it dies. The
+command line and batches code in their own process (ExportOptions.encoder_process off)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from livemoments_app.core.jobs import CancelToken, Cancelled, Progress
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
        b'<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="4"/></rdf:RDF></x:xmpmeta>')
 META = StillMetadata(icc_profile=b"\x00\x00\x00\x18fake-profile-for-the-test", xmp=XMP, mime="image/heic")
+IN_CHILD = ExportOptions(format="heic", encoder_process=True)
 
 
 def _picture(dtype=np.uint8) -> np.ndarray:
@@ -54,7 +56,7 @@ def _own_niceness() -> bytes:
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_the_child_encodes_the_same_pixels_as_this_process(dtype):
     pixels = _picture(dtype)
-    exported = encode(pixels, META, ExportOptions(format="heic"))
+    exported = encode(pixels, META, IN_CHILD)
     # the encoder run here, as the export did before it moved to a child process
     quality, preset = still.HEIC_FAST["quality"], still.HEIC_FAST["preset"]
     here = still.heic_bytes(pixels, quality, {"preset": preset}, None, exported.xmp, META.icc_profile)
@@ -88,7 +90,7 @@ def test_an_encoder_failure_is_an_export_error_with_the_reason(monkeypatch):
     # through the export: the encoder's reason, in an ExportError naming the format
     monkeypatch.setattr(still, "run_encoder", lambda work, *args, **kw: run_encoder(_raise_value_error, "bad quality"))
     with pytest.raises(ExportError, match="the HEIC encoder failed: ValueError: bad quality"):
-        encode(_picture(), META, ExportOptions(format="heic"))
+        encode(_picture(), META, IN_CHILD)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="Unix signals")
@@ -121,7 +123,7 @@ def test_a_cancelled_export_stays_cancelled_and_writes_nothing(tmp_path, monkeyp
                         lambda work, *args, progress=None, name="": run_encoder(_sleep_then, 60.0, b"x",
                                                                                  progress=progress))
     with pytest.raises(Cancelled):
-        export_still(_picture(), META, tmp_path, ExportOptions(format="heic"), Progress(token=token))
+        export_still(_picture(), META, tmp_path, IN_CHILD, Progress(token=token))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -158,6 +160,7 @@ def test_a_cancelled_write_back_stops_while_encoding_and_writes_nothing(tmp_path
     monkeypatch.setattr(still, "run_encoder", slow_encoder)
     with open_live_photo(sample(name)) as live:
         with pytest.raises(Cancelled):
-            write_back(live, live.still.pixels[::4, ::4], 3, tmp_path, progress=Progress(token=token))
+            write_back(live, live.still.pixels[::4, ::4], 3, tmp_path, ExportOptions(encoder_process=True),
+                       progress=Progress(token=token))
     assert len(started) == 1 and time.monotonic() - started[0] < 10
     assert list(tmp_path.iterdir()) == []

@@ -247,7 +247,7 @@ def test_the_picture_and_its_map_images_are_coded_in_one_encoder_process(tmp_pat
 
     monkeypatch.setattr(still, "run_encoder", counted)
     pixels = synth.pattern_frames(1, (320, 240))[0]
-    result = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="heic"),
+    result = export_still(pixels, StillMetadata(), tmp_path, ExportOptions(format="heic", encoder_process=True),
                           gain_map=_pixel_gain_map(pixels))
     assert result.hdr and calls == [3]          # one process: the picture, Apple's map, the ISO map
     assert len(_aux_map(result.path).shape) == 2

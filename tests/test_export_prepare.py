@@ -1,6 +1,6 @@
 """``prepare_export`` loads ahead of time everything an export would otherwise load while the user waits (the app
 runs it on a worker when a result is shown): after it, exporting a HEIC and an Ultra HDR JPEG with gain maps
-imports no module and starts no helper process besides the encoder itself."""
+imports no module and starts no helper process besides the encoder itself (the app's way: the encoder in a child)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ prepare_export()
 tracker = resource_tracker._resource_tracker._pid
 loaded = set(sys.modules)
 folder = tempfile.mkdtemp()
-hdr = [export_still(pixels, StillMetadata(), folder, ExportOptions(format=fmt, suffix=fmt), gain_map=gain_map).hdr
+hdr = [export_still(pixels, StillMetadata(), folder, ExportOptions(format=fmt, suffix=fmt, encoder_process=True),
+                    gain_map=gain_map).hdr
        for fmt in ("heic", "jpeg")]
 print(json.dumps({"new": sorted(set(sys.modules) - loaded), "hdr": hdr, "tracker_before": tracker_before,
                   "tracker": tracker, "tracker_after": resource_tracker._resource_tracker._pid}))

@@ -326,6 +326,17 @@ def test_quit_after_load_opens_a_live_photo_and_exits_zero(tmp_path):
     assert f"opened {still.name}: APPLE_LIVE_PHOTO, 53 frames, key frame 37" in result.stdout, result.stdout
 
 
+def test_export_after_load_exports_the_key_photo_through_the_apps_encoder_process(tmp_path):
+    """The flag the bundle test uses to see the app's HEIC encoder start as a child of the (frozen) app."""
+    import pillow_heif
+
+    result = _run_app("--demo", "--export-after-load", str(tmp_path / "out"), home=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = tmp_path / "out" / "IMG_4394_LM.HEIC"
+    assert result.stdout.splitlines()[-1] == f"exported {written}"
+    assert pillow_heif.open_heif(str(written)).size == (3024, 4032)
+
+
 def test_quit_after_load_exits_one_when_the_file_is_not_a_live_photo(tmp_path):
     not_live = tmp_path / "notes.jpg"
     not_live.write_bytes(b"plain text, not a JPEG")
@@ -391,11 +402,13 @@ def test_linux_bundle_builds_and_opens_a_live_photo_headless(tmp_path):
                              capture_output=True, text=True, timeout=300)
         assert app.returncode == 0, app.stdout[-4000:] + app.stderr[-4000:]
         assert f"opened {still.name}: {kind}, {frames} frames, key frame {key}" in app.stdout, app.stdout
-    # the demo ships inside the bundle and opens from there
-    demo = subprocess.run([str(bundle / "livemoments-app"), "--demo", "--quit-after-load"], env=run_env,
-                          capture_output=True, text=True, timeout=300)
+    # the demo ships inside the bundle and opens from there; the app exports it as HEIC, its encoder a child
+    # process that is the bundle's own executable started again (freeze_support turns it into the encoder)
+    demo = subprocess.run([str(bundle / "livemoments-app"), "--demo", "--export-after-load", str(tmp_path / "app")],
+                          env=run_env, capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-4000:]
     assert f"({internal / 'resources' / 'demo' / 'IMG_4394.HEIC'})" in demo.stdout, demo.stdout
+    assert f"exported {tmp_path / 'app' / 'IMG_4394_LM.HEIC'}" in demo.stdout, demo.stdout
 
     # the bundled CLI restores a moment 0.3 s before the key photo and writes a HEIC at the key photo's size
     out = tmp_path / "restored.heic"
@@ -406,5 +419,6 @@ def test_linux_bundle_builds_and_opens_a_live_photo_headless(tmp_path):
 
     restored = pillow_heif.open_heif(str(out))
     assert restored.size == (3024, 4032)        # upright 4032x3024 still, EXIF orientation 6
+    assert pillow_heif.open_heif(str(tmp_path / "app" / "IMG_4394_LM.HEIC")).size == (3024, 4032)
     pixels = np.asarray(restored)
     assert pixels.shape == (4032, 3024, 3) and 40 < pixels.mean() < 220 and pixels.std() > 20

@@ -122,6 +122,7 @@ def test_the_keep_hdr_choice_reaches_the_export(monkeypatch, tmp_path):
     for keep in (True, False):
         export._export(image, None, 0, export.ExportChoice(folder=str(tmp_path), hdr=keep), None)
     assert [options.hdr for _image, options in seen] == [True, False]
+    assert all(options.encoder_process for _image, options in seen)    # x265 leaves the window a core
     assert all(image_seen is image for image_seen, _options in seen)
 
 

@@ -195,6 +195,7 @@ def test_the_restore_dialog_takes_an_absolute_folder_only(qtbot, window, tmp_pat
     dialog.folder_edit.setText("~/restored")
     assert dialog.ok_button.isEnabled()
     assert dialog.settings("classic", "cpu", []).out_dir == tmp_path / "restored"
+    assert dialog.settings("classic", "cpu", []).encoder_process       # the app's queue keeps x265 off its window
 
 
 def test_best_moments_are_found_in_the_background_and_shown(qtbot, window, tmp_path, monkeypatch):  # noqa: F811

@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quit-after-shown", action="store_true", help=argparse.SUPPRESS)
     # Smoke test of an installed or bundled app: open PATH, print what was opened, exit (1 when opening failed).
     parser.add_argument("--quit-after-load", action="store_true", help=argparse.SUPPRESS)
+    # The same, after exporting the key photo as HEIC into FOLDER the way the app exports (its encoder in a child
+    # process: in a bundle, this executable started again as the encoder).
+    parser.add_argument("--export-after-load", metavar="FOLDER", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -58,7 +61,7 @@ def create_window(settings=None, theme_name: str | None = None):
     return MainWindow(settings, reporter())
 
 
-def _quit_after_load(app, window, path: str) -> None:
+def _quit_after_load(app, window, path: str, export_to: str | None = None) -> None:
     document = window.workspace.document
 
     def finish(code: int, message: str) -> None:
@@ -72,9 +75,21 @@ def _quit_after_load(app, window, path: str) -> None:
         library.scanFinished.connect(lambda: finish(0, f"opened the folder {path}: {library.summary_text()}"))
         return
 
-    document.opened.connect(lambda live: finish(
-        0, f"opened {document.title}: {live.format.name}, {live.clip.frame_count} frames, "
-           f"key frame {live.key_frame_index}, chosen {window.workspace.timeline.chosen} ({live.still_path})"))
+    def opened(live) -> None:
+        message = (f"opened {document.title}: {live.format.name}, {live.clip.frame_count} frames, "
+                   f"key frame {live.key_frame_index}, chosen {window.workspace.timeline.chosen} ({live.still_path})")
+        if export_to is None:
+            finish(0, message)
+            return
+        from livemoments_app.ui.viewmodels.export import ExportChoice
+
+        print(message, flush=True)
+        job = window.workspace.export.start(live.still.pixels, live, live.key_frame_index,
+                                            ExportChoice(folder=export_to, format="heic", quality=85))
+        job.succeeded.connect(lambda outcome: finish(0, f"exported {outcome.paths[0]}"))
+        job.failed.connect(lambda exc: finish(1, f"could not export: {exc}"))
+
+    document.opened.connect(opened)
     document.openFailed.connect(lambda path: finish(1, f"could not open {path}"))
 
 
@@ -95,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             app.quit()
         QTimer.singleShot(0, report)
     elif args.paths or args.demo:
-        if args.quit_after_load:
-            _quit_after_load(app, window, args.paths[0] if args.paths else "")
+        if args.quit_after_load or args.export_after_load:
+            _quit_after_load(app, window, args.paths[0] if args.paths else "", args.export_after_load)
         if args.paths:
             window.open_paths(args.paths[:2])
         else:

@@ -49,6 +49,9 @@ class ExportOptions:
     suffix: str = files.SUFFIX      # free-name suffix: IMG_4394 -> IMG_4394_LM.HEIC
     overwrite: bool = False         # only when the user named the file; the source is never overwritten
     hdr: bool = True                # keep the HDR gain map when the picture has one (HEIC, Ultra HDR JPEG)
+    # Code HEIC in a low-priority child process (core.export.encoder_process): the app does, so x265 leaves its
+    # window a core; a command-line run or batch does not, the child's start costs ~0.4 s per 12 MP photo.
+    encoder_process: bool = False
 
 
 @dataclass
@@ -181,7 +184,7 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
                  options: ExportOptions, progress: Progress | None = None,
                  also: list[tuple[np.ndarray, int]] = ()) -> tuple[bytes, list[bytes]]:
     """The picture's HEIC and bare HEICs of the ``also`` images ((uint8 grey or RGB pixels, quality): a gain map),
-    coded with the same preset in one encoder process (each process start costs ~0.3 s)."""
+    coded with the same preset, in one encoder process when the options ask for one (each start costs ~0.3 s)."""
     params = dict(HEIC_SMALL if options.smaller_file else HEIC_FAST)
     if options.quality is not None:
         params["quality"] = int(options.quality)
@@ -192,18 +195,21 @@ def _encode_heic(pixels: np.ndarray, exif: bytes | None, icc: bytes | None, xmp:
         # of different channels (libultrahdr codes such maps 4:4:4 too).
         own = {**enc_params, "chroma": "444"} if image.ndim == 3 else enc_params
         jobs.append((np.ascontiguousarray(image), quality, own, None, None, None))
-    picture, *others = run_encoder(heic_files, jobs, progress=progress, name="HEIC")
+    if options.encoder_process:
+        picture, *others = run_encoder(heic_files, jobs, progress=progress, name="HEIC")
+    else:
+        picture, *others = heic_files(jobs)
     return picture, others
 
 
 def heic_files(jobs: list[tuple]) -> list[bytes]:
-    """:func:`heic_bytes` of each job's arguments; runs in the encoder process."""
+    """:func:`heic_bytes` of each job's arguments (in the encoder process when there is one)."""
     return [heic_bytes(*job) for job in jobs]
 
 
 def heic_bytes(pixels: np.ndarray, quality: int, enc_params: dict[str, str], exif: bytes | None,
                xmp: bytes | None, icc: bytes | None) -> bytes:
-    """The HEIC file of ``pixels`` (RGB 8 bits, 16 bits stored as 10, or grey); runs in the encoder process."""
+    """The HEIC file of ``pixels`` (RGB 8 bits, 16 bits stored as 10, or grey)."""
     import pillow_heif
 
     if pixels.ndim == 2:

@@ -24,6 +24,7 @@ class RestoreSettings:
     model_dirs: list[str] = field(default_factory=list)
     format: str = "auto"                 # core.export.ExportOptions.format
     write_back: bool = False             # a new Live Photo / Motion Photo instead of a still
+    encoder_process: bool = False        # core.export.ExportOptions.encoder_process (the app's queue: True)
 
 
 @dataclass
@@ -59,8 +60,9 @@ def restore_best_moment(entry: LibraryEntry, settings: RestoreSettings, cache: L
                          device=settings.device, model_dirs=list(settings.model_dirs) or None)
         outcome = restore_open(live, job, progress=progress.sub(0.25, 0.65))
     settings.out_dir.mkdir(parents=True, exist_ok=True)
-    written = write_outcome(outcome, settings.out_dir, ExportOptions(format=settings.format),
-                            write_back=settings.write_back, progress=progress.sub(0.9, 0.1))
+    options = ExportOptions(format=settings.format, encoder_process=settings.encoder_process)
+    written = write_outcome(outcome, settings.out_dir, options, write_back=settings.write_back,
+                            progress=progress.sub(0.9, 0.1))
     return RestoredMoment(entry.path, best, written.paths, written.skipped, _preview(outcome.image.pixels))
 
 

@@ -72,7 +72,7 @@ def _export(image, live, frame_index: int, choice: ExportChoice, progress) -> Ex
                              source_paths=meta.source_paths)
     quality = None if choice.format == "png" else int(choice.quality)
     options = ExportOptions(format=choice.format, quality=quality, strip_location=choice.strip_location,
-                            hdr=choice.hdr)
+                            hdr=choice.hdr, encoder_process=True)
     target = Path(choice.folder) / choice.filename if choice.filename else Path(choice.folder)
     written = write_result(image, live, target, options, metadata=meta, frame_index=frame_index,
                            write_back=choice.write_back, progress=progress)

@@ -94,4 +94,4 @@ class RestoreDialog(QDialog):
 
         return RestoreSettings(out_dir=self.out_dir(), restorer=restorer, device=device,
                                model_dirs=list(model_dirs), format=self.format_combo.currentData(),
-                               write_back=self.write_back.isChecked())
+                               write_back=self.write_back.isChecked(), encoder_process=True)
