@@ -164,3 +164,22 @@ def test_a_cancelled_write_back_stops_while_encoding_and_writes_nothing(tmp_path
                        progress=Progress(token=token))
     assert len(started) == 1 and time.monotonic() - started[0] < 10
     assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_threads_coding_heic_at_once_get_what_one_at_a_time_gets():
+    """A batch with --jobs N codes its HEICs in its own threads, several at once: each must come out as it would
+    alone (x265 and libheif keep their state per encoder)."""
+    pictures = [np.ascontiguousarray(np.roll(_picture(), 37 * i, axis=1)) for i in range(4)]
+    options = ExportOptions(format="heic")
+    alone = [encode(p, META, options).data for p in pictures]
+    together: list[bytes | None] = [None] * len(pictures)
+
+    def code(i: int) -> None:
+        together[i] = encode(pictures[i], META, options).data
+    threads = [threading.Thread(target=code, args=(i,)) for i in range(len(pictures))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert together == alone and len(set(alone)) == len(alone)
+    assert not multiprocessing.active_children()
