@@ -48,7 +48,9 @@ ABOUT = {
                   "phase was over 50 ms in 3 of 5 runs (worst 51 ms, 18:37 the same day) until the first "
                   "export's imports and helper process were prepared on a worker when a result is shown "
                   "(core.export.prepare_export) and the key-photo tint was drawn on a worker instead of the UI "
-                  "thread (40-60 ms at 12 MP).",
+                  "thread (40-60 ms at 12 MP). Scrub + play had p99 30 ms and a worst tick of 62 ms (2026-12-04 "
+                  "19:02, load 1.4) until the filmstrip kept its thumbnails in a pixmap instead of drawing ~27 "
+                  "of them on every step of the playhead (6.8 -> 1.4 ms a repaint).",
     "batch": "Restoring many photos: the local engine (threads) against Ray on this machine, the overhead per "
              "photo, and the cost of resuming a finished batch (see [cluster.md](cluster.md)).",
     "key_time_estimate": "Estimating the key photo's moment when a file does not store it, checked against the "
