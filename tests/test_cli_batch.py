@@ -16,6 +16,7 @@ from livemoments_app.core.batch.inputs import expand_inputs
 from livemoments_app.core.batch.item import preview_item
 from livemoments_app.core.batch.journal import JOURNAL_NAME, LOCK_NAME, Journal
 from livemoments_app.core.batch.plan import BatchSettings, FrameChoice, PlanItem
+from livemoments_app.core.pipeline import KEY_PHOTO_IS_BEST
 from tests.conftest import ROOT, sample
 from tests.support.batch import write_photos
 
@@ -477,7 +478,8 @@ def test_a_dry_run_over_a_journal_shows_what_is_left(six_photos, tmp_path, capsy
     lines = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()[1:]}
     assert lines == {"IMG_0000.HEIC": "done", "IMG_0001.HEIC": "planned", "IMG_0002.HEIC": "planned"}
     assert main([*command, "--dry-run", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["plan"] == {"to_do": 2, "done": 1, "failed_before": 0, "failing": 0}
+    assert json.loads(capsys.readouterr().out)["plan"] == {"to_do": 2, "key_photo_is_best": 0, "done": 1,
+                                                          "failed_before": 0, "failing": 0}
     assert _outputs(out) == listing                             # a dry run changes nothing
     with Journal(out, readonly=True) as journal:
         assert [r.source.name for r in journal.rows()] == ["IMG_0000.HEIC", "IMG_0001.HEIC"]
@@ -495,3 +497,55 @@ def test_ray_options_need_the_ray_engine(tmp_path, capsys):
     assert "--ray-address needs --engine ray" in capsys.readouterr().err
     assert main(["restore", str(tmp_path), "--frame", "1", "--cpus-per-photo", "2"]) == 2
     assert "--cpus-per-photo needs --engine ray" in capsys.readouterr().err
+
+
+def test_frame_best_leaves_a_photo_alone_when_its_key_photo_is_the_best_moment(tmp_path, capsys, monkeypatch):
+    """The key photo is its moment at full quality; that frame restored from the clip could only be worse. So
+    --frame best writes nothing for such a photo, says so, and counts it done (a resumed batch does not redo it);
+    the other photos of the batch are restored as usual. The library's queue does the same."""
+    import numpy as np
+
+    from livemoments_app.core.livephoto import open_live_photo
+    from livemoments_app.core.moments import suggest
+    from tests.support import synth
+    from tests.support.damage import motion_blur
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    frames = synth.pattern_frames(12, (320, 240), seed=5)
+    still = np.repeat(np.repeat(frames[8], 2, axis=0), 2, axis=1)
+    sharp_key = [motion_blur(f, 15, 0) if k != 8 else f for k, f in enumerate(frames)]   # every other frame blurred
+    kept, _ = synth.write_apple_pair(tmp_path / "src", stem="IMG_KEY", frames=sharp_key, still=still, key_index=8)
+    blurred_key = [motion_blur(f, 15, 0) if k in (7, 8, 9) else f for k, f in enumerate(frames)]
+    other, _ = synth.write_apple_pair(tmp_path / "src", stem="IMG_MOVE", frames=blurred_key, still=still, key_index=8)
+    with open_live_photo(kept) as live:
+        assert suggest(live).best().is_key
+
+    # one photo: nothing written, and why
+    target = tmp_path / "one.heic"
+    assert main(["restore", str(kept), "--frame", "best", "-o", str(target)]) == 0
+    assert capsys.readouterr().out.strip() == f"{kept}: {KEY_PHOTO_IS_BEST} (frame 8); nothing written"
+    assert main(["restore", str(kept), "--frame", "best", "-o", str(target), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"output": None, "frame_index": 8, "key_frame_index": 8,
+                                                   "note": KEY_PHOTO_IS_BEST}
+    assert not target.exists()
+
+    # a batch: the other photo restored, this one done with nothing written, and not redone on a resume
+    out = tmp_path / "out"
+    command = ["restore", str(tmp_path / "src"), "--frame", "best", "--restorer", "classic", "--out", str(out)]
+    assert main([*command, "--dry-run"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("IMG_KEY.HEIC"))
+    assert line.split()[1:5] == ["nothing", "to", "do", "8->8"]
+    assert line.endswith(f"nothing ({KEY_PHOTO_IS_BEST})")
+    assert main([*command, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["states"]["done"] == 2 and report["this_run"]["restored"] == 1
+    assert report["this_run"]["key_photo_is_best"] == 1
+    assert sorted(_outputs(out)) == ["IMG_MOVE_LM.HEIC"]
+    with Journal(out, readonly=True) as journal:
+        rows = {row.source.name: row for row in journal.rows()}
+    assert rows["IMG_KEY.HEIC"].kept_key_photo and rows["IMG_KEY.HEIC"].outputs == []
+    assert not rows["IMG_MOVE.HEIC"].kept_key_photo and rows["IMG_MOVE.HEIC"].frame not in (7, 8, 9)
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert "0 restored, 0 failed, 2 already done (outputs checked)" in printed
+    assert sorted(_outputs(out)) == ["IMG_MOVE_LM.HEIC"]

@@ -27,11 +27,11 @@ from livemoments_app.core.batch.item import ItemResult, WorkerLost, preview_item
 from livemoments_app.core.batch.journal import FolderLock, JournalMismatchError, Row
 from livemoments_app.core.batch.plan import BatchSettings, FrameChoice
 from livemoments_app.core.batch.engines import ENGINES, make_engine
-from livemoments_app.core.batch.runner import (RunCounts, failure, item_of, open_batch, output_problem,
+from livemoments_app.core.batch.runner import (RunCounts, done_problem, failure, item_of, open_batch,
                                                preview_rows, run_batch, summary, triage)
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.file_types import STILL_EXTS, VIDEO_EXTS
-from livemoments_app.core.pipeline import MOMENTS
+from livemoments_app.core.pipeline import KEY_PHOTO_IS_BEST, MOMENTS
 
 DEFAULT_OUT = "livemoments-out"
 
@@ -145,7 +145,12 @@ class TerminalProgress:
         elapsed = time.monotonic() - self.started_at
         rate = (self.done - self._already) / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else 0.0
-        what = f"restored in {result.seconds:.1f} s" if result.ok else f"FAILED: {result.error}"
+        if not result.ok:
+            what = f"FAILED: {result.error}"
+        elif result.kept_key_photo:
+            what = f"{KEY_PHOTO_IS_BEST}, nothing written ({result.seconds:.1f} s)"
+        else:
+            what = f"restored in {result.seconds:.1f} s"
         self._say(f"[{self.done}/{self.total}] {item.source.name}: {what} ({rate * 60:.1f} photos/min, "
                   f"ETA {tqdm.format_interval(left)})")
 
@@ -208,7 +213,7 @@ def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, setti
     table += [(u.input.name, "FAILED", "", "", "", u.error) for u in unmatched]
 
     def look(row: Row) -> tuple[Row, str, ItemResult | None]:
-        if row.state == "done" and output_problem(out_dir, row.outputs) is None:
+        if row.state == "done" and done_problem(out_dir, row) is None:
             return row, "done", None
         if row.state == "failed" and not args.retry_failed:
             return row, "failed", None
@@ -218,9 +223,12 @@ def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, setti
         looked = list(pool.map(look, rows))
     for row, status, preview in looked:
         if preview is None:
-            what = ", ".join(str(out_dir / name) for name, _ in row.outputs) if status == "done" else \
+            what = _written(row, out_dir) if status == "done" else \
                 f"skipped (--retry-failed to try again): {row.error}"
             table.append((row.source.name, status, _frame_text(row.key_frame, row.frame), row.restorer, "", what))
+        elif preview.kept_key_photo:
+            table.append((row.source.name, "nothing to do", _frame_text(preview.key_frame, preview.frame), "",
+                          f"{preview.seconds:.1f}s", f"nothing ({KEY_PHOTO_IS_BEST})"))
         elif preview.ok:
             table.append((row.source.name, "planned", _frame_text(preview.key_frame, preview.frame),
                           settings.restorer, f"{preview.seconds:.1f}s",
@@ -231,7 +239,8 @@ def _dry_run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, setti
             failures.append(failure(row.source, preview.error))
     if args.json:
         statuses = [row[1] for row in table[1:]]
-        counts = {"to_do": statuses.count("planned"), "done": statuses.count("done"),
+        counts = {"to_do": statuses.count("planned"), "key_photo_is_best": statuses.count("nothing to do"),
+                  "done": statuses.count("done"),
                   "failed_before": statuses.count("failed"), "failing": statuses.count("FAILED")}
         print(json.dumps({"output_folder": str(out_dir), "dry_run": True, "photos": len(rows), "plan": counts,
                           "failures": failures}, indent=2))
@@ -312,6 +321,13 @@ def _run(paths: list[Path], unmatched: list[Unmatched], out_dir: Path, settings:
     return 1 if failures else 0
 
 
+def _written(row: Row, out_dir: Path) -> str:
+    """What a done photo wrote, for the tables."""
+    if row.kept_key_photo:
+        return f"nothing ({KEY_PHOTO_IS_BEST})"
+    return ", ".join(str(out_dir / name) for name, _ in row.outputs)
+
+
 def _print_run(final: list[Row], done_now: set[int], unmatched: list[Unmatched], out_dir: Path, triaged,
                counts: RunCounts, wall: float, journal_path: str) -> None:
     table = [("input", "status", "frame", "restorer", "time", "written")]
@@ -320,8 +336,9 @@ def _print_run(final: list[Row], done_now: set[int], unmatched: list[Unmatched],
         if row.id not in done_now:
             continue
         ok = row.state == "done"
-        what = ", ".join(str(out_dir / name) for name, _ in row.outputs) if ok else row.error
-        table.append((row.source.name, "ok" if ok else "FAILED", _frame_text(row.key_frame, row.frame),
+        what = _written(row, out_dir) if ok else row.error
+        status = ("kept" if row.kept_key_photo else "ok") if ok else "FAILED"
+        table.append((row.source.name, status, _frame_text(row.key_frame, row.frame),
                       row.restorer, f"{row.seconds or 0:.1f}s", what))
     if len(table) > 1:
         _table(table, sys.stdout)
@@ -329,7 +346,8 @@ def _print_run(final: list[Row], done_now: set[int], unmatched: list[Unmatched],
         if row.id in done_now and row.state == "done":
             for note in row.notes:
                 print(f"note: {row.source.name}: not carried over: {note}")
-    skipped = f", {len(triaged.done)} already done (outputs checked)" if triaged.done else ""
+    skipped = f", {counts.kept} kept (their key photo is the best moment)" if counts.kept else ""
+    skipped += f", {len(triaged.done)} already done (outputs checked)" if triaged.done else ""
     skipped += f", {len(triaged.failed)} failed before (not retried)" if triaged.failed else ""
     retried = f", {counts.retried} retried after a lost worker" if counts.retried else ""
     print(f"{counts.restored} restored, {counts.failed + len(unmatched)} failed{skipped}{retried} in {wall:.1f} s; "

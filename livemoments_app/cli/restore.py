@@ -7,7 +7,9 @@
 The output keeps the key photo's metadata (EXIF, ICC profile, XMP). A progress bar is shown on a terminal only.
 With --json one JSON object is printed instead of the line: the output path, its size and the frame's, the frame
 index, the restorer, the seconds it took, the share of the picture restored from the key photo (the rest keeps
-the clip frame's own pixels) and the share of the frame the alignment trusts.
+the clip frame's own pixels) and the share of the frame the alignment trusts. When ``--frame best`` finds the key
+photo itself the best moment, nothing is written (its frame restored from the clip could only be worse than it):
+the line says so, ``--json`` gives ``"output": null`` with a note, and the exit status is 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 from livemoments_app.cli import batch
 from livemoments_app.core.errors import ExportError, RestoreError
 from livemoments_app.core.jobs import Progress
-from livemoments_app.core.pipeline import DEVICES, MOMENTS, RESTORERS, RestoreJob, restore_job, write_outcome
+from livemoments_app.core.pipeline import (DEVICES, KEY_PHOTO_IS_BEST, MOMENTS, RESTORERS, KeyPhotoIsBest, RestoreJob,
+                                          restore_job, write_outcome)
 
 
 def register(subparsers) -> None:
@@ -35,7 +38,7 @@ def register(subparsers) -> None:
     when.add_argument("--frame", type=batch.frame_arg, metavar="I",
                       help="index of the frame in the clip, 0-based (the app counts from 1: its \"Frame 38\" is "
                            "--frame 37); key: the key photo's own frame; best: the frame `livemoments suggest` "
-                           "ranks first")
+                           "ranks first (when that is the key photo itself, nothing is written)")
     when.add_argument("--offset", type=float, metavar="S", help="seconds from the key photo (e.g. -0.3)")
     parser.add_argument("--reference", metavar="STILL", help="plain-image mode: the high-quality reference")
     parser.add_argument("--target", metavar="FRAME", help="plain-image mode: the low-quality image to restore")
@@ -112,6 +115,18 @@ def terminal_progress(enabled: bool):
     return Progress(update), bar.close
 
 
+def _report_key_photo_is_best(kept: KeyPhotoIsBest, as_json: bool) -> int:
+    """Nothing written, and why; not a failure (``--frame key`` restores that frame from the clip anyway)."""
+    if as_json:
+        import json
+
+        print(json.dumps({"output": None, "frame_index": kept.frame_index, "key_frame_index": kept.frame_index,
+                          "note": KEY_PHOTO_IS_BEST}, indent=2))
+    else:
+        print(f"{kept.path}: {KEY_PHOTO_IS_BEST} (frame {kept.frame_index}); nothing written")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from livemoments_app.core.export import ExportOptions
 
@@ -129,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
         outcome = restore_job(job, progress)
         options = ExportOptions(format=args.format, overwrite=args.overwrite)
         path = write_outcome(outcome, args.output, options).paths[0]
+    except KeyPhotoIsBest as kept:
+        return _report_key_photo_is_best(kept, args.json)
     finally:
         close()
     image = outcome.image

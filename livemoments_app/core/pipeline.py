@@ -22,6 +22,18 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 # Frames named by what they are rather than where: the key photo's own moment, and the best suggested moment
 # (core.moments' top-ranked frame).
 MOMENTS = ("key", "best")
+KEY_PHOTO_IS_BEST = "the key photo is already the best moment"
+
+
+class KeyPhotoIsBest(Exception):
+    """The best moment was asked for, and it is the key photo's own: the key photo is that moment at full quality,
+    and its frame restored from the clip could only come out worse, so nothing is restored or written (as the
+    library's restore queue does). Not a failure."""
+
+    def __init__(self, path: Path | None, frame_index: int):
+        super().__init__(KEY_PHOTO_IS_BEST)
+        self.path = path
+        self.frame_index = frame_index
 
 
 @dataclass
@@ -177,7 +189,7 @@ def restore_open(live, job: RestoreJob, restorer=None, progress: Progress | None
 
 def pick_frame(live, job: RestoreJob, progress: Progress | None = None) -> int:
     """The clip frame ``job`` asks for (an index, a time, an offset from the key photo, the key frame, or the
-    best moment: the frame core.moments ranks first, which may be the key photo's own)."""
+    best moment: the frame core.moments ranks first). Raises KeyPhotoIsBest when that is the key photo's own."""
     clip = live.clip
     if job.moment == "key":
         return live.key_frame_index
@@ -195,6 +207,8 @@ def pick_frame(live, job: RestoreJob, progress: Progress | None = None) -> int:
             cache.close()
         if best is None:
             raise RestoreError("the clip has no frames to rank", job.path)
+        if best.is_key:
+            raise KeyPhotoIsBest(job.path, best.index)
         return best.index
     if job.moment is not None:
         raise RestoreError(f"unknown moment {job.moment!r}", job.path)

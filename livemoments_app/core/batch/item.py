@@ -34,6 +34,11 @@ class ItemResult:
     notes: list[str] = field(default_factory=list)                 # metadata that could not be carried over
     worker: str = ""
 
+    @property
+    def kept_key_photo(self) -> bool:
+        """Done, and nothing to write: the best moment asked for is the key photo's own (pipeline.KeyPhotoIsBest)."""
+        return self.ok and not self.outputs
+
 
 @dataclass
 class WorkerLost:
@@ -61,13 +66,18 @@ def restore_item(item: PlanItem, settings: BatchSettings, out_dir: Path, *, rest
                  progress: Progress | None = None, worker: str = "") -> ItemResult:
     """Restores one photo and writes it into ``out_dir``; a failure comes back in the result, never raised
     (cancellation is). ``restorer``: the worker's own, made once for all its photos."""
-    from livemoments_app.core.pipeline import restore_job, write_outcome
+    from livemoments_app.core.pipeline import KeyPhotoIsBest, restore_job, write_outcome
 
     progress = progress or Progress()
     started = time.perf_counter()
     result = ItemResult(item.id, item.source, False, worker=worker or worker_label())
     try:
-        outcome = restore_job(settings.job(item.source), progress.sub(0.0, 0.85), restorer)
+        try:
+            outcome = restore_job(settings.job(item.source), progress.sub(0.0, 0.85), restorer)
+        except KeyPhotoIsBest as exc:
+            result.frame = result.key_frame = exc.frame_index
+            result.ok = True
+            return result
         result.frame = outcome.frame_index
         result.key_frame = outcome.info.get("key_frame_index")
         result.restorer = getattr(outcome.image, "restorer", "")
@@ -80,7 +90,8 @@ def restore_item(item: PlanItem, settings: BatchSettings, out_dir: Path, *, rest
         raise
     except Exception as exc:  # noqa: BLE001 - one broken photo must not end the batch; say what happened
         result.error = _one_line(exc, item.source)
-    result.seconds = time.perf_counter() - started
+    finally:
+        result.seconds = time.perf_counter() - started
     return result
 
 
@@ -89,7 +100,7 @@ def preview_item(item: PlanItem, settings: BatchSettings, out_dir: Path) -> Item
     from livemoments_app.core.export import StillMetadata, write_back_kind
     from livemoments_app.core.export.still import extension_for, resolve_format, write_back_format
     from livemoments_app.core.livephoto import open_live_photo
-    from livemoments_app.core.pipeline import pick_frame
+    from livemoments_app.core.pipeline import KeyPhotoIsBest, pick_frame
 
     started = time.perf_counter()
     result = ItemResult(item.id, item.source, False, restorer=settings.restorer, worker=worker_label())
@@ -98,7 +109,12 @@ def preview_item(item: PlanItem, settings: BatchSettings, out_dir: Path) -> Item
         job.check()
         with open_live_photo(item.source) as live:
             result.key_frame = live.key_frame_index
-            result.frame = pick_frame(live, job)
+            try:
+                result.frame = pick_frame(live, job)
+            except KeyPhotoIsBest as exc:
+                result.frame = exc.frame_index
+                result.ok = True
+                return result
             meta = StillMetadata.of(live)
             if settings.write_back:
                 kind = write_back_kind(live)
@@ -115,7 +131,8 @@ def preview_item(item: PlanItem, settings: BatchSettings, out_dir: Path) -> Item
         raise
     except Exception as exc:  # noqa: BLE001
         result.error = _one_line(exc, item.source)
-    result.seconds = time.perf_counter() - started
+    finally:
+        result.seconds = time.perf_counter() - started
     return result
 
 

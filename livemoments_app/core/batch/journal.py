@@ -1,7 +1,8 @@
 """The batch journal: an SQLite file in the output folder, one row per photo, written by the driver alone.
 
 States: ``pending`` (not done yet), ``running`` (handed to a worker; found at start-up it means the last run was
-interrupted), ``done`` (outputs written; their names and SHA-256 recorded), ``failed`` (the one-line error).
+interrupted), ``done`` (outputs written; their names and SHA-256 recorded -- or none, with the frame the key
+frame, when the best moment asked for was the key photo itself), ``failed`` (the one-line error).
 The journal also records the settings' identity (:meth:`BatchSettings.identity`): a run with other settings
 does not silently reuse it (:class:`JournalMismatchError`), unless told to start over.
 
@@ -78,6 +79,11 @@ class Row:
     restorer: str = ""
     worker: str = ""
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def kept_key_photo(self) -> bool:
+        """Done with nothing written: the best moment asked for was the key photo's own (pipeline.KeyPhotoIsBest)."""
+        return self.state == "done" and not self.outputs and self.frame is not None and self.frame == self.key_frame
 
 
 def _row(r: sqlite3.Row) -> Row:

@@ -134,6 +134,12 @@ class Triage:
     redo: dict[int, str] = field(default_factory=dict)          # row id -> why a done/running photo is redone
 
 
+def done_problem(out_dir: Path, row: Row) -> str | None:
+    """Why a done photo is not done any more (None: it stands): its recorded outputs, unless it had none to write
+    (its best moment is the key photo)."""
+    return None if row.kept_key_photo else output_problem(out_dir, row.outputs)
+
+
 def output_problem(out_dir: Path, outputs: list[tuple[str, str]]) -> str | None:
     """Why a done photo's recorded outputs no longer stand (None: all there, as written)."""
     if not outputs:
@@ -154,7 +160,7 @@ def triage(rows: list[Row], out_dir: Path, *, retry_failed: bool = False,
     result = Triage()
     done = [row for row in rows if row.state == "done"]
     with ThreadPoolExecutor(_HASH_THREADS) as pool:        # hashing releases the GIL: disks and NFS overlap
-        problems = dict(zip((row.id for row in done), pool.map(lambda r: output_problem(out_dir, r.outputs), done)))
+        problems = dict(zip((row.id for row in done), pool.map(lambda r: done_problem(out_dir, r), done)))
     files = leftovers(out_dir, {row.name for row in rows}) if journal is not None else {}
     for row in rows:
         redo = None
@@ -195,6 +201,7 @@ def clear_name(out_dir: Path, name: str) -> None:
 @dataclass
 class RunCounts:
     restored: int = 0
+    kept: int = 0               # nothing to restore: the best moment asked for was the key photo
     failed: int = 0
     retried: int = 0            # attempts lost with their worker and tried again
 
@@ -236,7 +243,10 @@ def run_batch(journal: Journal, todo: list[PlanItem], settings: BatchSettings, o
                     journal.mark_done(item.id, outcome.outputs, seconds=outcome.seconds, frame=outcome.frame,
                                       key_frame=outcome.key_frame, restorer=outcome.restorer, notes=outcome.notes,
                                       worker=outcome.worker)
-                    counts.restored += 1
+                    if outcome.kept_key_photo:
+                        counts.kept += 1
+                    else:
+                        counts.restored += 1
                 else:
                     journal.mark_failed(item.id, outcome.error, seconds=outcome.seconds, frame=outcome.frame,
                                         key_frame=outcome.key_frame, worker=outcome.worker)
@@ -281,7 +291,8 @@ def summary(journal: Journal, ids: list[int], *, wall_s: float, triaged: Triage,
         "output_folder": str(journal.folder), "journal": str(journal.path),
         "photos": len(rows),
         "states": {state: states.get(state, 0) for state in ("done", "failed", "pending", "running")},
-        "this_run": {"restored": counts.restored, "failed": counts.failed, "skipped_done": len(triaged.done),
+        "this_run": {"restored": counts.restored, "key_photo_is_best": counts.kept, "failed": counts.failed,
+                     "skipped_done": len(triaged.done),
                      "skipped_failed": len(triaged.failed), "redone": len(triaged.redo),
                      "worker_losses_retried": counts.retried, "unmatched_inputs": len(unmatched)},
         "seconds": {"wall": round(wall_s, 3), "per_photo": percentiles(times)},

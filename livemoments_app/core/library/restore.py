@@ -43,7 +43,7 @@ def restore_best_moment(entry: LibraryEntry, settings: RestoreSettings, cache: L
     ranks best there is nothing to restore: the result says so and nothing is written."""
     from livemoments_app.core.export import ExportOptions
     from livemoments_app.core.livephoto import open_live_photo
-    from livemoments_app.core.pipeline import RestoreJob, restore_open, write_outcome
+    from livemoments_app.core.pipeline import KEY_PHOTO_IS_BEST, RestoreJob, restore_open, write_outcome
 
     progress = progress or Progress()
     if entry.error:
@@ -55,7 +55,7 @@ def restore_best_moment(entry: LibraryEntry, settings: RestoreSettings, cache: L
         if best is None:
             raise RestoreError("the clip has no frames to rank", entry.path)
         if best.is_key_photo:
-            return RestoredMoment(entry.path, best, note="the key photo is already the best moment")
+            return RestoredMoment(entry.path, best, note=KEY_PHOTO_IS_BEST)
         job = RestoreJob(path=entry.path, partner=entry.partner, frame_index=best.index, restorer=settings.restorer,
                          device=settings.device, model_dirs=list(settings.model_dirs) or None)
         outcome = restore_open(live, job, progress=progress.sub(0.25, 0.65))
