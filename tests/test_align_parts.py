@@ -274,3 +274,23 @@ def test_brightness_ratio_is_as_strict_in_the_shadows_as_in_the_light():
     assert ratio(128, 153) < 1.2                 # the same 25 levels between mid-greys
     assert ratio(60, 60) == pytest.approx(1.0)
     assert ratio(25, 0) == pytest.approx(ratio(0, 25))
+
+
+def test_the_default_scale_gives_the_still_its_own_size_when_the_clip_shows_all_of_it():
+    """A restored key photo replaces the original at its dimensions: the measured centre density (which moves by a
+    few tenths of a percent between frames) is snapped to the still's size when it comes within half a percent;
+    a clip that crops the still's view, or has another aspect, keeps the measured density."""
+    from livemoments_app.core.align.warp import centre_density, output_scale, output_size
+
+    frame, still = (1440, 1080), (4032, 3024)
+
+    def transform(density: float) -> np.ndarray:       # still -> key frame: 1 / density, centred
+        s = 1.0 / density
+        return np.array([[s, 0.0, (1080 - 3024 * s) / 2], [0.0, s, (1440 - 4032 * s) / 2], [0.0, 0.0, 1.0]])
+
+    near = transform(2.8 * 0.999)                       # as the iPhone 6s sample's frame 13 measures
+    assert output_size(frame, centre_density(near, frame)) == (4028, 3021)
+    assert output_size(frame, output_scale(near, frame, still)) == still
+    cropped = transform(2.8 * 1.02)                     # a stabilised clip showing 2 % less of the scene
+    assert output_scale(cropped, frame, still) == pytest.approx(centre_density(cropped, frame))
+    assert output_scale(near, frame, (4000, 3024)) == pytest.approx(centre_density(near, frame))   # other aspect

@@ -35,12 +35,12 @@ from livemoments_app.core.align.registration import (
 from livemoments_app.core.align.warp import (
     Region,
     apply_homography,
-    centre_density,
     compose_flows,
     frame_to_still_map,
     grid,
     invert_field,
     resize_matrix,
+    output_scale,
     output_size,
     remap_image,
     sample_field,
@@ -132,8 +132,9 @@ class Alignment:
     @property
     def default_scale(self) -> float:
         """Output scale at which the frame's field of view has the still's pixel density (still pixels per frame
-        pixel at the frame centre) -- the default output scale of restoration."""
-        return centre_density(self.still_to_key, self.frame_shape)
+        pixel at the frame centre), snapped to the still's own size when it comes within half a percent of it
+        (:func:`~livemoments_app.core.align.warp.output_scale`) -- the default output scale of restoration."""
+        return output_scale(self.still_to_key, self.frame_shape, self.still_shape)
 
     @property
     def median_flow_px(self) -> float:

@@ -154,6 +154,25 @@ def centre_density(still_to_key: np.ndarray, frame_shape: tuple[int, int]) -> fl
     return local_density(still_to_key, (w - 1) / 2.0, (h - 1) / 2.0)
 
 
+# How far from the still's own size the frame's field of view at the still's density may come out and still be
+# given exactly the still's size: the centre density is measured (+-0.3 % between frames of one clip), and a
+# restored key photo should replace the original at its dimensions, not at 3021x4028 for a 3024x4032 photo.
+STILL_SIZE_TOLERANCE = 0.005
+
+
+def output_scale(still_to_key: np.ndarray, frame_shape: tuple[int, int], still_shape: tuple[int, int]) -> float:
+    """The default output scale of restoration: :func:`centre_density`, or -- when that makes the frame within
+    :data:`STILL_SIZE_TOLERANCE` of the still's size and the two have the same aspect to the pixel (the clip shows
+    the still's whole field of view, as phones record it) -- the scale that gives exactly the still's size."""
+    density = centre_density(still_to_key, frame_shape)
+    fh, fw = frame_shape[:2]
+    sh, sw = still_shape[:2]
+    same_size = sw / fw
+    if int(round(fh * same_size)) == sh and abs(density / same_size - 1.0) <= STILL_SIZE_TOLERANCE:
+        return same_size
+    return density
+
+
 def prefilter(image: np.ndarray, density: float) -> tuple[np.ndarray, tuple[float, float]]:
     """``image`` area-resized to ``1 / density`` when ``density`` (source pixels per output pixel) is > 1.5, so a
     warp that samples it that sparsely does not alias; and the factors ``(fx, fy)`` of that resize (positions

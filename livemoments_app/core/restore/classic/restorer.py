@@ -29,7 +29,8 @@ import numpy as np
 from livemoments_app.core.align.confidence import (brightness_ratio, matching_blur, photometric_distance,
                                                    structure_distance, tolerance_factor)
 from livemoments_app.core.align.pixels import to_float01
-from livemoments_app.core.align.warp import centre_density, frame_to_still_map, output_size, prefilter, remap_image
+from livemoments_app.core.align.warp import (centre_density, frame_to_still_map, output_scale, output_size, prefilter,
+                                             remap_image)
 from livemoments_app.core.errors import RestoreError
 from livemoments_app.core.jobs import Progress
 from livemoments_app.core.restore.base import Availability, RestoredImage, RestoreRequest
@@ -105,7 +106,8 @@ class ClassicRestorer:
         if confidence.shape[:2] != frame.shape[:2]:
             raise RestoreError(f"alignment confidence is {confidence.shape[:2]}, the frame is {frame.shape[:2]}")
         density = centre_density(alignment.still_to_key, frame.shape)
-        scale = float(request.scale) if request.scale else density
+        scale = float(request.scale) if request.scale else output_scale(alignment.still_to_key, frame.shape,
+                                                                        still.shape)
         oh, ow = output_size(frame.shape, scale)
         if oh * ow > MAX_OUTPUT_PIXELS:
             raise RestoreError(f"an output of {ow}x{oh} ({ow * oh / 1e6:.0f} MP) is larger than the "
