@@ -159,3 +159,18 @@ def test_info_reports_an_ultra_hdr_still_and_an_hlg_clip(tmp_path, capsys):
     cli.main(["info", str(still), str(sample("iphone14pro_dolbyvision_hlg_notlive.MOV"))])
     out = capsys.readouterr().out
     assert "Ultra HDR gain map, 360×640" in out and "HDR HLG 10-bit" in out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`livemoments info PHOTO | head -1`: the pipe closes under the command, which stops with SIGPIPE's status
+    instead of printing a BrokenPipeError traceback."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)                                   # the reader is gone before the first line
+    demo = ROOT / "resources" / "demo" / "IMG_4394.HEIC"
+    code = "import sys; from livemoments_app.cli import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", code, "info", str(demo)], stdout=write,
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+    os.close(write)
+    assert done.returncode == 141 and done.stderr == "", done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from livemoments_app import __version__
@@ -40,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("livemoments: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`livemoments suggest DIR | head`): stop quietly, as Unix tools do, and keep
+        # Python from reporting the same error again when it flushes stdout on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
 
 
 if __name__ == "__main__":
