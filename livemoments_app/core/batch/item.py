@@ -36,8 +36,9 @@ class ItemResult:
 
     @property
     def kept_key_photo(self) -> bool:
-        """Done, and nothing to write: the best moment asked for is the key photo's own (pipeline.KeyPhotoIsBest)."""
-        return self.ok and not self.outputs
+        """Done, and nothing to write: the best moment asked for is the key photo's own (pipeline.KeyPhotoIsBest);
+        the same rule as the journal's Row.kept_key_photo."""
+        return self.ok and not self.outputs and self.frame is not None and self.frame == self.key_frame
 
 
 @dataclass

@@ -135,16 +135,13 @@ class Triage:
 
 
 def done_problem(out_dir: Path, row: Row) -> str | None:
-    """Why a done photo is not done any more (None: it stands): its recorded outputs, unless it had none to write
-    (its best moment is the key photo)."""
-    return None if row.kept_key_photo else output_problem(out_dir, row.outputs)
-
-
-def output_problem(out_dir: Path, outputs: list[tuple[str, str]]) -> str | None:
-    """Why a done photo's recorded outputs no longer stand (None: all there, as written)."""
-    if not outputs:
+    """Why a done photo is not done any more (None: it stands): a recorded output missing or not as written, or
+    none recorded although it had something to write (its best moment was not the key photo)."""
+    if row.kept_key_photo:
+        return None
+    if not row.outputs:
         return "no output recorded"
-    for name, digest in outputs:
+    for name, digest in row.outputs:
         path = out_dir / name
         if not path.is_file():
             return f"{name} is missing"

@@ -38,9 +38,8 @@ class Filmstrip(QWidget):
         # The strip's background, thumbnails and ticks, drawn once per change of any of them: scrubbing and playing
         # move only the playhead, and drawing ~27 smoothly scaled thumbnails on every step took 5-7 ms of the UI
         # thread per frame shown.
-        self._strip: QPixmap | None = None
-        self._strip_key: tuple | None = None
-        self._strip_generation = 0
+        self._strip: QPixmap | None = None        # None: draw it again
+        self._strip_key: tuple | None = None        # the size and colours it was drawn for
         timeline.currentChanged.connect(lambda _i: self.update())
         timeline.chosenChanged.connect(lambda _i: self.update())
         timeline.clipChanged.connect(self._strip_changed)
@@ -71,7 +70,7 @@ class Filmstrip(QWidget):
 
     # Painting -----------------------------------------------------------------------------------------------
     def _strip_changed(self) -> None:
-        self._strip_generation += 1
+        self._strip = None
         self.update()
 
     def paintEvent(self, _event) -> None:
@@ -91,8 +90,8 @@ class Filmstrip(QWidget):
     def _strip_pixmap(self) -> QPixmap:
         palette = self.palette()
         ratio = self.devicePixelRatioF()
-        key = (self.width(), self.height(), ratio, self._strip_generation,
-               palette.color(self.backgroundRole()).rgba(), palette.color(self.foregroundRole()).rgba())
+        key = (self.width(), self.height(), ratio, palette.color(self.backgroundRole()).rgba(),
+               palette.color(self.foregroundRole()).rgba())
         if self._strip is None or key != self._strip_key:
             self._strip = self._render_strip(ratio)
             self._strip_key = key
