@@ -41,6 +41,12 @@ def window(qtbot, tmp_path):
 
 
 def screenshot(widget, tmp_path: Path, name: str) -> Path:
+    """``widget`` as a user sees it: layouts a change has requested are done first (grab() does not run them, and
+    a section just shown came out with its rows squeezed into one line)."""
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.sendPostedEvents()
+    QApplication.processEvents()
     path = tmp_path / f"{name}.png"
     widget.grab().save(str(path))
     SCREENS.mkdir(parents=True, exist_ok=True)
